@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+
+@require_GET
+def health(request):
+    """The only unauthenticated endpoint (R11): says whether the app reaches its database."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except Exception:
+        return JsonResponse({"status": "unavailable"}, status=503)
+
+
+admin.site.site_header = _("Mensenrechtenfonds — beheer")
+admin.site.site_title = _("Mensenrechtenfonds")
+admin.site.index_title = _("Decentraal Mensenrechtenfonds")
+
+urlpatterns = [
+    path("health/", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,131 @@
+from django.contrib import admin
+from django.db.models import Avg, Count
+from django.utils.translation import gettext_lazy as _
+
+from grants.admin_base import ReadOnlyAdmin, ServiceAdmin
+
+from . import services
+from .models import Assessment, Country, Participation, Post, PostMembership
+
+
+@admin.register(Country)
+class CountryAdmin(ReadOnlyAdmin):
+    """ISO 3166-1 reference data from django-countries, loaded by migration."""
+
+    list_display = ["code", "name_nl", "name_en"]
+    search_fields = ["code", "name_nl", "name_en"]
+
+
+class PostMembershipInline(admin.TabularInline):
+    model = PostMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Post)
+class PostAdmin(ServiceAdmin):
+    list_display = ["code", "name", "kind", "city", "host_country", "is_demo"]
+    list_filter = ["kind", "is_demo"]
+    list_select_related = ["host_country"]
+    search_fields = ["code", "name", "city", "host_country__name_nl"]
+    autocomplete_fields = ["host_country", "countries_covered"]
+    readonly_fields = ["public_id"]
+    inlines = [PostMembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        services.post_save(
+            actor=request.user,
+            post=obj,
+            countries_covered=form.cleaned_data.get("countries_covered"),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # countries_covered was set by the service; memberships carry no fund rule.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
+
+
+class AssessmentInline(admin.TabularInline):
+    model = Assessment
+    extra = 0
+    max_num = 5
+    fields = ["criterion", "score", "note"]
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ServiceAdmin):
+    """R1 selection of posts per fund year with the R12 assessment behind it."""
+
+    list_display = ["post", "fund_year", "post_kind", "selected", "average_score", "decided_at"]
+    list_filter = ["fund_year", "selected", "post__kind"]
+    list_select_related = ["post", "fund_year"]
+    search_fields = ["post__code", "post__name"]
+    autocomplete_fields = ["post"]
+    readonly_fields = ["decided_by", "decided_at"]
+    inlines = [AssessmentInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_average=Avg("assessments__score"), _criteria=Count("assessments"))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["post", "fund_year"] if obj else []
+        return [*fixed, *self.readonly_fields]
+
+    @admin.display(description=_("kind"), ordering="post__kind")
+    def post_kind(self, obj):
+        return obj.post.get_kind_display()
+
+    @admin.display(description=_("average score (R12)"), ordering="_average")
+    def average_score(self, obj):
+        if obj._average is None:
+            return "—"
+        return f"{obj._average:.1f} ({obj._criteria}/5)"
+
+    def save_model(self, request, obj, form, change):
+        saved = services.participation_set(
+            actor=request.user,
+            post=obj.post,
+            fund_year=obj.fund_year,
+            selected=obj.selected,
+            decision_note=obj.decision_note,
+        )
+        self.adopt(obj, saved)
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            for inline_form in formset.forms:
+                data = getattr(inline_form, "cleaned_data", None)
+                if not data:
+                    continue
+                if data.get("DELETE"):
+                    if inline_form.instance.pk:
+                        inline_form.instance.delete()
+                    continue
+                services.assessment_set(
+                    actor=request.user,
+                    participation=form.instance,
+                    criterion=data["criterion"],
+                    score=data["score"],
+                    note=data.get("note", ""),
+                )
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ReadOnlyAdmin):
+    list_display = ["participation", "criterion", "score"]
+    list_filter = ["criterion", "participation__fund_year"]
+    list_select_related = ["participation__post", "participation__fund_year"]
+    search_fields = ["participation__post__code"]
+
+
+@admin.register(PostMembership)
+class PostMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "post", "role"]
+    list_filter = ["role"]
+    list_select_related = ["user", "post"]
+    search_fields = ["user__username", "post__code"]
+    autocomplete_fields = ["user", "post"]

@@ -1,0 +1,19 @@
+"""Country names from django-countries' ISO 3166-1 data and its Dutch translations."""
+
+from django.utils import translation
+from django_countries.data import COUNTRIES
+
+
+def load_countries(country_model) -> int:
+    """Create or update every ISO 3166-1 alpha-2 country with Dutch and English names."""
+    count = 0
+    for code, lazy_name in COUNTRIES.items():
+        with translation.override("en"):
+            name_en = str(lazy_name)
+        with translation.override("nl"):
+            name_nl = str(lazy_name)
+        country_model.objects.update_or_create(
+            code=code, defaults={"name_en": name_en, "name_nl": name_nl}
+        )
+        count += 1
+    return count

@@ -1,0 +1,516 @@
+"""Ministry screens. Every save calls a service in grants.services; nothing writes around it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import selectors, services
+from .admin_base import ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin
+from .models import (
+    Allocation,
+    AnnualPlan,
+    BudgetLine,
+    Disbursement,
+    FundYear,
+    Indicator,
+    IndicatorValue,
+    MoneyOverview,
+    Partner,
+    PlanPriority,
+    PlanTransition,
+    Project,
+)
+from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS
+
+
+def eur(amount) -> str:
+    if amount is None:
+        return "—"
+    # Dutch notation: € 1.234.567,89
+    text = f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"€ {text}"
+
+
+def inline_data(formset):
+    """The rows of an inline formset as (instance, cleaned_data, deleted); marks it handled."""
+    rows = []
+    for form in formset.forms:
+        data = getattr(form, "cleaned_data", None)
+        if not data:
+            continue
+        rows.append((form.instance, data, bool(data.get("DELETE"))))
+    # The admin's change message reads these; the service did the writing.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    return rows
+
+
+class ServiceHistoryAdmin(ServiceAdmin, SimpleHistoryAdmin):
+    """Service-backed admin with the audit history (who changed what) one click away."""
+
+
+# --- Fund years and money ----------------------------------------------------------------------
+
+
+@admin.register(FundYear)
+class FundYearAdmin(ServiceHistoryAdmin):
+    list_display = [
+        "year",
+        "envelope_eur",
+        "allocated_eur",
+        "bilateral",
+        "multilateral",
+        "plan_submission_deadline",
+        "review_deadline",
+    ]
+    search_fields = ["year"]
+    readonly_fields = ["fragmentation_report"]
+
+    def get_queryset(self, request):
+        return selectors.fund_years_with_totals(super().get_queryset(request))
+
+    @admin.display(description=_("envelope"), ordering="envelope")
+    def envelope_eur(self, obj):
+        return eur(obj.envelope)
+
+    @admin.display(description=_("allocated"), ordering="allocated")
+    def allocated_eur(self, obj):
+        return eur(obj.allocated)
+
+    @admin.display(description=_("bilateral posts (R1)"))
+    def bilateral(self, obj):
+        return (
+            f"{obj.bilateral_count} / {MAX_BILATERAL_POSTS}"
+            if obj.is_reformed
+            else (obj.bilateral_count)
+        )
+
+    @admin.display(description=_("multilateral posts (R1)"))
+    def multilateral(self, obj):
+        return (
+            f"{obj.multilateral_count} / {MAX_MULTILATERAL_POSTS}"
+            if obj.is_reformed
+            else (obj.multilateral_count)
+        )
+
+    @admin.display(description=_("fragmentation (R9)"))
+    def fragmentation_report(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        report = selectors.fragmentation(obj)
+        return _(
+            "%(small)s of %(total)s projects with money in %(year)s are below %(threshold)s "
+            "(%(share)s%%)."
+        ) % {
+            "small": report["below_threshold"],
+            "total": report["projects"],
+            "year": obj.year,
+            "threshold": eur(report["threshold"]),
+            "share": report["share_below_threshold_pct"],
+        }
+
+    def save_model(self, request, obj, form, change):
+        services.fund_year_save(actor=request.user, fund_year=obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ServiceHistoryAdmin):
+    list_display = ["post", "fund_year", "amount_eur"]
+    list_filter = ["fund_year", "post__kind"]
+    list_select_related = ["post", "fund_year"]
+    search_fields = ["post__code", "post__name"]
+    autocomplete_fields = ["post"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["post", "fund_year"] if obj else []
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_eur(self, obj):
+        return eur(obj.amount)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.allocation_set(
+            actor=request.user,
+            post=obj.post,
+            fund_year=obj.fund_year,
+            amount=obj.amount,
+            note=obj.note,
+        )
+        self.adopt(obj, saved)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # set the amount to zero instead: the history stays
+
+
+@admin.register(MoneyOverview)
+class MoneyOverviewAdmin(ReadOnlyAdmin):
+    """R5 at a glance: allocated / in plan / planned / committed / disbursed / remaining."""
+
+    list_display = [
+        "post",
+        "fund_year",
+        "allocated",
+        "in_plan_eur",
+        "planned_eur",
+        "committed_eur",
+        "disbursed_eur",
+        "remaining_eur",
+    ]
+    list_filter = ["fund_year", "post__kind"]
+    search_fields = ["post__code", "post__name"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return selectors.money_overview(super().get_queryset(request))
+
+    @admin.display(description=_("allocated"), ordering="amount")
+    def allocated(self, obj):
+        return eur(obj.amount)
+
+    @admin.display(description=_("in annual plan"), ordering="in_plan")
+    def in_plan_eur(self, obj):
+        return eur(obj.in_plan)
+
+    @admin.display(description=_("planned projects"), ordering="planned")
+    def planned_eur(self, obj):
+        return eur(obj.planned)
+
+    @admin.display(description=_("committed"), ordering="committed")
+    def committed_eur(self, obj):
+        return eur(obj.committed)
+
+    @admin.display(description=_("disbursed"), ordering="disbursed")
+    def disbursed_eur(self, obj):
+        return eur(obj.disbursed)
+
+    @admin.display(description=_("remaining"), ordering="remaining")
+    def remaining_eur(self, obj):
+        return eur(obj.remaining)
+
+
+# --- Annual plans ------------------------------------------------------------------------------
+
+
+class PlanPriorityInline(admin.TabularInline):
+    model = PlanPriority
+    fields = ["priority", "amount"]
+    extra = 0
+    max_num = 2  # R2: the form offers two; the service refuses a third however it arrives
+    verbose_name_plural = _("chosen priorities (at most two, R2)")
+
+
+class PlanTransitionInline(ReadOnlyInline):
+    model = PlanTransition
+    fields = ["at", "from_status", "to_status", "version", "actor", "comment"]
+    readonly_fields = fields
+
+
+@admin.register(AnnualPlan)
+class AnnualPlanAdmin(ServiceHistoryAdmin):
+    list_display = ["post", "fund_year", "status", "version", "priorities", "updated_at"]
+    list_filter = ["fund_year", "status", "post__kind"]
+    list_select_related = ["post", "fund_year"]
+    search_fields = ["post__code", "post__name"]
+    autocomplete_fields = ["post"]
+    readonly_fields = ["public_id", "status", "version"]
+    inlines = [PlanPriorityInline, PlanTransitionInline]
+    actions = ["submit_plans", "approve_plans"]
+    action_argument = "plan"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("plan_priorities__priority")
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["post", "fund_year"] if obj else []
+        return [*fixed, *self.readonly_fields]
+
+    @admin.display(description=_("priorities"))
+    def priorities(self, obj):
+        return ", ".join(pp.priority.code for pp in obj.plan_priorities.all()) or "—"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            saved = services.plan_create(
+                actor=request.user, post=obj.post, fund_year=obj.fund_year, narrative=obj.narrative
+            )
+            self.adopt(obj, saved)
+        elif "narrative" in form.changed_data:
+            services.plan_update(actor=request.user, plan=obj, narrative=obj.narrative)
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            if formset.model is not PlanPriority:
+                continue
+            changed = formset.has_changed()
+            rows = inline_data(formset)
+            if changed:
+                items = [(data["priority"], data["amount"]) for _i, data, gone in rows if not gone]
+                services.plan_priorities_set(actor=request.user, plan=form.instance, items=items)
+
+    @admin.action(description=_("Submit selected plans for review (R10)"))
+    def submit_plans(self, request, queryset):
+        self.run_service_action(request, queryset, services.plan_submit)
+
+    @admin.action(description=_("Approve selected plans (R10)"))
+    def approve_plans(self, request, queryset):
+        self.run_service_action(request, queryset, services.plan_approve)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlanPriority)
+class PlanPriorityAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "slot", "priority", "amount"]
+    list_filter = ["plan__fund_year", "priority"]
+    list_select_related = ["plan__post", "plan__fund_year", "priority"]
+    search_fields = ["plan__post__code"]
+
+
+@admin.register(PlanTransition)
+class PlanTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "from_status", "to_status", "version", "actor", "at"]
+    list_filter = ["to_status", "plan__fund_year"]
+    list_select_related = ["plan__post", "plan__fund_year", "actor"]
+    search_fields = ["plan__post__code", "comment"]
+
+
+# --- Partners and projects ---------------------------------------------------------------------
+
+
+@admin.register(Partner)
+class PartnerAdmin(ServiceHistoryAdmin):
+    list_display = [
+        "name",
+        "post",
+        "partner_type",
+        "country",
+        "sensitivity",
+        "cleared_for_publication",
+    ]
+    list_filter = ["partner_type", "sensitivity", "cleared_for_publication", "post__kind"]
+    list_select_related = ["post", "country"]
+    search_fields = ["name", "post__code"]
+    autocomplete_fields = ["post", "country"]
+    readonly_fields = ["public_id"]
+
+    def save_model(self, request, obj, form, change):
+        saved = services.partner_save(
+            actor=request.user,
+            partner=obj if change else None,
+            post=obj.post,
+            name=obj.name,
+            partner_type=obj.partner_type,
+            country=obj.country,
+            sensitivity=obj.sensitivity,
+            cleared_for_publication=obj.cleared_for_publication,
+        )
+        self.adopt(obj, saved)
+
+
+class BudgetLineInline(admin.TabularInline):
+    model = BudgetLine
+    fields = ["year", "amount"]
+    extra = 0
+    verbose_name_plural = _("budget per calendar year (R9)")
+
+
+class DisbursementInline(ReadOnlyInline):
+    model = Disbursement
+    fields = ["date", "amount", "reference"]
+    readonly_fields = fields
+
+
+PROJECT_FORM_FIELDS = [
+    "partner",
+    "priority",
+    "title",
+    "description",
+    "start_date",
+    "end_date",
+    "status",
+]
+
+
+@admin.register(Project)
+class ProjectAdmin(ServiceHistoryAdmin):
+    list_display = [
+        "title",
+        "post",
+        "partner",
+        "priority",
+        "status",
+        "start_date",
+        "end_date",
+        "budget_eur",
+        "disbursed_eur",
+    ]
+    list_filter = ["status", "priority", "post__kind", "start_date"]
+    list_select_related = ["post", "partner", "priority"]
+    search_fields = ["title", "post__code", "partner__name"]
+    autocomplete_fields = ["post", "partner"]
+    filter_horizontal = ["intended_results"]
+    readonly_fields = ["public_id"]
+    inlines = [BudgetLineInline, DisbursementInline]
+    date_hierarchy = "start_date"
+
+    def get_queryset(self, request):
+        return selectors.projects_with_totals(super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["post", "public_id"] if obj else ["public_id"]
+
+    @admin.display(description=_("budget"), ordering="total_budget")
+    def budget_eur(self, obj):
+        return eur(obj.total_budget)
+
+    @admin.display(description=_("disbursed"), ordering="total_disbursed")
+    def disbursed_eur(self, obj):
+        return eur(obj.total_disbursed)
+
+    def save_model(self, request, obj, form, change):
+        """The project and its budget lines are saved together in save_related."""
+
+    def save_related(self, request, form, formsets, change):
+        budget = None
+        for formset in formsets:
+            if formset.model is BudgetLine:
+                changed = formset.has_changed()
+                rows = inline_data(formset)
+                if changed or not change:
+                    budget = {d["year"]: d["amount"] for _i, d, gone in rows if not gone}
+            else:
+                inline_data(formset)
+        data = form.cleaned_data
+        results = list(data.get("intended_results") or [])
+        if not change:
+            saved = services.project_create(
+                actor=request.user,
+                post=data["post"],
+                **{name: data[name] for name in PROJECT_FORM_FIELDS},
+                intended_results=results,
+                budget=budget or {},
+            )
+        else:
+            saved = services.project_update(
+                actor=request.user,
+                project=form.instance,
+                **{name: data[name] for name in PROJECT_FORM_FIELDS if name in form.changed_data},
+                intended_results=results if "intended_results" in form.changed_data else None,
+                budget=budget,
+            )
+        self.adopt(form.instance, saved)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: money history stays
+
+
+@admin.register(BudgetLine)
+class BudgetLineAdmin(ReadOnlyAdmin):
+    list_display = ["project", "year", "amount"]
+    list_filter = ["year"]
+    list_select_related = ["project"]
+    search_fields = ["project__title", "project__post__code"]
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(ServiceHistoryAdmin):
+    """Payments are recorded once and never edited (R5 keeps them within the budget)."""
+
+    list_display = ["project", "date", "amount_eur", "reference"]
+    list_filter = ["date"]
+    list_select_related = ["project"]
+    search_fields = ["project__title", "project__post__code", "reference"]
+    autocomplete_fields = ["project"]
+    date_hierarchy = "date"
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_eur(self, obj):
+        return eur(obj.amount)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.disbursement_create(
+            actor=request.user,
+            project=obj.project,
+            date=obj.date,
+            amount=obj.amount,
+            reference=obj.reference,
+        )
+        self.adopt(obj, saved)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Results framework (R13) -------------------------------------------------------------------
+
+
+class IndicatorValueInline(admin.TabularInline):
+    model = IndicatorValue
+    fields = ["year", "value", "note"]
+    extra = 0
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(ServiceHistoryAdmin):
+    list_display = ["name", "project", "intended_result", "unit", "baseline", "target", "latest"]
+    list_select_related = ["project", "intended_result"]
+    list_filter = [("intended_result__priority", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "project__title", "project__post__code"]
+    autocomplete_fields = ["project", "intended_result"]
+    inlines = [IndicatorValueInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("values")
+
+    @admin.display(description=_("latest reported"))
+    def latest(self, obj):
+        values = list(obj.values.all())
+        if not values:
+            return "—"
+        last = values[-1]
+        return format_html("{} ({})", last.value, last.year)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.indicator_save(
+            actor=request.user,
+            indicator=obj if change else None,
+            project=obj.project,
+            intended_result=obj.intended_result,
+            name=obj.name,
+            unit=obj.unit,
+            baseline=obj.baseline,
+            target=obj.target,
+        )
+        self.adopt(obj, saved)
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            for instance, data, gone in inline_data(formset):
+                if gone:
+                    if instance.pk:
+                        instance.delete()
+                    continue
+                services.indicator_value_set(
+                    actor=request.user,
+                    indicator=form.instance,
+                    year=data["year"],
+                    value=data["value"],
+                    note=data.get("note", ""),
+                )
+
+
+@admin.register(IndicatorValue)
+class IndicatorValueAdmin(ReadOnlyAdmin):
+    list_display = ["indicator", "year", "value"]
+    list_filter = ["year"]
+    list_select_related = ["indicator"]
+    search_fields = ["indicator__name", "indicator__project__title"]

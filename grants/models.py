@@ -1,0 +1,465 @@
+"""Fund years, allocations, annual plans, partners, projects, money and results.
+
+Models hold data and what the database itself can guarantee (constraints). Rules that span
+rows live in `grants.services`, which every writer uses.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .rules import REFORM_START_YEAR
+
+
+def money_field(verbose_name, **kwargs):
+    """R5: EUR with cents, never a float."""
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
+
+
+def non_negative(field: str, name: str):
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__gte": 0}),
+        name=name,
+        violation_error_message=_("R5: amounts cannot be negative."),
+    )
+
+
+class FundYear(models.Model):
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    envelope = money_field(_("envelope (EUR)"), help_text=_("Total decentral budget (R5)."))
+    plan_submission_deadline = models.DateField(_("plan submission deadline"))
+    review_deadline = models.DateField(_("review deadline"), null=True, blank=True)
+    min_project_size = money_field(
+        _("minimum project size (EUR)"),
+        default=Decimal(settings.FUND_DEFAULT_MIN_PROJECT_SIZE_EUR),
+        help_text=_("Projects below this total are reported as fragmentation (R9)."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("fund year")
+        verbose_name_plural = _("fund years")
+        constraints = [
+            non_negative("envelope", "fund_year_envelope_non_negative_r5"),
+            non_negative("min_project_size", "fund_year_min_project_size_non_negative"),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2100), name="fund_year_plausible"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+    @property
+    def is_reformed(self) -> bool:
+        """R7: the reformed rules apply from 2026."""
+        return self.year >= REFORM_START_YEAR
+
+
+class Allocation(models.Model):
+    """The budget allocated to one post for one fund year (R5, R6)."""
+
+    post = models.ForeignKey(
+        "countries.Post",
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        verbose_name=_("post"),
+    )
+    fund_year = models.ForeignKey(
+        FundYear, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("fund year")
+    )
+    amount = money_field(_("amount (EUR)"))
+    note = models.TextField(_("note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-fund_year__year", "post__code"]
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "fund_year"], name="allocation_one_per_post_and_year"
+            ),
+            non_negative("amount", "allocation_amount_non_negative_r5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post.code} {self.fund_year.year}: € {self.amount}"
+
+
+class MoneyOverview(Allocation):
+    """Read-only view of allocated / planned / committed / disbursed / remaining money."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("money overview")
+        verbose_name_plural = _("money overview per post and year")
+
+
+class PlanStatus(models.TextChoices):
+    """R10: the annual plan cycle."""
+
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted for review")
+    RETURNED = "returned", _("Returned for revision")
+    APPROVED = "approved", _("Approved")
+    AMENDING = "amending", _("Amendment in preparation")
+
+
+EDITABLE_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING)
+
+
+class AnnualPlan(models.Model):
+    """One plan per post and year (R10): the chosen priorities, money split, narrative."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    post = models.ForeignKey(
+        "countries.Post",
+        on_delete=models.PROTECT,
+        related_name="annual_plans",
+        verbose_name=_("post"),
+    )
+    fund_year = models.ForeignKey(
+        FundYear, on_delete=models.PROTECT, related_name="annual_plans", verbose_name=_("fund year")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
+    version = models.PositiveSmallIntegerField(
+        _("version"), default=1, help_text=_("Raised by each amendment (R10).")
+    )
+    narrative = models.TextField(_("narrative"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-fund_year__year", "post__code"]
+        verbose_name = _("annual plan")
+        verbose_name_plural = _("annual plans")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "fund_year"],
+                name="annual_plan_one_per_post_and_year_r10",
+                violation_error_message=_("R10: a post has one annual plan per year."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PlanStatus.values), name="annual_plan_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post.code} {self.fund_year.year} v{self.version}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_PLAN_STATUSES
+
+
+class PlanPriority(models.Model):
+    """A chosen priority of a plan and the money planned for it (R2, R3, R5)."""
+
+    plan = models.ForeignKey(
+        AnnualPlan,
+        on_delete=models.CASCADE,
+        related_name="plan_priorities",
+        verbose_name=_("annual plan"),
+    )
+    slot = models.PositiveSmallIntegerField(_("slot"))
+    priority = models.ForeignKey(
+        "priorities.Priority",
+        on_delete=models.PROTECT,
+        related_name="plan_priorities",
+        verbose_name=_("priority"),
+    )
+    amount = money_field(_("planned amount (EUR)"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "slot"]
+        verbose_name = _("chosen priority")
+        verbose_name_plural = _("chosen priorities")
+        constraints = [
+            # R2 in the database: two slots, each used once, each priority once.
+            models.CheckConstraint(
+                condition=Q(slot__in=[1, 2]),
+                name="plan_priority_at_most_two_slots_r2",
+                violation_error_message=_("R2: a plan has at most two priority slots."),
+            ),
+            models.UniqueConstraint(fields=["plan", "slot"], name="plan_priority_slot_unique_r2"),
+            models.UniqueConstraint(
+                fields=["plan", "priority"],
+                name="plan_priority_distinct_r2",
+                violation_error_message=_("R2: a priority can be chosen only once per plan."),
+            ),
+            non_negative("amount", "plan_priority_amount_non_negative_r5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: € {self.amount}"
+
+
+class PlanTransition(models.Model):
+    """R10: every step of the plan cycle records who, when and why."""
+
+    plan = models.ForeignKey(
+        AnnualPlan, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("plan")
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=PlanStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=PlanStatus.choices)
+    version = models.PositiveSmallIntegerField(_("version"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["plan", "at", "pk"]
+        verbose_name = _("plan transition")
+        verbose_name_plural = _("plan transitions")
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class PartnerType(models.TextChoices):
+    """R8: eligible implementing partners."""
+
+    LOCAL_CSO = "local_cso", _("Local civil-society organisation")
+    NHRI = "nhri", _("National human rights institution")
+    STATE_INSTITUTION = "state_institution", _("Other state institution")
+    INTERNATIONAL_NGO = "international_ngo", _("International NGO")
+    MULTILATERAL = "multilateral", _("Multilateral organisation")
+
+
+class Sensitivity(models.TextChoices):
+    """R11: how carefully a partner's identity must be handled."""
+
+    NORMAL = "normal", _("Normal")
+    SENSITIVE = "sensitive", _("Sensitive")
+    HIGH = "high", _("Highly sensitive (safety risk)")
+
+
+class Partner(models.Model):
+    """An implementing partner, visible only to the post that funds it (R11)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    post = models.ForeignKey(
+        "countries.Post", on_delete=models.PROTECT, related_name="partners", verbose_name=_("post")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    partner_type = models.CharField(_("type"), max_length=30, choices=PartnerType.choices)
+    country = models.ForeignKey(
+        "countries.Country",
+        on_delete=models.PROTECT,
+        related_name="partners",
+        verbose_name=_("country"),
+    )
+    sensitivity = models.CharField(
+        _("sensitivity"), max_length=20, choices=Sensitivity.choices, default=Sensitivity.SENSITIVE
+    )
+    cleared_for_publication = models.BooleanField(
+        _("cleared for publication"),
+        default=False,
+        help_text=_("Only then may name and country appear in published material (R11)."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["post__code", "name"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        constraints = [
+            models.UniqueConstraint(fields=["post", "name"], name="partner_name_unique_per_post"),
+            models.CheckConstraint(
+                condition=Q(partner_type__in=PartnerType.values), name="partner_type_valid_r8"
+            ),
+            models.CheckConstraint(
+                condition=Q(sensitivity__in=Sensitivity.values), name="partner_sensitivity_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    ACTIVE = "active", _("Active (committed)")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# R5: money of these projects counts against the allocation (planned or committed).
+COUNTING_PROJECT_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE, ProjectStatus.COMPLETED)
+COMMITTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.COMPLETED)
+
+
+class Project(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    post = models.ForeignKey(
+        "countries.Post", on_delete=models.PROTECT, related_name="projects", verbose_name=_("post")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="projects", verbose_name=_("partner")
+    )
+    priority = models.ForeignKey(
+        "priorities.Priority",
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name=_("priority"),
+    )
+    title = models.CharField(_("title"), max_length=250)
+    description = models.TextField(_("description"), blank=True)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.PLANNED
+    )
+    intended_results = models.ManyToManyField(
+        "priorities.IntendedResult",
+        blank=True,
+        related_name="projects",
+        verbose_name=_("intended results"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["post__code", "start_date", "title"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gt=models.F("start_date")),
+                name="project_end_after_start_r9",
+                violation_error_message=_("R9: the end date must be after the start date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProjectStatus.values), name="project_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["post", "status"], name="project_post_status_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class BudgetLine(models.Model):
+    """A project's budget for one calendar year (R9); counts against that year's allocation."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="budget_lines", verbose_name=_("project")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    amount = money_field(_("amount (EUR)"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "year"]
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "year"], name="budget_line_one_per_project_and_year"
+            ),
+            non_negative("amount", "budget_line_amount_non_negative_r5"),
+        ]
+        indexes = [models.Index(fields=["year"], name="budget_line_year_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.year}: € {self.amount}"
+
+
+class Disbursement(models.Model):
+    """A payment to the partner of a project (R5: within the project's budget for the year)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("project")
+    )
+    date = models.DateField(_("date"))
+    amount = money_field(_("amount (EUR)"))
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "date"]
+        verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="disbursement_amount_positive_r5",
+                violation_error_message=_("R5: a disbursement is a positive amount."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: € {self.amount}"
+
+
+class Indicator(models.Model):
+    """R13: how a project measures its contribution to an intended result."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="indicators", verbose_name=_("project")
+    )
+    intended_result = models.ForeignKey(
+        "priorities.IntendedResult",
+        on_delete=models.PROTECT,
+        related_name="indicators",
+        verbose_name=_("intended result"),
+    )
+    name = models.CharField(_("name"), max_length=250)
+    unit = models.CharField(_("unit"), max_length=50)
+    baseline = models.DecimalField(_("baseline"), max_digits=14, decimal_places=2)
+    target = models.DecimalField(_("target"), max_digits=14, decimal_places=2)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "name"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="indicator_name_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+
+class IndicatorValue(models.Model):
+    """R13: the value reported for an indicator in one year."""
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="values", verbose_name=_("indicator")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+    note = models.TextField(_("note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["indicator", "year"]
+        verbose_name = _("reported value")
+        verbose_name_plural = _("reported values")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "year"], name="indicator_value_one_per_year_r13"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.value}"

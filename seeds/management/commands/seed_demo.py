@@ -1,0 +1,83 @@
+"""`python manage.py seed_demo [--scale N]`: the fictional demo world, through the services."""
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from seeds import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Build the fictional demo world (fund years 2025–2027, 31 + 5 demo posts in 2026, "
+        "phased-out posts, plans, partners, projects, money, results) and a demo superuser. "
+        "Running it again changes nothing. --scale N adds N times the demo's projects as "
+        "synthetic projects (for benchmarks)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            type=int,
+            default=0,
+            help="Add N × the demo's number of projects as small synthetic projects.",
+        )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed although DEBUG is off (the demo login is public knowledge).",
+        )
+
+    def handle(self, *args, scale: int, allow_production: bool, **options):
+        if scale < 0:
+            raise CommandError("--scale must be 0 or more.")
+        if not (settings.DEBUG or settings.TESTING or allow_production):
+            raise CommandError(
+                "Refusing to seed demo data with DEBUG off: this looks like production. "
+                "Pass --allow-production if this really is a demo server."
+            )
+        admin, admin_created = demo.ensure_admin()
+        result = demo.build_demo_world(actor=admin)
+        if result.created:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo world created: {result.posts} demo posts, {result.projects} projects."
+                )
+            )
+        else:
+            self.stdout.write("Demo world already present: nothing changed.")
+
+        if scale:
+            base = demo.DEMO_BASE_PROJECTS
+            count = scale * base
+            started = time.monotonic()
+            with tqdm(total=count, unit="project", disable=None) as progress:
+                created = demo.add_synthetic_projects(actor=admin, count=count, progress=progress)
+            seconds = time.monotonic() - started
+            rate = created / seconds if seconds else 0
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Added {created} synthetic projects ({scale} × {base}) in {seconds:.1f} s "
+                    f"({rate:,.0f} projects/s)."
+                )
+            )
+
+        summary = demo.demo_summary()
+        self.stdout.write(
+            "Totals: {posts} demo posts, {participants_2026} participants in 2026, "
+            "{plans} annual plans, {projects} projects.".format(**summary)
+        )
+        if admin_created:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Admin login (demo only): username '{demo.ADMIN_USERNAME}', "
+                    f"password '{demo.DEMO_ADMIN_PASSWORD}' — at /admin/"
+                )
+            )
+        else:
+            self.stdout.write(
+                f"Admin login: username '{demo.ADMIN_USERNAME}' (already existed; its password "
+                f"was left as it was — the demo password is '{demo.DEMO_ADMIN_PASSWORD}')."
+            )
