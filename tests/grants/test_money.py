@@ -1,0 +1,170 @@
+"""R5 money: decimals only, never negative, within the allocation and the envelope."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from grants import selectors, services
+from grants.models import Allocation, BudgetLine, Disbursement, Project, ProjectStatus
+from tests.factories import FundYearFactory, PostFactory
+from tests.helpers import make_participant, make_project, refuses
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("amount", [-1, "-0.01", 1.5, "abc", "1.001", "NaN", "Infinity", None])
+def test_bad_money_is_refused_R5(actor, year2026, amount):
+    post = make_participant(actor, year2026, allocation=None)
+    with refuses("R5", field="amount"):
+        services.allocation_set(actor=actor, post=post, fund_year=year2026, amount=amount)
+    assert not Allocation.objects.filter(post=post).exists()
+
+
+def test_money_is_exact_decimal_R5(actor, year2026):
+    post = make_participant(actor, year2026, allocation="1234.50")
+    assert post.allocations.get().amount == Decimal("1234.50")
+
+
+def test_allocations_never_exceed_the_envelope_R5(actor):
+    fund_year = FundYearFactory(year=2026, envelope=Decimal("1000000.00"))
+    make_participant(actor, fund_year, allocation=Decimal("600000.00"))
+    second = make_participant(actor, fund_year, allocation=None)
+    with refuses("R5", field="amount") as info:
+        services.allocation_set(actor=actor, post=second, fund_year=fund_year, amount="400000.01")
+    assert "1.000.000" in str(info.value) or "1,000,000" in str(info.value)
+    services.allocation_set(actor=actor, post=second, fund_year=fund_year, amount="400000.00")
+
+
+def test_envelope_cannot_drop_below_allocations_R5(actor, year2026):
+    make_participant(actor, year2026, allocation=Decimal("600000.00"))
+    year2026.envelope = Decimal("500000.00")
+    with refuses("R5", field="envelope"):
+        services.fund_year_save(actor=actor, fund_year=year2026)
+
+
+def test_only_participating_posts_get_an_allocation_R6(actor, year2026):
+    with refuses("R6", field="post"):
+        services.allocation_set(actor=actor, post=PostFactory(), fund_year=year2026, amount=1)
+
+
+def test_allocation_cannot_drop_below_committed_money_R5(actor, plan, participant, year2026):
+    make_project(actor, participant, budget={2026: Decimal("300000.00")})
+    with refuses("R5"):
+        services.allocation_set(
+            actor=actor, post=participant, fund_year=year2026, amount="350000.00"
+        )  # the plan divides 400 000
+    services.plan_priorities_set(actor=actor, plan=plan, items=[("women_girls", "300000.00")])
+    services.allocation_set(actor=actor, post=participant, fund_year=year2026, amount="300000.00")
+
+
+def test_plan_cannot_divide_more_than_the_allocation_R5(actor, plan):
+    with refuses("R5", field="priorities"):
+        services.plan_priorities_set(
+            actor=actor, plan=plan, items=[("women_girls", "600000"), ("lgbtiq", "400000.01")]
+        )
+    assert plan.plan_priorities.get().amount == Decimal("400000.00")
+
+
+def test_project_money_never_exceeds_the_allocation_R5(actor, plan, participant):
+    make_project(actor, participant, budget={2026: Decimal("700000.00")})
+    with refuses("R5", field="budget"):
+        make_project(actor, participant, budget={2026: Decimal("300000.01")})
+    assert Project.objects.count() == 1  # nothing half-written
+    assert BudgetLine.objects.count() == 1
+
+
+def test_cancelled_projects_free_their_money_R5(actor, plan, participant):
+    project = make_project(actor, participant, budget={2026: Decimal("700000.00")})
+    services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
+    make_project(actor, participant, budget={2026: Decimal("1000000.00")})
+    with refuses("R5"):  # reviving it would exceed the allocation again
+        services.project_update(actor=actor, project=project, status=ProjectStatus.PLANNED)
+
+
+def test_bulk_creation_respects_the_allocation_as_a_whole_R5(actor, plan, participant):
+    partner = make_project(actor, participant, budget={}).partner
+    spec = services.ProjectSpec(
+        partner=partner,
+        priority=plan.plan_priorities.get().priority,
+        title="bulk",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        budget={2026: Decimal("300000.00")},
+    )
+    services.projects_bulk_create(actor=actor, post=participant, specs=[spec] * 3)
+    with refuses("R5"):
+        services.projects_bulk_create(actor=actor, post=participant, specs=[spec] * 1)
+    assert BudgetLine.objects.filter(year=2026).count() == 3
+
+
+def committed_project(actor, participant):
+    return make_project(
+        actor, participant, status=ProjectStatus.ACTIVE, budget={2026: Decimal("100000.00")}
+    )
+
+
+def test_disbursements_stay_within_the_years_budget_R5(actor, plan, participant):
+    project = committed_project(actor, participant)
+    services.disbursement_create(
+        actor=actor, project=project, date=date(2026, 3, 1), amount="60000.00"
+    )
+    with refuses("R5", field="amount"):
+        services.disbursement_create(
+            actor=actor, project=project, date=date(2026, 6, 1), amount="40000.01"
+        )
+    with refuses("R5", field="amount"):  # no budget line for 2027 at all
+        services.disbursement_create(
+            actor=actor, project=project, date=date(2027, 1, 5), amount="1.00"
+        )
+    assert Disbursement.objects.count() == 1
+
+
+def test_only_committed_projects_are_paid_R5(actor, plan, participant):
+    project = make_project(actor, participant)
+    with refuses("R5", field="project"):
+        services.disbursement_create(
+            actor=actor, project=project, date=date(2026, 3, 1), amount="10.00"
+        )
+
+
+@pytest.mark.parametrize("amount", ["0", "-5"])
+def test_disbursement_must_be_positive_R5(actor, plan, participant, amount):
+    project = committed_project(actor, participant)
+    with refuses("R5"):
+        services.disbursement_create(
+            actor=actor, project=project, date=date(2026, 3, 1), amount=amount
+        )
+
+
+def test_budget_cannot_drop_below_what_was_paid_R5(actor, plan, participant):
+    project = committed_project(actor, participant)
+    services.disbursement_create(
+        actor=actor, project=project, date=date(2026, 3, 1), amount="60000.00"
+    )
+    with refuses("R5", field="budget"):
+        services.project_update(actor=actor, project=project, budget={2026: "59999.99"})
+    with refuses("R5", field="status"):
+        services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
+
+
+def test_database_refuses_negative_money_R5(actor, participant, year2026):
+    allocation = participant.allocations.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Allocation.objects.filter(pk=allocation.pk).update(amount=Decimal("-1.00"))
+
+
+def test_money_overview_adds_up_R5(actor, plan, participant, year2026):
+    committed = committed_project(actor, participant)
+    make_project(actor, participant, budget={2026: Decimal("50000.00")})
+    services.disbursement_create(
+        actor=actor, project=committed, date=date(2026, 3, 1), amount="25000.00"
+    )
+    row = selectors.money_overview().get(post=participant, fund_year=year2026)
+    assert row.amount == Decimal("1000000.00")
+    assert row.in_plan == Decimal("400000.00")
+    assert row.planned == Decimal("50000.00")
+    assert row.committed == Decimal("100000.00")
+    assert row.disbursed == Decimal("25000.00")
+    assert row.remaining == Decimal("850000.00")

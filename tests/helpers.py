@@ -1,0 +1,74 @@
+"""Helpers that build states through the services, so every test starts from a legal state."""
+
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from countries import services as country_services
+from grants import services
+from grants.rules import FundRuleError
+from priorities.models import Priority
+
+from .factories import PartnerFactory, PostFactory
+
+
+@contextmanager
+def refuses(rule: str, field: str | None = None):
+    """Assert that the block raises FundRuleError for `rule` (and on `field`, if given)."""
+    with pytest.raises(FundRuleError) as info:
+        yield info
+    assert info.value.rule == rule, f"expected {rule}, got {info.value.rule}: {info.value}"
+    if field is not None:
+        assert info.value.field == field, info.value.field
+
+
+def priority(code: str) -> Priority:
+    return Priority.objects.get(code=code)
+
+
+def make_participant(actor, fund_year, *, post=None, allocation=Decimal("1000000.00"), **post_kw):
+    """A post selected for the year, with an allocation (R1, R5, R6 respected)."""
+    post = post or PostFactory(**post_kw)
+    country_services.participation_set(actor=actor, post=post, fund_year=fund_year, selected=True)
+    if allocation is not None:
+        services.allocation_set(actor=actor, post=post, fund_year=fund_year, amount=allocation)
+    return post
+
+
+def make_plan(actor, post, fund_year, priorities=(("women_girls", "400000.00"),), **kw):
+    plan = services.plan_create(actor=actor, post=post, fund_year=fund_year, **kw)
+    services.plan_priorities_set(
+        actor=actor,
+        plan=plan,
+        items=[(priority(code), Decimal(amount)) for code, amount in priorities],
+        **kw,
+    )
+    plan.refresh_from_db()
+    return plan
+
+
+def make_project(actor, post, *, priority_code="women_girls", budget=None, **kw):
+    partner = kw.pop("partner", None) or PartnerFactory(post=post)
+    fields = {
+        "title": "Project",
+        "start_date": date(2026, 1, 1),
+        "end_date": date(2026, 12, 31),
+    }
+    fields.update(kw)
+    return services.project_create(
+        actor=actor,
+        post=post,
+        partner=partner,
+        priority=priority(priority_code),
+        budget=budget if budget is not None else {2026: Decimal("100000.00")},
+        **fields,
+    )
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: real row locks and concurrent transactions",
+)
