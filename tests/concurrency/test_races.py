@@ -1,0 +1,135 @@
+"""Real concurrent transactions on PostgreSQL: two writers race, exactly one wins (R1, R2, R5).
+
+Each thread opens its own connection and transaction and waits at a barrier, so both start
+the service at the same moment. Without the row lock of the service both would read the same
+state and both pass (or the loser would hit a raw IntegrityError instead of the rule).
+"""
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+
+from countries import services as country_services
+from countries.models import Participation, PostKind
+from grants import services
+from grants.models import Allocation, BudgetLine
+from grants.rules import FundRuleError
+from tests.factories import FundYearFactory, PartnerFactory, PostFactory, StaffFactory
+from tests.helpers import make_participant, make_plan, postgres_only
+
+# serialized_rollback restores the reference data (countries, priorities) after each flush.
+pytestmark = [postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def race(*jobs):
+    """Run the jobs in parallel threads, each in its own transaction; return their outcomes."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            with transaction.atomic():
+                connection.ensure_connection()
+                barrier.wait(timeout=10)
+                outcomes[index] = ("ok", job())
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
+            outcomes[index] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def assert_one_wins(outcomes, rule):
+    wins = [o for o in outcomes if o[0] == "ok"]
+    losses = [o[1] for o in outcomes if o[0] == "error"]
+    assert len(wins) == 1, outcomes
+    assert len(losses) == 1, outcomes
+    assert isinstance(losses[0], FundRuleError), repr(losses[0])
+    assert losses[0].rule == rule
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_for_the_last_priority_slot_one_wins_R2(attempt):
+    actor = StaffFactory(username=f"race-r2-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year)
+    plan = make_plan(actor, post, fund_year, priorities=(("women_girls", "100"),))
+
+    def add(code):
+        return lambda: services.plan_priority_add(
+            actor=actor, plan=plan, priority=code, amount="100"
+        )
+
+    outcomes = race(add("lgbtiq"), add("expression"))
+    assert_one_wins(outcomes, "R2")
+    assert plan.plan_priorities.count() == 2
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_for_the_31st_bilateral_seat_one_wins_R1(attempt):
+    actor = StaffFactory(username=f"race-r1-{attempt}")
+    fund_year = FundYearFactory(year=2027)
+    for _ in range(30):
+        country_services.participation_set(
+            actor=actor, post=PostFactory(), fund_year=fund_year, selected=True
+        )
+    candidates = [PostFactory(kind=PostKind.BILATERAL) for _ in range(2)]
+
+    def select(post):
+        return lambda: country_services.participation_set(
+            actor=actor, post=post, fund_year=fund_year, selected=True
+        )
+
+    outcomes = race(*(select(p) for p in candidates))
+    assert_one_wins(outcomes, "R1")
+    assert Participation.objects.filter(fund_year=fund_year, selected=True).count() == 31
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_projects_cannot_overspend_the_allocation_R5(attempt):
+    actor = StaffFactory(username=f"race-r5-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year, allocation=Decimal("100000.00"))
+    make_plan(actor, post, fund_year, priorities=(("women_girls", "100000"),))
+    partner = PartnerFactory(post=post)
+
+    def create(title):
+        return lambda: services.project_create(
+            actor=actor,
+            post=post,
+            partner=partner,
+            priority=post.annual_plans.get().plan_priorities.get().priority,
+            title=title,
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 12, 31),
+            budget={2026: Decimal("60000.00")},
+        )
+
+    outcomes = race(create("A"), create("B"))
+    assert_one_wins(outcomes, "R5")
+    assert BudgetLine.objects.filter(project__post=post).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_allocations_cannot_overspend_the_envelope_R5(attempt):
+    actor = StaffFactory(username=f"race-env-{attempt}")
+    fund_year = FundYearFactory(year=2026, envelope=Decimal("1000000.00"))
+    posts = [make_participant(actor, fund_year, allocation=None) for _ in range(2)]
+
+    def allocate(post):
+        return lambda: services.allocation_set(
+            actor=actor, post=post, fund_year=fund_year, amount="600000.00"
+        )
+
+    outcomes = race(*(allocate(p) for p in posts))
+    assert_one_wins(outcomes, "R5")
+    assert Allocation.objects.filter(fund_year=fund_year).count() == 1
