@@ -23,15 +23,7 @@ from .models import (
     PlanTransition,
     Project,
 )
-from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS
-
-
-def eur(amount) -> str:
-    if amount is None:
-        return "—"
-    # Dutch notation: € 1.234.567,89
-    text = f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"€ {text}"
+from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
 
 
 def inline_data(formset):

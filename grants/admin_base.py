@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from .rules import FundRuleError
 
@@ -19,24 +21,23 @@ class ServiceAdmin(admin.ModelAdmin):
         try:
             with transaction.atomic():
                 return super().changeform_view(request, object_id, form_url, extra_context)
-        except FundRuleError as error:
-            request._fund_rule_error = error
+        except ValidationError as error:  # FundRuleError and model validation alike
+            request._service_error = error
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        error = getattr(request, "_fund_rule_error", None)
+        error = getattr(request, "_service_error", None)
         if error is None:
             return form_class
 
-        class RuleErrorForm(form_class):
+        class ServiceErrorForm(form_class):
             def clean(self):
                 cleaned_data = super().clean()
-                target = error.field if error.field in self.fields else None
-                self.add_error(target, str(error))
+                show_service_error(self, error)
                 return cleaned_data
 
-        return RuleErrorForm
+        return ServiceErrorForm
 
     @staticmethod
     def adopt(obj, saved) -> None:
@@ -53,12 +54,33 @@ class ServiceAdmin(admin.ModelAdmin):
                 with transaction.atomic():
                     service(actor=request.user, **{self.action_argument: obj}, **kwargs)
                 done += 1
-            except FundRuleError as error:
-                self.message_user(request, f"{obj}: {error}", messages.ERROR)
+            except ValidationError as error:
+                self.message_user(request, f"{obj}: {describe(error)}", messages.ERROR)
         if done:
-            self.message_user(request, f"{done} ✓", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d item updated.", "%(count)d items updated.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
 
     action_argument = "obj"
+
+
+def describe(error: ValidationError) -> str:
+    """One line for a message: '[R10] …' for a rule, the messages otherwise."""
+    return str(error) if isinstance(error, FundRuleError) else "; ".join(error.messages)
+
+
+def show_service_error(form, error: ValidationError) -> None:
+    """Put a service's refusal on the field it names, or above the form."""
+    if isinstance(error, FundRuleError):
+        form.add_error(error.field if error.field in form.fields else None, str(error))
+    elif hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

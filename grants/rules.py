@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 # R7: the reformed, focused fund starts with fund year 2026 (letter 003).
@@ -42,6 +43,13 @@ class FundRuleError(ValidationError):
     @property
     def formatted_message(self) -> str:
         return str(self.messages[0])
+
+
+def eur(amount: Decimal | None) -> str:
+    """Money as the active language writes it: '€ 1.234.567,89' in Dutch."""
+    if amount is None:
+        return "—"
+    return f"€ {number_format(amount, 2, use_l10n=True, force_grouping=True)}"
 
 
 def is_reformed_year(year: int) -> bool:

@@ -49,6 +49,7 @@ from .rules import (
     ensure_period,
     ensure_within,
     ensure_year_writable,
+    eur,
     is_reformed_year,
 )
 
@@ -71,10 +72,6 @@ def _lock_fund_year(fund_year: FundYear | int) -> FundYear:
 def _lock_post(post: Post | int) -> Post:
     pk = post.pk if isinstance(post, Post) else post
     return Post.objects.select_for_update().get(pk=pk)
-
-
-def _eur(amount: Decimal) -> str:
-    return f"€ {amount:,.2f}"
 
 
 def _sum(queryset, field: str = "amount") -> Decimal:
@@ -131,7 +128,7 @@ def fund_year_save(*, actor, fund_year: FundYear) -> FundYear:
                 "Posts are already allocated %(allocated)s for %(year)s; the envelope cannot "
                 "be lower."
             ),
-            params={"allocated": _eur(allocated), "year": fund_year.year},
+            params={"allocated": eur(allocated), "year": fund_year.year},
         )
     _save(fund_year, actor)
     return fund_year
@@ -159,8 +156,8 @@ def allocation_set(*, actor, post: Post, fund_year: FundYear, amount, note: str 
         ),
         params={
             "year": fund_year.year,
-            "total": _eur(others + amount),
-            "envelope": _eur(fund_year.envelope),
+            "total": eur(others + amount),
+            "envelope": eur(fund_year.envelope),
         },
     )
     plan_total = _sum(PlanPriority.objects.filter(plan__post=post, plan__fund_year=fund_year))
@@ -173,7 +170,7 @@ def allocation_set(*, actor, post: Post, fund_year: FundYear, amount, note: str 
             "The post has already planned or committed %(needed)s for %(year)s; the "
             "allocation cannot be lower."
         ),
-        params={"needed": _eur(needed), "year": fund_year.year},
+        params={"needed": eur(needed), "year": fund_year.year},
     )
     allocation.amount = amount
     allocation.note = note
@@ -292,7 +289,7 @@ def plan_priorities_set(
             "The plan divides %(total)s, more than the %(allocated)s allocated to the post "
             "for %(year)s."
         ),
-        params={"total": _eur(total), "allocated": _eur(allocated), "year": year},
+        params={"total": eur(total), "allocated": eur(allocated), "year": year},
     )
 
     existing = {pp.priority_id: pp for pp in plan.plan_priorities.all()}
@@ -393,7 +390,7 @@ def plan_transition(
             limit=allocated,
             field="priorities",
             message=_("The plan divides %(total)s, more than the %(allocated)s allocated."),
-            params={"total": _eur(total), "allocated": _eur(allocated)},
+            params={"total": eur(total), "allocated": eur(allocated)},
         )
     from_status = plan.status
     plan.status = to_status
@@ -556,7 +553,7 @@ class _PostLedger:
                         "Projects of the post would take %(total)s in %(year)s, beyond its "
                         "allocation of %(allocated)s."
                     ),
-                    params={"total": _eur(total), "year": year, "allocated": _eur(allocated)},
+                    params={"total": eur(total), "year": year, "allocated": eur(allocated)},
                 )
                 self.counted[year] = total
 
@@ -579,7 +576,7 @@ def _check_project_fields(
 ) -> None:
     if partner.post_id != post.pk:
         # R11: another post's partner is treated as unknown, never confirmed to exist.
-        raise FundRuleError("R11", _("Unknown partner."), field="partner")
+        raise FundRuleError("R11", _("Unknown partner for this post."), field="partner")
     ensure_period(start_date, end_date)
     foreign = [r for r in intended_results if r.priority_id != priority.pk]
     if foreign:
@@ -811,7 +808,7 @@ def project_update(
                 _("%(paid)s was already paid in %(year)s; the budget for that year cannot be "
                   "lower."),
                 field="budget",
-                params={"paid": _eur(paid), "year": year},
+                params={"paid": eur(paid), "year": year},
             )  # fmt: skip
     if disbursed and project.status not in COMMITTED_PROJECT_STATUSES:
         raise FundRuleError(
@@ -872,7 +869,7 @@ def disbursement_create(
             "Payments in %(year)s would total %(total)s, beyond the project's budget of "
             "%(budget)s for that year."
         ),
-        params={"year": date.year, "total": _eur(paid + amount), "budget": _eur(limit)},
+        params={"year": date.year, "total": eur(paid + amount), "budget": eur(limit)},
     )
     disbursement = Disbursement(project=project, date=date, amount=amount, reference=reference)
     _save(disbursement, actor)
