@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -224,6 +224,14 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
     @admin.display(description=_("priorities"))
     def priorities(self, obj):
         return ", ".join(pp.priority.code for pp in obj.plan_priorities.all()) or "—"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            plan = self.get_object(request, object_id)
+            refusal = plan and services.plan_edit_refusal(plan)
+            if refusal:
+                self.message_user(request, str(refusal), messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .rules import REFORM_START_YEAR
+from .rules import REFORM_START_YEAR, eur
 
 
 def money_field(verbose_name, **kwargs):
@@ -90,7 +90,7 @@ class Allocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.post.code} {self.fund_year.year}: € {self.amount}"
+        return f"{self.post.code} {self.fund_year.year}: {eur(self.amount)}"
 
 
 class MoneyOverview(Allocation):
@@ -202,7 +202,7 @@ class PlanPriority(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.priority}: € {self.amount}"
+        return f"{self.priority}: {eur(self.amount)}"
 
 
 class PlanTransition(models.Model):
@@ -380,7 +380,7 @@ class BudgetLine(models.Model):
         indexes = [models.Index(fields=["year"], name="budget_line_year_idx")]
 
     def __str__(self) -> str:
-        return f"{self.year}: € {self.amount}"
+        return f"{self.year}: {eur(self.amount)}"
 
 
 class Disbursement(models.Model):
@@ -407,7 +407,7 @@ class Disbursement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date}: € {self.amount}"
+        return f"{self.date}: {eur(self.amount)}"
 
 
 class Indicator(models.Model):

@@ -49,7 +49,8 @@ def eur(amount: Decimal | None) -> str:
     """Money as the active language writes it: '€ 1.234.567,89' in Dutch."""
     if amount is None:
         return "—"
-    return f"€ {number_format(amount, 2, use_l10n=True, force_grouping=True)}"
+    # A no-break space keeps the sign with the number in narrow table columns.
+    return f"€\u00a0{number_format(amount, 2, use_l10n=True, force_grouping=True)}"
 
 
 def is_reformed_year(year: int) -> bool:

@@ -210,6 +210,16 @@ def _record_transition(plan: AnnualPlan, *, actor, from_status: str, comment: st
     )
 
 
+def plan_edit_refusal(plan: AnnualPlan) -> FundRuleError | None:
+    """Why the plan cannot be edited now (R7 history, R10 frozen), or None if it can."""
+    try:
+        ensure_year_writable(plan.fund_year.year)
+        _ensure_editable(plan)
+    except FundRuleError as refusal:
+        return refusal
+    return None
+
+
 @transaction.atomic
 def plan_create(
     *,

@@ -250,3 +250,12 @@ def test_admin_change_forms_render_for_every_model(ministry, actor, plan, partic
     ]:
         response = ministry.get(reverse(f"admin:{name}_change", args=[obj.pk]))
         assert response.status_code == 200, name
+
+
+def test_admin_warns_before_editing_a_frozen_plan_R7_R10(ministry, actor, year2025, plan):
+    history = make_plan(actor, make_participant(actor, year2025), year2025, history_import=True)
+    response = ministry.get(reverse("admin:grants_annualplan_change", args=[history.pk]))
+    assert any("[R7]" in str(m) for m in response.context["messages"])
+    services.plan_submit(actor=actor, plan=plan)
+    response = ministry.get(reverse("admin:grants_annualplan_change", args=[plan.pk]))
+    assert any("[R10]" in str(m) for m in response.context["messages"])
