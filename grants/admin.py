@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -139,6 +140,14 @@ class AllocationAdmin(ServiceHistoryAdmin):
         return False  # set the amount to zero instead: the history stays
 
 
+class MoneyOverviewChangeList(ChangeList):
+    """Adds the money sums to the rows of the current page only (a few grouped queries)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = selectors.money_overview(self.result_list)
+
+
 @admin.register(MoneyOverview)
 class MoneyOverviewAdmin(ReadOnlyAdmin):
     """R5 at a glance: allocated / in plan / planned / committed / disbursed / remaining."""
@@ -158,29 +167,32 @@ class MoneyOverviewAdmin(ReadOnlyAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
-        return selectors.money_overview(super().get_queryset(request))
+        return super().get_queryset(request).select_related("post", "fund_year")
+
+    def get_changelist(self, request, **kwargs):
+        return MoneyOverviewChangeList
 
     @admin.display(description=_("allocated"), ordering="amount")
     def allocated(self, obj):
         return eur(obj.amount)
 
-    @admin.display(description=_("in annual plan"), ordering="in_plan")
+    @admin.display(description=_("in annual plan"))
     def in_plan_eur(self, obj):
         return eur(obj.in_plan)
 
-    @admin.display(description=_("planned projects"), ordering="planned")
+    @admin.display(description=_("planned projects"))
     def planned_eur(self, obj):
         return eur(obj.planned)
 
-    @admin.display(description=_("committed"), ordering="committed")
+    @admin.display(description=_("committed"))
     def committed_eur(self, obj):
         return eur(obj.committed)
 
-    @admin.display(description=_("disbursed"), ordering="disbursed")
+    @admin.display(description=_("disbursed"))
     def disbursed_eur(self, obj):
         return eur(obj.disbursed)
 
-    @admin.display(description=_("remaining"), ordering="remaining")
+    @admin.display(description=_("remaining"))
     def remaining_eur(self, obj):
         return eur(obj.remaining)
 

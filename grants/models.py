@@ -94,12 +94,20 @@ class Allocation(models.Model):
 
 
 class MoneyOverview(Allocation):
-    """Read-only view of allocated / planned / committed / disbursed / remaining money."""
+    """Read-only view of allocated / planned / committed / disbursed / remaining money.
+
+    Rows come from grants.selectors.money_overview, which annotates the sums.
+    """
 
     class Meta:
         proxy = True
         verbose_name = _("money overview")
         verbose_name_plural = _("money overview per post and year")
+
+    @property
+    def remaining(self) -> Decimal:
+        """R5: allocated minus planned and committed project money."""
+        return self.amount - self.planned - self.committed
 
 
 class PlanStatus(models.TextChoices):

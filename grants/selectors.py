@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import (
     Count,
     DecimalField,
-    ExpressionWrapper,
-    F,
     OuterRef,
     Q,
     QuerySet,
@@ -16,7 +15,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, ExtractYear
 
 from .models import (
     COMMITTED_PROJECT_STATUSES,
@@ -25,6 +24,7 @@ from .models import (
     BudgetLine,
     Disbursement,
     FundYear,
+    MoneyOverview,
     PlanPriority,
     Project,
     ProjectStatus,
@@ -40,34 +40,56 @@ def _subquery_total(queryset: QuerySet, group_by: str, field: str = "amount"):
     return Coalesce(Subquery(summed, output_field=MONEY), Value(ZERO), output_field=MONEY)
 
 
-def money_overview(queryset: QuerySet[Allocation] | None = None) -> QuerySet[Allocation]:
-    """Allocations with, for their post and year: in the plan, planned and committed project
-    money, disbursed and remaining (allocated − planned − committed). R5."""
-    queryset = queryset if queryset is not None else Allocation.objects.all()
-    lines = BudgetLine.objects.filter(
-        project__post=OuterRef("post"), year=OuterRef("fund_year__year")
+def money_overview(
+    allocations: Iterable[MoneyOverview] | None = None,
+) -> list[MoneyOverview]:
+    """Allocations with, for their post and year (R5): `in_plan` (the plan's split),
+    `planned` and `committed` project money, `disbursed`, and `remaining` (a property).
+
+    Four grouped queries for any number of rows: summing per row in correlated subqueries
+    costs a scan of the post's projects per row, which is slow with thousands of projects.
+    """
+    if allocations is None:
+        allocations = MoneyOverview.objects.select_related("post", "fund_year")
+    rows = list(allocations)
+    posts = {row.post_id for row in rows}
+    years = {row.fund_year.year for row in rows}
+
+    def grouped(queryset, *keys):
+        sums = queryset.order_by().values(*keys).annotate(total=Sum("amount"))
+        return {tuple(item[k] for k in keys): item["total"] for item in sums}
+
+    in_plan = grouped(
+        PlanPriority.objects.filter(plan__post__in=posts, plan__fund_year__year__in=years),
+        "plan__post",
+        "plan__fund_year__year",
     )
-    return queryset.select_related("post", "fund_year").annotate(
-        in_plan=_subquery_total(
-            PlanPriority.objects.filter(
-                plan__post=OuterRef("post"), plan__fund_year=OuterRef("fund_year")
-            ),
-            "plan__post",
+    lines = grouped(
+        BudgetLine.objects.filter(
+            project__post__in=posts,
+            year__in=years,
+            project__status__in=COUNTING_PROJECT_STATUSES,
         ),
-        planned=_subquery_total(lines.filter(project__status=ProjectStatus.PLANNED), "year"),
-        committed=_subquery_total(
-            lines.filter(project__status__in=COMMITTED_PROJECT_STATUSES), "year"
-        ),
-        disbursed=_subquery_total(
-            Disbursement.objects.filter(
-                project__post=OuterRef("post"), date__year=OuterRef("fund_year__year")
-            ),
-            "project__post",
-        ),
-        remaining=ExpressionWrapper(
-            F("amount") - F("planned") - F("committed"), output_field=MONEY
-        ),
+        "project__post",
+        "year",
+        "project__status",
     )
+    disbursed = grouped(
+        Disbursement.objects.filter(project__post__in=posts, date__year__in=years).annotate(
+            year=ExtractYear("date")
+        ),
+        "project__post",
+        "year",
+    )
+    for row in rows:
+        key = (row.post_id, row.fund_year.year)
+        row.in_plan = in_plan.get(key, ZERO)
+        row.planned = lines.get((*key, ProjectStatus.PLANNED), ZERO)
+        row.committed = sum(
+            (lines.get((*key, status), ZERO) for status in COMMITTED_PROJECT_STATUSES), ZERO
+        )
+        row.disbursed = disbursed.get(key, ZERO)
+    return rows
 
 
 def fund_years_with_totals(queryset: QuerySet[FundYear] | None = None) -> QuerySet[FundYear]:
@@ -97,16 +119,18 @@ def projects_with_totals(queryset: QuerySet[Project] | None = None) -> QuerySet[
 
 def fragmentation(fund_year: FundYear) -> dict[str, object]:
     """R9: how many of the year's projects are smaller (in total) than the year's minimum."""
-    projects = projects_with_totals(
-        Project.objects.filter(
-            budget_lines__year=fund_year.year, status__in=COUNTING_PROJECT_STATUSES
-        ).distinct()
+    project_totals = (
+        BudgetLine.objects.filter(
+            project__in=Project.objects.filter(
+                budget_lines__year=fund_year.year, status__in=COUNTING_PROJECT_STATUSES
+            )
+        )
+        .order_by()
+        .values("project")
+        .annotate(total=Sum("amount"))
     )
-    stats = projects.aggregate(
-        total=Count("pk", distinct=True),
-        small=Count("pk", distinct=True, filter=Q(total_budget__lt=fund_year.min_project_size)),
-    )
-    total, small = stats["total"], stats["small"]
+    total = project_totals.count()
+    small = project_totals.filter(total__lt=fund_year.min_project_size).count()
     share = (Decimal(small) / Decimal(total) * 100).quantize(Decimal("0.1")) if total else ZERO
     return {
         "year": fund_year.year,
