@@ -57,16 +57,6 @@ def main() -> None:
     partner = Partner.objects.filter(post=post.plan.post).first()
     amount = Decimal("1.00")
 
-    def spec(n):
-        return services.ProjectSpec(
-            partner=partner,
-            priority=post.priority,
-            title=f"bench {n}",
-            start_date=date(2026, 1, 1),
-            end_date=date(2026, 12, 31),
-            budget={2026: amount},
-        )
-
     try:
         with transaction.atomic():
             started = time.perf_counter()

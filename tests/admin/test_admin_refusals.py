@@ -77,27 +77,11 @@ def test_admin_refuses_a_third_priority_R2(ministry, actor, plan):
     assert plan.plan_priorities.count() == 2
 
 
-def test_admin_refuses_a_32nd_bilateral_participant_R1(ministry, actor, year2026):
-    for _ in range(31):
-        make_participant(actor, year2026, allocation=None)
-    extra = PostFactory(kind=PostKind.BILATERAL)
-    url = reverse("admin:countries_participation_add")
-    response = submit(
-        ministry,
-        url,
-        post=str(extra.pk),
-        fund_year=str(year2026.pk),
-        selected="on",
-        **{"assessments-TOTAL_FORMS": "0"},
-    )
-    assert "[R1]" in errors_of(response)
-    assert not Participation.objects.filter(post=extra).exists()
-
-
-def test_admin_refuses_a_6th_multilateral_participant_R1(ministry, actor, year2026):
-    for _ in range(5):
-        make_participant(actor, year2026, allocation=None, kind=PostKind.MULTILATERAL)
-    extra = PostFactory(kind=PostKind.MULTILATERAL)
+@pytest.mark.parametrize(("kind", "seats"), [(PostKind.BILATERAL, 31), (PostKind.MULTILATERAL, 5)])
+def test_admin_refuses_a_participant_beyond_31_plus_5_R1(ministry, actor, year2026, kind, seats):
+    for _ in range(seats):
+        make_participant(actor, year2026, allocation=None, kind=kind)
+    extra = PostFactory(kind=kind)
     response = submit(
         ministry,
         reverse("admin:countries_participation_add"),
@@ -106,6 +90,7 @@ def test_admin_refuses_a_6th_multilateral_participant_R1(ministry, actor, year20
         selected="on",
     )
     assert "[R1]" in errors_of(response)
+    assert not Participation.objects.filter(post=extra).exists()
 
 
 def test_admin_refuses_money_beyond_the_envelope_R5(ministry, actor):
