@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Avg, Count
 from django.utils.translation import gettext_lazy as _
 
-from grants.admin_base import ReadOnlyAdmin, ServiceAdmin
+from grants.admin_base import ReadOnlyAdmin, ServiceAdmin, inline_data, replaced_or_deleted
 
 from . import services
 from .models import Assessment, Country, Participation, Post, PostMembership
@@ -97,13 +97,10 @@ class ParticipationAdmin(ServiceAdmin):
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
-            for inline_form in formset.forms:
-                data = getattr(inline_form, "cleaned_data", None)
-                if not data:
+            for inline_form, data, gone in inline_data(formset):
+                if not (gone or inline_form.has_changed()):
                     continue
-                if data.get("DELETE"):
-                    if inline_form.instance.pk:
-                        inline_form.instance.delete()
+                if replaced_or_deleted(inline_form, data, gone, "criterion"):
                     continue
                 services.assessment_set(
                     actor=request.user,

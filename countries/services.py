@@ -102,7 +102,8 @@ def participation_set(
                 "R6",
                 _(
                     "The post still has an allocation or annual plan for %(year)s; set the "
-                    "allocation to zero and withdraw the plan before deselecting it."
+                    "allocation to zero and withdraw the plan (only possible before its "
+                    "approval) before deselecting it."
                 ),
                 field="selected",
                 params={"year": fund_year.year},

@@ -9,7 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
-from .admin_base import ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin
+from .admin_base import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdmin,
+    inline_data,
+    replaced_or_deleted,
+)
 from .models import (
     Allocation,
     AnnualPlan,
@@ -21,23 +27,11 @@ from .models import (
     MoneyOverview,
     Partner,
     PlanPriority,
+    PlanStatus,
     PlanTransition,
     Project,
 )
 from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
-
-
-def inline_data(formset):
-    """The rows of an inline formset as (instance, cleaned_data, deleted); marks it handled."""
-    rows = []
-    for form in formset.forms:
-        data = getattr(form, "cleaned_data", None)
-        if not data:
-            continue
-        rows.append((form.instance, data, bool(data.get("DELETE"))))
-    # The admin's change message reads these; the service did the writing.
-    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-    return rows
 
 
 class ServiceHistoryAdmin(ServiceAdmin, SimpleHistoryAdmin):
@@ -60,6 +54,10 @@ class FundYearAdmin(ServiceHistoryAdmin):
     ]
     search_fields = ["year"]
     readonly_fields = ["fragmentation_report"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The year is the key of budget lines and of R1/R7: fixed once the fund year exists.
+        return ["year", *self.readonly_fields] if obj else self.readonly_fields
 
     def get_queryset(self, request):
         return selectors.fund_years_with_totals(super().get_queryset(request))
@@ -256,11 +254,9 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
-            if formset.model is not PlanPriority:
-                continue
             changed = formset.has_changed()
-            rows = inline_data(formset)
-            if changed:
+            rows = inline_data(formset)  # every formset: the change message reads them all
+            if formset.model is PlanPriority and changed:
                 items = [(data["priority"], data["amount"]) for _i, data, gone in rows if not gone]
                 services.plan_priorities_set(actor=request.user, plan=form.instance, items=items)
 
@@ -273,7 +269,21 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         self.run_service_action(request, queryset, services.plan_approve)
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # Only a plan that was never approved can be withdrawn, one at a time (R10).
+        return (
+            obj is not None
+            and obj.status in (PlanStatus.DRAFT, PlanStatus.RETURNED)
+            and super().has_delete_permission(request, obj)
+        )
+
+    def delete_model(self, request, obj):
+        services.plan_withdraw(actor=request.user, plan=obj)
+
+    def get_deleted_objects(self, objs, request):
+        # The chosen priorities and transitions go with the plan; plan_withdraw decides, so
+        # their read-only admins need not grant delete permission.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
 
 @admin.register(PlanPriority)
@@ -506,10 +516,10 @@ class IndicatorAdmin(ServiceHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
-            for instance, data, gone in inline_data(formset):
-                if gone:
-                    if instance.pk:
-                        instance.delete()
+            for inline_form, data, gone in inline_data(formset):
+                if not (gone or inline_form.has_changed()):
+                    continue
+                if replaced_or_deleted(inline_form, data, gone, "year"):
                     continue
                 services.indicator_value_set(
                     actor=request.user,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import ngettext
 
 from .rules import FundRuleError
@@ -24,6 +26,17 @@ class ServiceAdmin(admin.ModelAdmin):
         except ValidationError as error:  # FundRuleError and model validation alike
             request._service_error = error
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            with transaction.atomic():
+                return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            self.message_user(request, describe(error), messages.ERROR)
+            opts = self.model._meta
+            return redirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
+            )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
@@ -65,6 +78,31 @@ class ServiceAdmin(admin.ModelAdmin):
             )
 
     action_argument = "obj"
+
+
+def inline_data(formset):
+    """The rows of an inline formset as (form, cleaned_data, deleted); marks it handled.
+
+    Services write the rows; the admin's change message still reads what the formset "saved",
+    so those lists are set (empty) on every formset that is handled this way.
+    """
+    rows = []
+    for form in formset.forms:
+        data = getattr(form, "cleaned_data", None)
+        if not data:
+            continue
+        rows.append((form, data, bool(data.get("DELETE"))))
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    return rows
+
+
+def replaced_or_deleted(form, data, gone, key: str) -> bool:
+    """Delete an existing inline row that is deleted or whose key (year, criterion) changed;
+    the service then writes the row under its new key. True when nothing is left to write."""
+    instance = form.instance
+    if instance.pk and (gone or form.initial.get(key) != data.get(key)):
+        type(instance).objects.filter(pk=instance.pk).delete()
+    return gone
 
 
 def describe(error: ValidationError) -> str:

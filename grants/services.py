@@ -118,7 +118,15 @@ def fund_year_save(*, actor, fund_year: FundYear) -> FundYear:
     """Create or update a fund year; the envelope never drops below its allocations (R5)."""
     fund_year.envelope = ensure_money(fund_year.envelope, field="envelope")
     if fund_year.pk:
-        _lock_fund_year(fund_year)
+        stored = _lock_fund_year(fund_year)
+        if stored.year != fund_year.year:
+            # R1/R7 depend on the year, and budget lines are keyed by calendar year.
+            raise FundRuleError(
+                "R7",
+                _("A fund year keeps its year (%(year)s); create a new fund year instead."),
+                field="year",
+                params={"year": stored.year},
+            )
         allocated = _sum(Allocation.objects.filter(fund_year=fund_year))
         ensure_within(
             total=allocated,
@@ -184,8 +192,12 @@ def allocation_set(*, actor, post: Post, fund_year: FundYear, amount, note: str 
 
 def _locked_plan(plan: AnnualPlan) -> AnnualPlan:
     _lock_post(plan.post_id)
+    # of=("self",): lock only the plan row, not the joined FundYear (that would invert the
+    # FundYear → Post lock order of allocation_set and deadlock against it).
     return (
-        AnnualPlan.objects.select_for_update().select_related("fund_year", "post").get(pk=plan.pk)
+        AnnualPlan.objects.select_for_update(of=("self",))
+        .select_related("fund_year", "post")
+        .get(pk=plan.pk)
     )
 
 
@@ -353,6 +365,37 @@ def plan_priority_add(
     return plan_priorities_set(actor=actor, plan=plan, items=[*current, (priority, amount)])
 
 
+@transaction.atomic
+def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
+    """Remove a plan that was never approved, e.g. before its post leaves the fund (R6, R10).
+
+    Its history (django-simple-history) keeps what it said.
+    """
+    plan = _locked_plan(plan)
+    year = plan.fund_year.year
+    ensure_year_writable(year)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.RETURNED):
+        raise FundRuleError(
+            "R10",
+            _("Only a draft or returned plan can be withdrawn; this one is %(status)s."),
+            params={"status": plan.get_status_display().lower()},
+        )
+    funded = Project.objects.filter(
+        post=plan.post, status__in=COUNTING_PROJECT_STATUSES, budget_lines__year=year
+    ).first()
+    if funded is not None:
+        raise FundRuleError(
+            "R4",
+            _("Project '%(project)s' has money in %(year)s under this plan's priorities."),
+            params={"project": funded.title, "year": year},
+        )
+    for chosen in plan.plan_priorities.all():
+        chosen._history_user = actor
+        chosen.delete()
+    plan._history_user = actor
+    plan.delete()
+
+
 # R10: the plan cycle. action: (allowed from, to, comment required)
 _PLAN_TRANSITIONS = {
     "submit": ((PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING), PlanStatus.SUBMITTED),
@@ -456,6 +499,11 @@ def partner_save(
             params={"types": ", ".join(PartnerType.values)},
         )
     if partner is not None:
+        current_post_id = Partner.objects.values_list("post_id", flat=True).get(pk=partner.pk)
+        # Lock both posts (in pk order) so no project of the old post can take the partner
+        # while it moves.
+        for post_id in sorted({current_post_id, post.pk}):
+            _lock_post(post_id)
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         if partner.post_id != post.pk and partner.projects.exists():
             raise FundRuleError(
@@ -568,6 +616,12 @@ class _PostLedger:
                 self.counted[year] = total
 
 
+def _with_start_year(budget: Mapping[int, Decimal], start: date) -> dict[int, Decimal]:
+    """The years a project is checked in (R4, R6): those with money or, for a project without
+    any budget line yet, its start year, so that it cannot slip past both rules."""
+    return dict(budget) if budget else {start.year: ZERO}
+
+
 def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
     cleaned = {}
     for year, amount in budget.items():
@@ -584,7 +638,8 @@ def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
 def _check_project_fields(
     *, post: Post, partner: Partner, priority: Priority, start_date, end_date, intended_results
 ) -> None:
-    if partner.post_id != post.pk:
+    # Read from the database under the post lock: the caller's copy may be stale (R11).
+    if not Partner.objects.filter(pk=partner.pk, post_id=post.pk).exists():
         # R11: another post's partner is treated as unknown, never confirmed to exist.
         raise FundRuleError("R11", _("Unknown partner for this post."), field="partner")
     ensure_period(start_date, end_date)
@@ -674,7 +729,9 @@ def projects_bulk_create(
     """
     post = _lock_post(post)
     cleaned = [_clean_budget(spec.budget) for spec in specs]
-    years = {year for budget in cleaned for year in budget}
+    years = {year for budget in cleaned for year in budget} | {
+        spec.start_date.year for spec in specs if spec.start_date
+    }
     ledger = _PostLedger.load(post, years)
     projects = []
     for spec, budget in zip(specs, cleaned, strict=True):
@@ -696,7 +753,7 @@ def projects_bulk_create(
         ledger.add(
             priority=spec.priority,
             status=spec.status,
-            budget=budget,
+            budget=_with_start_year(budget, spec.start_date),
             changed_years=set(budget),
             history_import=history_import,
         )
@@ -783,6 +840,9 @@ def project_update(
         raise TypeError(f"project_update() got unexpected fields: {sorted(unknown)}")
     post = _lock_post(project.post_id)
     project = Project.objects.select_for_update().get(pk=project.pk)
+    original = Project(
+        status=project.status, priority_id=project.priority_id, partner_id=project.partner_id
+    )
     old_budget = dict(project.budget_lines.values_list("year", "amount"))
     new_budget = _clean_budget(budget) if budget is not None else dict(old_budget)
     for name, value in changes.items():
@@ -807,6 +867,16 @@ def project_update(
         for year in set(old_budget) | set(new_budget)
         if old_budget.get(year) != new_budget.get(year)
     }
+    counts_before = original.status in COUNTING_PROJECT_STATUSES
+    counts_after = project.status in COUNTING_PROJECT_STATUSES
+    if (
+        counts_before != counts_after
+        or original.priority_id != project.priority_id
+        or original.partner_id != project.partner_id
+    ):
+        # Such a change rewrites what every year's money was for: all years are touched
+        # (R7 keeps pre-reform years as they were).
+        changed_years |= set(old_budget) | set(new_budget)
     for year in changed_years - set(new_budget):  # removed lines
         ensure_year_writable(year, history_import=history_import, field="budget")
 
@@ -826,14 +896,24 @@ def project_update(
             _("The project has payments; it stays active or completed."),
             field="status",
         )
-    ledger = _PostLedger.load(post, new_budget, exclude_project=project)
+    checked = _with_start_year(new_budget, project.start_date)
+    ledger = _PostLedger.load(post, checked, exclude_project=project)
     ledger.add(
         priority=project.priority,
         status=project.status,
-        budget=new_budget,
+        budget=checked,
         changed_years=changed_years,
         history_import=history_import,
     )
+    if intended_results is not None:
+        measured = project.indicators.exclude(intended_result__in=results).first()
+        if measured is not None:
+            raise FundRuleError(
+                "R13",
+                _("Indicator '%(indicator)s' measures '%(result)s'; the project keeps serving it."),
+                field="intended_results",
+                params={"indicator": measured.name, "result": measured.intended_result},
+            )
     _save(project, actor)
     if intended_results is not None:
         project.intended_results.set(results)
@@ -915,6 +995,7 @@ def indicator_save(
     indicator: Indicator | None = None,
 ) -> Indicator:
     """An indicator measures a result the project serves (R13)."""
+    _lock_post(project.post_id)
     if not project.intended_results.filter(pk=intended_result.pk).exists():
         raise FundRuleError(
             "R13",
@@ -975,6 +1056,7 @@ __all__ = [
     "plan_submit",
     "plan_transition",
     "plan_update",
+    "plan_withdraw",
     "project_create",
     "project_update",
     "projects_bulk_create",

@@ -190,6 +190,7 @@ def test_admin_refuses_a_project_on_an_unchosen_priority_R4(ministry, plan, part
 def test_admin_refuses_end_before_start_R9(ministry, plan, participant):
     response = project_form(ministry, participant, end_date="2025-12-31")
     assert "R9" in errors_of(response)
+    assert not Project.objects.exists()
 
 
 def test_admin_refuses_project_money_beyond_the_allocation_R5(ministry, plan, participant):

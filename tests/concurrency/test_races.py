@@ -133,3 +133,63 @@ def test_racing_allocations_cannot_overspend_the_envelope_R5(attempt):
     outcomes = race(*(allocate(p) for p in posts))
     assert_one_wins(outcomes, "R5")
     assert Allocation.objects.filter(fund_year=fund_year).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(6))  # the interleaving that deadlocks is not certain
+def test_plan_edit_and_allocation_change_do_not_deadlock_R5(attempt):
+    """Plan writes lock Post then plan; allocation writes lock FundYear then Post. If a plan
+    write also locked the FundYear (after the Post), the two would deadlock."""
+    actor = StaffFactory(username=f"race-mix-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year, allocation=Decimal("500000.00"))
+    plan = make_plan(actor, post, fund_year, priorities=(("women_girls", "100000"),))
+
+    outcomes = race(
+        lambda: services.plan_priorities_set(
+            actor=actor, plan=plan, items=[("women_girls", "400000.00")]
+        ),
+        lambda: services.allocation_set(
+            actor=actor, post=post, fund_year=fund_year, amount="300000.00"
+        ),
+    )
+    errors = [o[1] for o in outcomes if o[0] == "error"]
+    # Either order is legal; the later one may be refused by R5, but never a database error.
+    assert all(isinstance(e, FundRuleError) and e.rule == "R5" for e in errors), errors
+    allocated = Allocation.objects.get(post=post).amount
+    planned = plan.plan_priorities.get().amount
+    assert planned <= allocated
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_partner_move_and_project_creation_keep_the_partner_with_its_post_R11(attempt):
+    actor = StaffFactory(username=f"race-r11-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year)
+    make_plan(actor, post, fund_year)
+    partner = PartnerFactory(post=post)
+    other = PostFactory()
+
+    outcomes = race(
+        lambda: services.partner_save(
+            actor=actor,
+            partner=partner,
+            post=other,
+            name=partner.name,
+            partner_type=partner.partner_type,
+            country=partner.country,
+        ),
+        lambda: services.project_create(
+            actor=actor,
+            post=post,
+            partner=partner,
+            priority=post.annual_plans.get().plan_priorities.get().priority,
+            title="race",
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 12, 31),
+            budget={2026: Decimal("1000.00")},
+        ),
+    )
+    assert_one_wins(outcomes, "R11")
+    partner.refresh_from_db()
+    for project in partner.projects.all():
+        assert project.post_id == partner.post_id

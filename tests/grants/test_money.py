@@ -177,3 +177,9 @@ def test_money_overview_adds_up_R5(actor, plan, participant, year2026):
     assert row.committed == Decimal("100000.00")
     assert row.disbursed == Decimal("25000.00")
     assert row.remaining == Decimal("850000.00")
+
+
+def test_a_fund_year_keeps_its_year_R7(actor, year2025):
+    year2025.year = 2030
+    with refuses("R7", field="year"):
+        services.fund_year_save(actor=actor, fund_year=year2025)

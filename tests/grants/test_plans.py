@@ -17,7 +17,7 @@ def test_a_third_priority_is_refused_R2(actor, plan):
     services.plan_priority_add(actor=actor, plan=plan, priority="lgbtiq", amount="100000")
     with refuses("R2", field="priorities") as info:
         services.plan_priority_add(actor=actor, plan=plan, priority="expression", amount="1")
-    assert "2" in str(info.value)
+    assert "would have 3" in str(info.value)
     assert sorted(plan.plan_priorities.values_list("priority__code", flat=True)) == [
         "lgbtiq",
         "women_girls",
@@ -142,3 +142,28 @@ def test_a_priority_with_projects_cannot_be_dropped_R4(actor, plan, participant)
     make_project(actor, participant, priority_code="women_girls")
     with refuses("R4", field="priorities"):
         services.plan_priorities_set(actor=actor, plan=plan, items=[("lgbtiq", "1")])
+
+
+def test_a_draft_plan_can_be_withdrawn_so_its_post_can_leave_R6_R10(actor, plan, participant):
+    fund_year = plan.fund_year
+    services.plan_withdraw(actor=actor, plan=plan)
+    services.allocation_set(actor=actor, post=participant, fund_year=fund_year, amount=0)
+    from countries.services import participation_set
+
+    participation_set(actor=actor, post=participant, fund_year=fund_year, selected=False)
+    assert not AnnualPlan.objects.exists()
+    assert AnnualPlan.history.filter(history_type="-").count() == 1  # the audit trail stays
+
+
+def test_an_approved_plan_cannot_be_withdrawn_R10(actor, plan):
+    services.plan_submit(actor=actor, plan=plan)
+    services.plan_approve(actor=actor, plan=plan)
+    with refuses("R10"):
+        services.plan_withdraw(actor=actor, plan=plan)
+
+
+def test_a_plan_with_funded_projects_cannot_be_withdrawn_R4(actor, plan, participant):
+    make_project(actor, participant)
+    with refuses("R4"):
+        services.plan_withdraw(actor=actor, plan=plan)
+    assert AnnualPlan.objects.filter(pk=plan.pk).exists()

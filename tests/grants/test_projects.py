@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from grants import selectors, services
-from grants.models import PartnerType, Project, ProjectStatus
+from grants.models import Partner, PartnerType, Project, ProjectStatus
 from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, PartnerFactory, country
 from tests.helpers import make_participant, make_plan, make_project, priority, refuses
@@ -167,3 +167,76 @@ def test_project_writes_keep_an_audit_trail(actor, plan, participant):
     services.project_update(actor=actor, project=project, title="Renamed")
     assert [h.title for h in project.history.all()] == ["Renamed", "Project"]
     assert {h.history_user for h in project.history.all()} == {actor}
+
+
+def test_status_or_priority_changes_cannot_rewrite_pre_reform_money_R7(actor, plan, participant):
+    year2025 = FundYearFactory(year=2025)
+    make_participant(actor, year2025, post=participant, allocation=Decimal("10.00"))
+    project = make_project(
+        actor,
+        participant,
+        start_date=date(2025, 1, 1),
+        end_date=date(2025, 12, 31),
+        budget={2025: Decimal("10.00")},
+        history_import=True,
+    )
+    with refuses("R7"):
+        services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
+    with refuses("R7"):
+        services.project_update(actor=actor, project=project, priority=priority("lgbtiq"))
+    project.refresh_from_db()
+    assert (project.status, project.priority.code) == (ProjectStatus.PLANNED, "women_girls")
+
+
+def test_a_project_without_money_is_still_checked_in_its_start_year_R4_R6(actor, plan, participant):
+    with refuses("R4"):
+        make_project(actor, participant, priority_code="lgbtiq", budget={})
+    outsider = PartnerFactory()
+    with refuses("R6"):
+        make_project(actor, outsider.post, partner=outsider, budget={})
+
+
+def test_a_stale_partner_that_moved_to_another_post_is_unknown_R11(actor, plan, participant):
+    partner = PartnerFactory(post=participant)
+    stale = Partner.objects.get(pk=partner.pk)
+    other_post = PartnerFactory().post
+    services.partner_save(
+        actor=actor,
+        partner=partner,
+        post=other_post,
+        name=partner.name,
+        partner_type=partner.partner_type,
+        country=partner.country,
+    )
+    with refuses("R11", field="partner"):
+        make_project(actor, participant, partner=stale)
+
+
+def test_a_partner_with_projects_stays_with_its_post_R11(actor, plan, participant):
+    project = make_project(actor, participant)
+    with refuses("R11", field="post"):
+        services.partner_save(
+            actor=actor,
+            partner=project.partner,
+            post=PartnerFactory().post,
+            name=project.partner.name,
+            partner_type=project.partner.partner_type,
+            country=project.partner.country,
+        )
+
+
+def test_a_result_with_indicators_stays_linked_R13(actor, plan, participant):
+    served = IntendedResult.objects.get(code="women_girls.violence")
+    project = make_project(actor, participant, intended_results=[served])
+    services.indicator_save(
+        actor=actor,
+        project=project,
+        intended_result=served,
+        name="Shelters",
+        unit="shelters",
+        baseline=0,
+        target=1,
+    )
+    with refuses("R13", field="intended_results"):
+        services.project_update(actor=actor, project=project, intended_results=[])
+    assert list(project.intended_results.all()) == [served]
