@@ -245,3 +245,47 @@ def test_admin_warns_before_editing_a_frozen_plan_R7_R10(ministry, actor, year20
     services.plan_submit(actor=actor, plan=plan)
     response = ministry.get(reverse("admin:grants_annualplan_change", args=[plan.pk]))
     assert any("[R10]" in str(m) for m in response.context["messages"])
+
+
+def test_admin_refuses_an_assessment_score_out_of_range_R12(ministry, year2026):
+    response = submit(
+        ministry,
+        reverse("admin:countries_participation_add"),
+        post=str(PostFactory().pk),
+        fund_year=str(year2026.pk),
+        **{
+            "assessments-TOTAL_FORMS": "1",
+            "assessments-0-criterion": "impact",
+            "assessments-0-score": "9",
+        },
+    )
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert "R12" in str(formset.errors)
+    assert not Participation.objects.exists()
+
+
+def test_admin_refuses_another_posts_partner_R11(ministry, plan, participant):
+    foreign = PartnerFactory()
+    response = project_form(ministry, participant, partner=str(foreign.pk))
+    assert "[R11]" in errors_of(response)
+    assert not Project.objects.exists()
+
+
+def test_admin_refuses_an_indicator_for_a_result_the_project_does_not_serve_R13(
+    ministry, actor, plan, participant
+):
+    from priorities.models import IntendedResult
+
+    project = make_project(actor, participant)
+    response = submit(
+        ministry,
+        reverse("admin:grants_indicator_add"),
+        project=str(project.pk),
+        intended_result=str(IntendedResult.objects.get(code="women_girls.srhr").pk),
+        name="x",
+        unit="y",
+        baseline="0",
+        target="1",
+    )
+    assert "[R13]" in errors_of(response)
