@@ -635,11 +635,27 @@ def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
     return cleaned
 
 
+def _partners_of(post: Post, partners: Iterable[Partner]) -> set[int]:
+    """Which of these partners belong to the post, read from the database under the post lock
+    (the caller's copies may be stale, R11). One query for any number of partners."""
+    return set(
+        Partner.objects.filter(pk__in={p.pk for p in partners}, post_id=post.pk).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _check_project_fields(
-    *, post: Post, partner: Partner, priority: Priority, start_date, end_date, intended_results
+    *,
+    post: Post,
+    partner: Partner,
+    priority: Priority,
+    start_date,
+    end_date,
+    intended_results,
+    own_partner_ids: set[int],
 ) -> None:
-    # Read from the database under the post lock: the caller's copy may be stale (R11).
-    if not Partner.objects.filter(pk=partner.pk, post_id=post.pk).exists():
+    if partner.pk not in own_partner_ids:
         # R11: another post's partner is treated as unknown, never confirmed to exist.
         raise FundRuleError("R11", _("Unknown partner for this post."), field="partner")
     ensure_period(start_date, end_date)
@@ -733,6 +749,7 @@ def projects_bulk_create(
         spec.start_date.year for spec in specs if spec.start_date
     }
     ledger = _PostLedger.load(post, years)
+    own_partner_ids = _partners_of(post, (spec.partner for spec in specs))
     projects = []
     for spec, budget in zip(specs, cleaned, strict=True):
         _check_project_fields(
@@ -742,6 +759,7 @@ def projects_bulk_create(
             start_date=spec.start_date,
             end_date=spec.end_date,
             intended_results=spec.intended_results,
+            own_partner_ids=own_partner_ids,
         )
         if spec.status not in ProjectStatus.values:
             raise FundRuleError("R9", _("Unknown project status."), field="status")
@@ -859,6 +877,7 @@ def project_update(
         start_date=project.start_date,
         end_date=project.end_date,
         intended_results=results,
+        own_partner_ids=_partners_of(post, [project.partner]),
     )
     ensure_budget_years_in_period(new_budget, project.start_date, project.end_date)
 
