@@ -169,6 +169,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Audit history is read-only: a "revert" would write around the service layer.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 # --- The fund --------------------------------------------------------------------------------
 # Default R9 threshold for new fund years; each fund year keeps its own value.
 FUND_DEFAULT_MIN_PROJECT_SIZE_EUR = env.int("FUND_DEFAULT_MIN_PROJECT_SIZE_EUR", default=100_000)

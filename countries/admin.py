@@ -75,6 +75,11 @@ class ParticipationAdmin(ServiceAdmin):
         fixed = ["post", "fund_year"] if obj else []
         return [*fixed, *self.readonly_fields]
 
+    def has_delete_permission(self, request, obj=None):
+        # Deselect instead: that path checks R6 (no money or plan left behind) and keeps
+        # the R12 assessment that explains the decision.
+        return False
+
     @admin.display(description=_("kind"), ordering="post__kind")
     def post_kind(self, obj):
         return obj.post.get_kind_display()

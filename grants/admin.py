@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -35,7 +37,16 @@ from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
 
 
 class ServiceHistoryAdmin(ServiceAdmin, SimpleHistoryAdmin):
-    """Service-backed admin with the audit history (who changed what) one click away."""
+    """Service-backed admin with the audit history (who changed what) one click away.
+
+    The history is for reading: a "revert" would save an old version around the services
+    (and their rules), so it is switched off (SIMPLE_HISTORY_REVERT_DISABLED) and refused.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 # --- Fund years and money ----------------------------------------------------------------------
@@ -163,6 +174,7 @@ class MoneyOverviewAdmin(ReadOnlyAdmin):
     list_filter = ["fund_year", "post__kind"]
     search_fields = ["post__code", "post__name"]
     list_per_page = 50
+    list_display_links = None  # the sums live on this list; the allocation has its own page
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("post", "fund_year")
@@ -320,6 +332,11 @@ class PartnerAdmin(ServiceHistoryAdmin):
     search_fields = ["name", "post__code"]
     autocomplete_fields = ["post", "country"]
     readonly_fields = ["public_id"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A partner with projects stays: its projects and payments refer to it.
+        has_projects = obj is not None and obj.projects.exists()
+        return not has_projects and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         saved = services.partner_save(
@@ -499,7 +516,7 @@ class IndicatorAdmin(ServiceHistoryAdmin):
         if not values:
             return "—"
         last = values[-1]
-        return format_html("{} ({})", last.value, last.year)
+        return format_html("{} ({})", number_format(last.value, use_l10n=True), last.year)
 
     def save_model(self, request, obj, form, change):
         saved = services.indicator_save(

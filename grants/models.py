@@ -49,7 +49,17 @@ class FundYear(models.Model):
             non_negative("envelope", "fund_year_envelope_non_negative_r5"),
             non_negative("min_project_size", "fund_year_min_project_size_non_negative"),
             models.CheckConstraint(
-                condition=Q(year__gte=2000, year__lte=2100), name="fund_year_plausible"
+                condition=Q(year__gte=2000, year__lte=2100),
+                name="fund_year_plausible",
+                violation_error_message=_("The year must lie between 2000 and 2100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(review_deadline__isnull=True)
+                | Q(review_deadline__gte=models.F("plan_submission_deadline")),
+                name="fund_year_review_after_submission_r10",
+                violation_error_message=_(
+                    "R10: the review deadline cannot be before the plan submission deadline."
+                ),
             ),
         ]
 
@@ -231,6 +241,7 @@ class PlanTransition(models.Model):
     )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     comment = models.TextField(_("comment"), blank=True)
+    history = HistoricalRecords()  # keeps the trail when a draft plan is withdrawn
 
     class Meta:
         ordering = ["plan", "at", "pk"]

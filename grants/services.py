@@ -169,16 +169,21 @@ def allocation_set(*, actor, post: Post, fund_year: FundYear, amount, note: str 
         },
     )
     plan_total = _sum(PlanPriority.objects.filter(plan__post=post, plan__fund_year=fund_year))
-    needed = max(plan_total, _project_money(post, fund_year.year))
+    project_total = _project_money(post, fund_year.year)
     ensure_within(
-        total=needed,
+        total=max(plan_total, project_total),
         limit=amount,
         field="amount",
         message=_(
-            "The post has already planned or committed %(needed)s for %(year)s; the "
-            "allocation cannot be lower."
+            "For %(year)s the post's annual plan divides %(plan)s and its projects take "
+            "%(projects)s; the allocation cannot be lower than %(needed)s."
         ),
-        params={"needed": eur(needed), "year": fund_year.year},
+        params={
+            "year": fund_year.year,
+            "plan": eur(plan_total),
+            "projects": eur(project_total),
+            "needed": eur(max(plan_total, project_total)),
+        },
     )
     allocation.amount = amount
     allocation.note = note
@@ -963,6 +968,17 @@ def disbursement_create(
     _lock_post(project.post_id)
     project = Project.objects.get(pk=project.pk)
     ensure_year_writable(date.year, history_import=history_import, field="date")
+    if not project.start_date <= date <= project.end_date:
+        raise FundRuleError(
+            "R9",
+            _("%(date)s is outside the project period %(start)s – %(end)s."),
+            field="date",
+            params={
+                "date": date.isoformat(),
+                "start": project.start_date.isoformat(),
+                "end": project.end_date.isoformat(),
+            },
+        )
     if project.status not in COMMITTED_PROJECT_STATUSES:
         raise FundRuleError(
             "R5", _("Only an active (committed) project can receive payments."), field="project"

@@ -245,3 +245,28 @@ def test_every_change_form_renders(admin_client, actor, plan, participant):
         response = admin_client.get(reverse(f"admin:{name}_change", args=[obj.pk]))
         assert response.status_code == 200, name
     assert make_plan  # helpers stay importable for this module's fixtures
+
+
+def test_history_is_read_only(admin_client, actor, participant, year2026):
+    allocation = participant.allocations.get()
+    version = allocation.history.earliest()
+    url = reverse(
+        "admin:grants_allocation_simple_history", args=[allocation.pk, version.history_id]
+    )
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, {"amount": "1.00"}).status_code == 403
+    allocation.refresh_from_db()
+    assert allocation.amount == Decimal("1000000.00")
+
+
+def test_participations_are_deselected_not_deleted_R1_R6(admin_client, participant):
+    participation = participant.participations.get()
+    url = reverse("admin:countries_participation_delete", args=[participation.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert Participation.objects.filter(pk=participation.pk).exists()
+
+
+def test_a_partner_with_projects_cannot_be_deleted(admin_client, actor, plan, participant):
+    project = make_project(actor, participant)
+    url = reverse("admin:grants_partner_delete", args=[project.partner.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403

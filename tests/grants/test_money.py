@@ -121,11 +121,25 @@ def test_disbursements_stay_within_the_years_budget_R5(actor, plan, participant)
         services.disbursement_create(
             actor=actor, project=project, date=date(2026, 6, 1), amount="40000.01"
         )
-    with refuses("R5", field="amount"):  # no budget line for 2027 at all
+    with refuses("R9", field="date"):  # outside the project period
         services.disbursement_create(
             actor=actor, project=project, date=date(2027, 1, 5), amount="1.00"
         )
     assert Disbursement.objects.count() == 1
+
+
+def test_no_payment_in_a_year_without_budget_R5(actor, plan, participant, year2026):
+    longer = make_project(
+        actor,
+        participant,
+        status=ProjectStatus.ACTIVE,
+        end_date=date(2027, 6, 30),
+        budget={2026: Decimal("100.00")},
+    )
+    with refuses("R5", field="amount"):
+        services.disbursement_create(
+            actor=actor, project=longer, date=date(2027, 1, 5), amount="1.00"
+        )
 
 
 def test_only_committed_projects_are_paid_R5(actor, plan, participant):
@@ -183,3 +197,29 @@ def test_a_fund_year_keeps_its_year_R7(actor, year2025):
     year2025.year = 2030
     with refuses("R7", field="year"):
         services.fund_year_save(actor=actor, fund_year=year2025)
+
+
+def test_allocation_refusal_names_plan_and_project_money_R5(actor, plan, participant, year2026):
+    make_project(actor, participant, budget={2026: Decimal("300000.00")})
+    with refuses("R5") as info:
+        services.allocation_set(
+            actor=actor, post=participant, fund_year=year2026, amount="350000.00"
+        )
+    message = str(info.value)
+    assert "400" in message and "300" in message  # plan € 400 000, projects € 300 000
+
+
+def test_review_deadline_cannot_precede_submission_deadline_R10(actor):
+    from django.core.exceptions import ValidationError
+
+    from grants.models import FundYear
+
+    fund_year = FundYear(
+        year=2029,
+        envelope=Decimal("1.00"),
+        plan_submission_deadline=date(2028, 11, 15),
+        review_deadline=date(2028, 1, 1),
+    )
+    with pytest.raises(ValidationError) as info:
+        services.fund_year_save(actor=actor, fund_year=fund_year)
+    assert "R10" in str(info.value)
