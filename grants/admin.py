@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +37,14 @@ from .models import (
     Project,
 )
 from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
+
+
+class TransitionCommentForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_("Recorded with the transition: who, when and why (R10)."),
+    )
 
 
 class ServiceHistoryAdmin(ServiceAdmin, SimpleHistoryAdmin):
@@ -233,7 +244,7 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
     autocomplete_fields = ["post"]
     readonly_fields = ["public_id", "status", "version"]
     inlines = [PlanPriorityInline, PlanTransitionInline]
-    actions = ["submit_plans", "approve_plans"]
+    actions = ["submit_plans", "approve_plans", "return_plans", "amend_plans"]
     action_argument = "plan"
 
     def get_queryset(self, request):
@@ -279,6 +290,56 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
     @admin.action(description=_("Approve selected plans (R10)"))
     def approve_plans(self, request, queryset):
         self.run_service_action(request, queryset, services.plan_approve)
+
+    @admin.action(description=_("Return selected plans for revision, with a comment (R10)"))
+    def return_plans(self, request, queryset):
+        return self.transition_with_comment(
+            request,
+            queryset,
+            action="return",
+            title=_("Return for revision"),
+            explanation=_("The post revises the plan and submits it again. Say what to change."),
+        )
+
+    @admin.action(description=_("Open an amendment of selected approved plans (R10)"))
+    def amend_plans(self, request, queryset):
+        return self.transition_with_comment(
+            request,
+            queryset,
+            action="amend",
+            title=_("Open an amendment"),
+            explanation=_(
+                "The approved plan becomes editable as a new version and is reviewed again. "
+                "Say why it is amended."
+            ),
+        )
+
+    def transition_with_comment(self, request, queryset, *, action, title, explanation):
+        """An action that asks for the 'why' (R10) on an intermediate page, then applies."""
+        form = TransitionCommentForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self.run_service_action(
+                request,
+                queryset,
+                services.plan_transition,
+                action=action,
+                comment=form.cleaned_data["comment"],
+            )
+            return None  # back to the list, with the messages
+        return TemplateResponse(
+            request,
+            "admin/grants/annualplan/transition_comment.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "explanation": explanation,
+                "plans": queryset.select_related("post", "fund_year"),
+                "form": form,
+                "action": action + "_plans",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Only a plan that was never approved can be withdrawn, one at a time (R10).

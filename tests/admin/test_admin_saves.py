@@ -270,3 +270,44 @@ def test_a_partner_with_projects_cannot_be_deleted(admin_client, actor, plan, pa
     project = make_project(actor, participant)
     url = reverse("admin:grants_partner_delete", args=[project.partner.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
+
+
+def test_return_action_asks_for_a_comment_and_records_it_R10(admin_client, actor, plan):
+    services.plan_submit(actor=actor, plan=plan)
+    url = reverse("admin:grants_annualplan_changelist")
+    ask = admin_client.post(url, {"action": "return_plans", "_selected_action": [plan.pk]})
+    assert ask.status_code == 200
+    assert "comment" in ask.context["form"].fields
+    empty = admin_client.post(
+        url, {"action": "return_plans", "_selected_action": [plan.pk], "apply": "1"}
+    )
+    assert empty.status_code == 200 and empty.context["form"].errors  # the why is required
+    done = admin_client.post(
+        url,
+        {
+            "action": "return_plans",
+            "_selected_action": [plan.pk],
+            "apply": "1",
+            "comment": "Meer over de partners, graag.",
+        },
+    )
+    assert done.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.RETURNED
+    assert plan.transitions.last().comment == "Meer over de partners, graag."
+
+
+def test_amend_action_opens_a_new_version_R10(admin_client, actor, plan):
+    services.plan_submit(actor=actor, plan=plan)
+    services.plan_approve(actor=actor, plan=plan)
+    admin_client.post(
+        reverse("admin:grants_annualplan_changelist"),
+        {
+            "action": "amend_plans",
+            "_selected_action": [plan.pk],
+            "apply": "1",
+            "comment": "Nieuwe partner.",
+        },
+    )
+    plan.refresh_from_db()
+    assert (plan.status, plan.version) == (PlanStatus.AMENDING, 2)
