@@ -505,6 +505,14 @@ class ProjectAdmin(ServiceHistoryAdmin):
                 budget=budget,
             )
         self.adopt(form.instance, saved)
+        missing = selectors.years_without_budget(saved)
+        if missing:
+            self.message_user(
+                request,
+                _("[R9] No budget yet for %(years)s; a project has a budget per year it runs.")
+                % {"years": ", ".join(map(str, missing))},
+                messages.WARNING,
+            )
 
     def has_delete_permission(self, request, obj=None):
         return False  # cancel instead: money history stays

@@ -117,6 +117,13 @@ def projects_with_totals(queryset: QuerySet[Project] | None = None) -> QuerySet[
     )
 
 
+def years_without_budget(project: Project) -> list[int]:
+    """R9: calendar years of the project's period that have no budget line yet."""
+    budgeted = set(project.budget_lines.values_list("year", flat=True))
+    period = range(project.start_date.year, project.end_date.year + 1)
+    return [year for year in period if year not in budgeted]
+
+
 def fragmentation(fund_year: FundYear) -> dict[str, object]:
     """R9: how many of the year's projects are smaller (in total) than the year's minimum."""
     project_totals = (

@@ -311,3 +311,13 @@ def test_amend_action_opens_a_new_version_R10(admin_client, actor, plan):
     )
     plan.refresh_from_db()
     assert (plan.status, plan.version) == (PlanStatus.AMENDING, 2)
+
+
+def test_project_without_budget_for_a_year_gets_a_warning_R9(
+    admin_client, actor, plan, participant
+):
+    project = make_project(actor, participant, end_date=date(2027, 6, 30))
+    url = reverse("admin:grants_project_change", args=[project.pk])
+    response = admin_client.post(url, form_data(admin_client.get(url)), follow=True)
+    warnings = [str(m) for m in response.context["messages"]]
+    assert any("[R9]" in m and "2027" in m for m in warnings), warnings
