@@ -7,10 +7,11 @@ Services call these; nothing else decides a rule.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
@@ -72,35 +73,172 @@ def ensure_year_writable(year: int, *, history_import: bool = False, field: str 
         )
 
 
+# Money fits DecimalField(14, 2): at most 12 digits before the decimal point.
+MAX_MONEY = Decimal("1e12")
+# Years and dates the fund can record at all (the database checks fund years the same way).
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+
+def invalid(message, *, field: str | None = None, params=None) -> FundRuleError:
+    """An input that is not a value of the right kind at all (code `invalid`)."""
+    return FundRuleError("invalid", message, field=field, params=params)
+
+
 def ensure_money(amount, *, field: str = "amount", allow_zero: bool = True) -> Decimal:
-    """R5: money is EUR with cents as Decimal; never a float, never negative."""
-    if isinstance(amount, float | bool):
+    """R5: money is EUR with cents as Decimal; never a float, never negative, at most
+    12 integer digits and 2 decimals."""
+    if isinstance(amount, float | bool) or not isinstance(amount, Decimal | int | str):
         raise FundRuleError(
-            "R5", _("Amounts must be exact decimal euros, not floating point."), field=field
+            "R5",
+            _("Amounts must be exact decimal euros (a decimal number or text), not %(type)s."),
+            field=field,
+            params={"type": type(amount).__name__},
         )
     try:
-        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
-    except Exception as exc:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+    except (ArithmeticError, ValueError) as exc:
         raise FundRuleError(
-            "R5", _("'%(value)s' is not an amount in euros."), field=field, params={"value": amount}
+            "R5",
+            _("'%(value)s' is not an amount in euros."),
+            field=field,
+            params={"value": str(amount)[:40]},
         ) from exc
     if not value.is_finite():
         raise FundRuleError(
-            "R5", _("'%(value)s' is not an amount in euros."), field=field, params={"value": amount}
+            "R5",
+            _("'%(value)s' is not an amount in euros."),
+            field=field,
+            params={"value": str(amount)[:40]},
         )
-    if value != value.quantize(Decimal("0.01")):
+    # Compare before quantizing: quantizing a huge number raises InvalidOperation.
+    if abs(value) >= MAX_MONEY:
+        raise FundRuleError(
+            "R5",
+            _("Amount is larger than the fund can hold (at most 12 digits before the comma)."),
+            field=field,
+        )
+    cents = value.quantize(Decimal("0.01"))
+    if value != cents:
         raise FundRuleError(
             "R5", _("Amounts are in euros with at most two decimals (cents)."), field=field
         )
-    if value < 0 or (value == 0 and not allow_zero):
+    if cents < 0 or (cents == 0 and not allow_zero):
         raise FundRuleError(
             "R5",
             _("Amounts must be positive.") if not allow_zero else _("Amounts cannot be negative."),
             field=field,
         )
-    if value >= Decimal("1e12"):
-        raise FundRuleError("R5", _("Amount is larger than the fund can hold."), field=field)
-    return value.quantize(Decimal("0.01"))
+    return cents + ZERO  # normalises -0.00 to 0.00
+
+
+def ensure_number(value, *, rule: str = "R13", field: str) -> Decimal:
+    """A measured quantity (baseline, target, reported value): exact, at most 12 integer
+    digits and 2 decimals, like every number the fund stores."""
+    if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
+        raise FundRuleError(rule, _("Give an exact decimal number."), field=field)
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (ArithmeticError, ValueError) as exc:
+        raise FundRuleError(
+            rule, _("'%(value)s' is not a number."), field=field, params={"value": str(value)[:40]}
+        ) from exc
+    if not number.is_finite() or abs(number) >= MAX_MONEY:
+        raise FundRuleError(
+            rule,
+            _("Give a finite number with at most 12 digits before the comma."),
+            field=field,
+        )
+    rounded = number.quantize(Decimal("0.01"))
+    if rounded != number:
+        raise FundRuleError(rule, _("Give at most two decimals."), field=field)
+    return rounded + ZERO
+
+
+def ensure_year(value, *, rule: str = "R9", field: str = "year") -> int:
+    """A calendar year is a whole number (2027, or the text '2027'), never 2027.9 or True."""
+    year = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        year = value
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d{4}\s*", value):
+        year = int(value)
+    if year is None:
+        raise FundRuleError(
+            rule, _("'%(year)s' is not a year."), field=field, params={"year": str(value)[:40]}
+        )
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise FundRuleError(
+            rule,
+            _("The year must lie between %(min)s and %(max)s."),
+            field=field,
+            params={"min": MIN_YEAR, "max": MAX_YEAR},
+        )
+    return year
+
+
+def ensure_date(value, *, rule: str = "R9", field: str) -> date:
+    """A real calendar date (not a text, not a date-time) in the years the fund can record."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise FundRuleError(rule, _("Give a date."), field=field)
+    ensure_year(value.year, rule=rule, field=field)
+    return value
+
+
+def ensure_text(value, *, field: str, max_length: int | None = None, required: bool = False):
+    """Text as the database can store it: a string, no NUL characters, within its length."""
+    if not isinstance(value, str):
+        raise invalid(_("Give a text."), field=field)
+    if "\x00" in value:
+        raise invalid(_("The text contains a NUL character."), field=field)
+    value = value.strip()
+    if required and not value:
+        raise invalid(_("This field is required."), field=field)
+    if max_length is not None and len(value) > max_length:
+        raise invalid(
+            _("At most %(max)s characters."), field=field, params={"max": max_length}
+        )
+    return value
+
+
+def ensure_choice(value, choices, *, rule: str = "invalid", field: str) -> str:
+    """One of a field's known values (status, type, sensitivity…)."""
+    if not isinstance(value, str) or value not in choices.values:
+        raise FundRuleError(
+            rule,
+            _("'%(value)s' is not one of %(choices)s."),
+            field=field,
+            params={"value": str(value)[:40], "choices": ", ".join(choices.values)},
+        )
+    return value
+
+
+def ensure_instance(value, model, *, rule: str = "invalid", field: str):
+    """A stored object of the expected kind (a partner, a country…), not an id or a text."""
+    if not isinstance(value, model) or value.pk is None:
+        raise FundRuleError(
+            rule,
+            _("Give an existing %(kind)s."),
+            field=field,
+            params={"kind": model._meta.verbose_name},
+        )
+    return value
+
+
+def as_domain_error(error: ValidationError) -> FundRuleError:
+    """Model validation (`full_clean`) as the domain error: the first field and message.
+
+    A constraint whose message starts with its rule id ('R9: …') keeps that rule.
+    """
+    if isinstance(error, FundRuleError):
+        return error
+    if hasattr(error, "error_dict"):
+        name, errors = next(iter(error.error_dict.items()))
+        field = None if name == NON_FIELD_ERRORS else name
+        message = errors[0].messages[0]
+    else:
+        field, message = None, error.messages[0]
+    match = re.match(r"^(R\d{1,2}): ", str(message))
+    return FundRuleError(match.group(1) if match else "invalid", message, field=field)
 
 
 def ensure_within(
@@ -114,7 +252,13 @@ def ensure_within(
 def ensure_period(start: date, end: date):
     """R9: a project has a start and an end date, the end after the start."""
     if start is None or end is None:
-        raise FundRuleError("R9", _("A project needs a start and an end date."), field="end_date")
+        raise FundRuleError(
+            "R9",
+            _("A project needs a start and an end date."),
+            field="start_date" if start is None else "end_date",
+        )
+    ensure_date(start, field="start_date")
+    ensure_date(end, field="end_date")
     if end <= start:
         raise FundRuleError("R9", _("The end date must be after the start date."), field="end_date")
 

@@ -12,15 +12,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Country, Participation, Post
 from priorities.models import IntendedResult, Priority
 
+from .access import Action, ensure_allowed
 from .models import (
     COMMITTED_PROJECT_STATUSES,
     COUNTING_PROJECT_STATUSES,
@@ -41,15 +43,24 @@ from .models import (
     Sensitivity,
 )
 from .rules import (
+    REFORM_START_YEAR,
     ZERO,
     FundRuleError,
+    as_domain_error,
     ensure_budget_years_in_period,
+    ensure_choice,
+    ensure_date,
     ensure_distinct_priorities,
+    ensure_instance,
     ensure_money,
+    ensure_number,
     ensure_period,
+    ensure_text,
     ensure_within,
+    ensure_year,
     ensure_year_writable,
     eur,
+    invalid,
     is_reformed_year,
 )
 
@@ -60,18 +71,76 @@ from .rules import (
 def _save(instance, actor) -> None:
     """Validate (fields and constraints), record the acting user for the audit trail, save."""
     instance._history_user = actor
-    instance.full_clean()
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        raise as_domain_error(error) from error
     instance.save()
 
 
+def _authorize(actor, action: Action, obj=None, *, what=None, field=None, history_import=False):
+    """The access policy first; a historical import (R7) is an action of its own."""
+    ensure_allowed(actor, action, obj, what=what, field=field)
+    if history_import:
+        ensure_allowed(actor, Action.IMPORT_HISTORY)
+
+
+def _pk(value, model, *, what, field: str | None = None) -> int:
+    if isinstance(value, model) and value.pk is not None:
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise FundRuleError("R11", _("Unknown %(object)s for this post."), field=field,
+                        params={"object": what})  # fmt: skip
+
+
+def _locked(queryset, value, *, what, field: str | None = None):
+    """The row of `value` read from the database under a row lock, or the R11 "unknown"
+    answer when it does not exist (any more)."""
+    model = queryset.model
+    row = queryset.select_for_update(of=("self",)).filter(
+        pk=_pk(value, model, what=what, field=field)
+    ).first()
+    if row is None:
+        raise FundRuleError(
+            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
+        )
+    return row
+
+
 def _lock_fund_year(fund_year: FundYear | int) -> FundYear:
-    pk = fund_year.pk if isinstance(fund_year, FundYear) else fund_year
-    return FundYear.objects.select_for_update().get(pk=pk)
+    return _locked(FundYear.objects.all(), fund_year, what=_("fund year"), field="fund_year")
 
 
 def _lock_post(post: Post | int) -> Post:
-    pk = post.pk if isinstance(post, Post) else post
-    return Post.objects.select_for_update().get(pk=pk)
+    return _locked(Post.objects.all(), post, what=_("post"), field="post")
+
+
+def _current_post_id(model, value, *, what, field=None, path="post_id") -> int:
+    """The post an object belongs to, read from the database (not from the caller's copy)."""
+    post_id = model.objects.filter(pk=_pk(value, model, what=what, field=field)).values_list(
+        path, flat=True
+    ).first()
+    if post_id is None:
+        raise FundRuleError(
+            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
+        )
+    return post_id
+
+
+def projects_in_year(post: Post | int, year: int):
+    """The non-cancelled projects of a post that belong to a year (R4, R6): those with money in
+    it and, for a project without any budget line yet, its start year."""
+    post_id = post.pk if isinstance(post, Post) else post
+    return (
+        Project.objects.filter(post_id=post_id)
+        .exclude(status=ProjectStatus.CANCELLED)
+        .filter(
+            Q(budget_lines__year=year)
+            | Q(budget_lines__isnull=True, start_date__year=year)
+        )
+        .distinct()
+    )
 
 
 def _sum(queryset, field: str = "amount") -> Decimal:
@@ -114,9 +183,20 @@ def post_year_headroom(*, post: Post, year: int) -> Decimal:
 
 
 @transaction.atomic
-def fund_year_save(*, actor, fund_year: FundYear) -> FundYear:
+def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) -> FundYear:
     """Create or update a fund year; the envelope never drops below its allocations (R5)."""
+    _authorize(actor, Action.SAVE_FUND_YEAR, history_import=history_import)
+    if not isinstance(fund_year, FundYear):
+        raise invalid(_("Give a fund year."), field="fund_year")
+    fund_year.year = ensure_year(fund_year.year, rule="R7", field="year")
+    ensure_year_writable(fund_year.year, history_import=history_import, field="year")
     fund_year.envelope = ensure_money(fund_year.envelope, field="envelope")
+    fund_year.min_project_size = ensure_money(
+        fund_year.min_project_size, field="min_project_size"
+    )
+    ensure_date(fund_year.plan_submission_deadline, rule="R10", field="plan_submission_deadline")
+    if fund_year.review_deadline is not None:
+        ensure_date(fund_year.review_deadline, rule="R10", field="review_deadline")
     if fund_year.pk:
         stored = _lock_fund_year(fund_year)
         if stored.year != fund_year.year:
@@ -143,11 +223,23 @@ def fund_year_save(*, actor, fund_year: FundYear) -> FundYear:
 
 
 @transaction.atomic
-def allocation_set(*, actor, post: Post, fund_year: FundYear, amount, note: str = "") -> Allocation:
-    """Set the budget of a post for a fund year (R5 envelope and commitments, R6)."""
-    amount = ensure_money(amount)
+def allocation_set(
+    *,
+    actor,
+    post: Post,
+    fund_year: FundYear,
+    amount,
+    note: str = "",
+    history_import: bool = False,
+) -> Allocation:
+    """Set the budget of a post for a fund year (R5 envelope and commitments, R6, R7)."""
     fund_year = _lock_fund_year(fund_year)
     post = _lock_post(post)
+    _authorize(actor, Action.ALLOCATE, post, what=_("post"), field="post",
+               history_import=history_import)  # fmt: skip
+    amount = ensure_money(amount)
+    note = ensure_text(note, field="note")
+    ensure_year_writable(fund_year.year, history_import=history_import, field="fund_year")
     _ensure_participates(post, fund_year.year, field="post")
 
     allocation = Allocation.objects.filter(post=post, fund_year=fund_year).first() or Allocation(
@@ -195,15 +287,16 @@ def allocation_set(*, actor, post: Post, fund_year: FundYear, amount, note: str 
 # Annual plans (R2, R3, R5, R7, R10)
 
 
-def _locked_plan(plan: AnnualPlan) -> AnnualPlan:
-    _lock_post(plan.post_id)
+def _locked_plan(plan: AnnualPlan, actor, action: Action, *, history_import=False) -> AnnualPlan:
+    """The plan under its post's lock, read from the database, once the actor may act on it."""
+    what = _("annual plan")
+    _lock_post(_current_post_id(AnnualPlan, plan, what=what, field="plan"))
     # of=("self",): lock only the plan row, not the joined FundYear (that would invert the
     # FundYear → Post lock order of allocation_set and deadlock against it).
-    return (
-        AnnualPlan.objects.select_for_update(of=("self",))
-        .select_related("fund_year", "post")
-        .get(pk=plan.pk)
-    )
+    plan = _locked(AnnualPlan.objects.select_related("fund_year", "post"), plan, what=what,
+                   field="plan")  # fmt: skip
+    _authorize(actor, action, plan, what=what, field="plan", history_import=history_import)
+    return plan
 
 
 def _ensure_editable(plan: AnnualPlan) -> None:
@@ -248,6 +341,10 @@ def plan_create(
 ) -> AnnualPlan:
     """Start the one annual plan of a post for a year (R6, R7, R10)."""
     post = _lock_post(post)
+    _authorize(actor, Action.EDIT_PLAN, post, what=_("post"), field="post",
+               history_import=history_import)  # fmt: skip
+    fund_year = ensure_instance(fund_year, FundYear, field="fund_year")
+    narrative = ensure_text(narrative, field="narrative")
     ensure_year_writable(fund_year.year, history_import=history_import, field="fund_year")
     _ensure_participates(post, fund_year.year, field="fund_year")
     if AnnualPlan.objects.filter(post=post, fund_year=fund_year).exists():
@@ -267,7 +364,8 @@ def plan_create(
 def plan_update(
     *, actor, plan: AnnualPlan, narrative: str, history_import: bool = False
 ) -> AnnualPlan:
-    plan = _locked_plan(plan)
+    plan = _locked_plan(plan, actor, Action.EDIT_PLAN, history_import=history_import)
+    narrative = ensure_text(narrative, field="narrative")
     ensure_year_writable(plan.fund_year.year, history_import=history_import)
     _ensure_editable(plan)
     plan.narrative = narrative
@@ -277,15 +375,15 @@ def plan_update(
 
 def _resolve_priority(value: Priority | str) -> Priority:
     """R3: only the 5+1 priorities exist; an unknown code is refused by name."""
-    if isinstance(value, Priority):
+    if isinstance(value, Priority) and value.pk is not None:
         return value
-    priority = Priority.objects.filter(code=value).first()
+    priority = Priority.objects.filter(code=value).first() if isinstance(value, str) else None
     if priority is None:
         raise FundRuleError(
             "R3",
             _("'%(code)s' is not one of the 5+1 thematic priorities."),
             field="priorities",
-            params={"code": value},
+            params={"code": str(value)[:40]},
         )
     return priority
 
@@ -299,11 +397,11 @@ def plan_priorities_set(
     history_import: bool = False,
 ) -> list[PlanPriority]:
     """Replace a plan's chosen priorities and the money per priority (R2–R5, R7, R10)."""
-    plan = _locked_plan(plan)
+    plan = _locked_plan(plan, actor, Action.EDIT_PLAN, history_import=history_import)
     year = plan.fund_year.year
     ensure_year_writable(year, history_import=history_import, field="priorities")
     _ensure_editable(plan)
-    wanted = [(_resolve_priority(p), ensure_money(a, field="priorities")) for p, a in items]
+    wanted = [_priority_item(item) for item in _as_list(items, field="priorities")]
     ensure_distinct_priorities([p.code for p, _amount in wanted], year=year)
 
     total = sum((amount for _priority, amount in wanted), ZERO)
@@ -322,15 +420,12 @@ def plan_priorities_set(
     existing = {pp.priority_id: pp for pp in plan.plan_priorities.all()}
     wanted_ids = {p.pk for p, _amount in wanted}
     removed = [pp for pid, pp in existing.items() if pid not in wanted_ids]
-    if removed and is_reformed_year(year):
-        # R4: projects with money in this year must keep a chosen priority.
+    if removed:
+        # R4: the projects of this year (with money in it, or starting in it without any
+        # budget yet) must keep a chosen priority.
         in_use = (
-            Project.objects.filter(
-                post=plan.post,
-                priority__in=[pp.priority_id for pp in removed],
-                status__in=COUNTING_PROJECT_STATUSES,
-                budget_lines__year=year,
-            )
+            projects_in_year(plan.post, year)
+            .filter(priority__in=[pp.priority_id for pp in removed])
             .select_related("priority")
             .first()
         )
@@ -338,7 +433,7 @@ def plan_priorities_set(
             raise FundRuleError(
                 "R4",
                 _(
-                    "Project '%(project)s' has money for %(year)s under priority "
+                    "Project '%(project)s' runs in %(year)s under priority "
                     "'%(priority)s'; that priority cannot be dropped from the plan."
                 ),
                 field="priorities",
@@ -360,12 +455,26 @@ def plan_priorities_set(
     return result
 
 
+def _as_list(items, *, field: str) -> list:
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise invalid(_("Give a list."), field=field)
+    return list(items)
+
+
+def _priority_item(item) -> tuple[Priority, Decimal]:
+    """One (priority, amount) pair of a plan (R3, R5)."""
+    if not isinstance(item, tuple | list) or len(item) != 2:
+        raise invalid(_("Give each priority with its amount."), field="priorities")
+    priority, amount = item
+    return _resolve_priority(priority), ensure_money(amount, field="priorities")
+
+
 @transaction.atomic
 def plan_priority_add(
     *, actor, plan: AnnualPlan, priority: Priority | str, amount
 ) -> list[PlanPriority]:
     """Add one chosen priority; reads the current choice only after taking the lock (R2)."""
-    plan = _locked_plan(plan)
+    plan = _locked_plan(plan, actor, Action.EDIT_PLAN)
     current = [(pp.priority, pp.amount) for pp in plan.plan_priorities.select_related("priority")]
     return plan_priorities_set(actor=actor, plan=plan, items=[*current, (priority, amount)])
 
@@ -376,7 +485,7 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
 
     Its history (django-simple-history) keeps what it said.
     """
-    plan = _locked_plan(plan)
+    plan = _locked_plan(plan, actor, Action.EDIT_PLAN)
     year = plan.fund_year.year
     ensure_year_writable(year)
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.RETURNED):
@@ -385,13 +494,11 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
             _("Only a draft or returned plan can be withdrawn; this one is %(status)s."),
             params={"status": plan.get_status_display().lower()},
         )
-    funded = Project.objects.filter(
-        post=plan.post, status__in=COUNTING_PROJECT_STATUSES, budget_lines__year=year
-    ).first()
+    funded = projects_in_year(plan.post, year).first()
     if funded is not None:
         raise FundRuleError(
             "R4",
-            _("Project '%(project)s' has money in %(year)s under this plan's priorities."),
+            _("Project '%(project)s' runs in %(year)s under this plan's priorities."),
             params={"project": funded.title, "year": year},
         )
     for chosen in plan.plan_priorities.all():
@@ -421,7 +528,16 @@ def plan_transition(
     *, actor, plan: AnnualPlan, action: str, comment: str = "", history_import: bool = False
 ) -> AnnualPlan:
     """Move a plan through the cycle (R10), recording who, when and why."""
-    plan = _locked_plan(plan)
+    if action not in _PLAN_TRANSITIONS:
+        raise FundRuleError(
+            "R10",
+            _("'%(action)s' is not a step of the plan cycle; one of %(actions)s."),
+            field="action",
+            params={"action": str(action)[:40], "actions": ", ".join(_PLAN_TRANSITIONS)},
+        )
+    needed = Action.SUBMIT_PLAN if action == "submit" else Action.REVIEW_PLAN
+    plan = _locked_plan(plan, actor, needed, history_import=history_import)
+    comment = ensure_text(comment, field="comment")
     ensure_year_writable(plan.fund_year.year, history_import=history_import)
     allowed_from, to_status = _PLAN_TRANSITIONS[action]
     if plan.status not in allowed_from:
@@ -431,7 +547,7 @@ def plan_transition(
             field="status",
             params={"status": plan.get_status_display().lower(), "action": _ACTION_NAMES[action]},
         )
-    if action in ("return", "amend") and not comment.strip():
+    if action in ("return", "amend") and not comment:
         raise FundRuleError(
             "R10", _("Say why: returning or amending a plan needs a comment."), field="comment"
         )
@@ -495,21 +611,29 @@ def partner_save(
     cleared_for_publication: bool = False,
     partner: Partner | None = None,
 ) -> Partner:
-    """Create or update an implementing partner of a post; its type is required (R8)."""
-    if partner_type not in PartnerType.values:
-        raise FundRuleError(
-            "R8",
-            _("Give the partner's type: one of %(types)s."),
-            field="partner_type",
-            params={"types": ", ".join(PartnerType.values)},
-        )
+    """Create or update an implementing partner of a post; its type is required (R8).
+
+    Locks the post, so two writers can't both create the same name (one gets the refusal).
+    """
+    post_id = _pk(post, Post, what=_("post"), field="post")
     if partner is not None:
-        current_post_id = Partner.objects.values_list("post_id", flat=True).get(pk=partner.pk)
+        what = _("partner")
+        current_post_id = _current_post_id(Partner, partner, what=what, field="partner")
         # Lock both posts (in pk order) so no project of the old post can take the partner
         # while it moves.
-        for post_id in sorted({current_post_id, post.pk}):
-            _lock_post(post_id)
-        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        for locked_id in sorted({current_post_id, post_id}):
+            _lock_post(locked_id)
+        partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
+        _authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
+    post = _lock_post(post_id)
+    _authorize(actor, Action.EDIT_PARTNER, post, what=_("post"), field="post")
+    partner_type = ensure_choice(partner_type, PartnerType, rule="R8", field="partner_type")
+    name = ensure_text(name, field="name", max_length=200, required=True)
+    country = ensure_instance(country, Country, field="country")
+    sensitivity = ensure_choice(sensitivity, Sensitivity, field="sensitivity")
+    if not isinstance(cleared_for_publication, bool):
+        raise invalid(_("Give yes or no."), field="cleared_for_publication")
+    if partner is not None:
         if partner.post_id != post.pk and partner.projects.exists():
             raise FundRuleError(
                 "R11", _("A partner with projects stays with its post."), field="post"
@@ -517,13 +641,28 @@ def partner_save(
     else:
         partner = Partner()
     partner.post = post
-    partner.name = name.strip()
+    partner.name = name
     partner.partner_type = partner_type
     partner.country = country
     partner.sensitivity = sensitivity
     partner.cleared_for_publication = cleared_for_publication
     _save(partner, actor)
     return partner
+
+
+@transaction.atomic
+def partner_delete(*, actor, partner: Partner) -> None:
+    """Remove a partner that has no projects (those refer to it, R5 and R11)."""
+    what = _("partner")
+    _lock_post(_current_post_id(Partner, partner, what=what, field="partner"))
+    partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
+    _authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
+    if partner.projects.exists():
+        raise FundRuleError(
+            "R11", _("A partner with projects stays: its projects refer to it."), field="partner"
+        )
+    partner._history_user = actor
+    partner.delete()
 
 
 # --------------------------------------------------------------------------------------------
@@ -628,16 +767,42 @@ def _with_start_year(budget: Mapping[int, Decimal], start: date) -> dict[int, De
 
 
 def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
+    """{year: amount}: whole years (never 2027.9 read as 2027, R9) and money (R5)."""
+    if not isinstance(budget, Mapping):
+        raise invalid(_("Give the budget as amounts per calendar year."), field="budget")
     cleaned = {}
     for year, amount in budget.items():
-        try:
-            year = int(year)
-        except (TypeError, ValueError) as exc:
+        year = ensure_year(year, field="budget")
+        if year in cleaned:
             raise FundRuleError(
-                "R9", _("'%(year)s' is not a year."), field="budget", params={"year": year}
-            ) from exc
+                "R9", _("%(year)s is given twice."), field="budget", params={"year": year}
+            )
         cleaned[year] = ensure_money(amount, field="budget")
     return cleaned
+
+
+def _clean_results(intended_results) -> list[IntendedResult]:
+    results = _as_list(intended_results, field="intended_results")
+    for result in results:
+        ensure_instance(result, IntendedResult, rule="R13", field="intended_results")
+    return results
+
+
+def _clean_spec(spec: ProjectSpec) -> ProjectSpec:
+    """Every field of a new project checked for type and range before any rule (R9, R13)."""
+    if not isinstance(spec, ProjectSpec):
+        raise invalid(_("Give a project."), field="specs")
+    return ProjectSpec(
+        partner=ensure_instance(spec.partner, Partner, rule="R11", field="partner"),
+        priority=_resolve_priority(spec.priority),
+        title=ensure_text(spec.title, field="title", max_length=250, required=True),
+        description=ensure_text(spec.description, field="description"),
+        start_date=ensure_date(spec.start_date, field="start_date"),
+        end_date=ensure_date(spec.end_date, field="end_date"),
+        budget=spec.budget,
+        status=ensure_choice(spec.status, ProjectStatus, rule="R9", field="status"),
+        intended_results=_clean_results(spec.intended_results),
+    )
 
 
 def _partners_of(post: Post, partners: Iterable[Partner]) -> set[int]:
@@ -749,6 +914,9 @@ def projects_bulk_create(
     The ledger accumulates, so the batch as a whole respects the allocation (R5).
     """
     post = _lock_post(post)
+    _authorize(actor, Action.EDIT_PROJECT, post, what=_("post"), field="post",
+               history_import=history_import)  # fmt: skip
+    specs = [_clean_spec(spec) for spec in _as_list(specs, field="specs")]
     cleaned = [_clean_budget(spec.budget) for spec in specs]
     years = {year for budget in cleaned for year in budget} | {
         spec.start_date.year for spec in specs if spec.start_date
@@ -766,18 +934,17 @@ def projects_bulk_create(
             intended_results=spec.intended_results,
             own_partner_ids=own_partner_ids,
         )
-        if spec.status not in ProjectStatus.values:
-            raise FundRuleError("R9", _("Unknown project status."), field="status")
         if spec.status == ProjectStatus.CANCELLED:
             raise FundRuleError(
                 "R9", _("A new project cannot start out cancelled."), field="status"
             )
         ensure_budget_years_in_period(budget, spec.start_date, spec.end_date)
+        checked = _with_start_year(budget, spec.start_date)
         ledger.add(
             priority=spec.priority,
             status=spec.status,
-            budget=_with_start_year(budget, spec.start_date),
-            changed_years=set(budget),
+            budget=checked,
+            changed_years=set(checked),  # a new project records every year it is checked in
             history_import=history_import,
         )
         project = Project(
@@ -843,6 +1010,71 @@ _PROJECT_FIELDS = (
 )
 
 
+def _clean_project_changes(changes: Mapping) -> dict:
+    """The changed fields of a project, each checked for type and range (R9, R11)."""
+    checks = {
+        "partner": lambda v: ensure_instance(v, Partner, rule="R11", field="partner"),
+        "priority": _resolve_priority,
+        "title": lambda v: ensure_text(v, field="title", max_length=250, required=True),
+        "description": lambda v: ensure_text(v, field="description"),
+        "start_date": lambda v: ensure_date(v, field="start_date"),
+        "end_date": lambda v: ensure_date(v, field="end_date"),
+        "status": lambda v: ensure_choice(v, ProjectStatus, rule="R9", field="status"),
+    }
+    return {name: checks[name](value) for name, value in changes.items()}
+
+
+def _ensure_history_untouched(stored: Project, changes: Mapping) -> None:
+    """R7: a project that lies wholly before the reform is history; and dates before the
+    reform, where a project started or ended, stay as they were."""
+    if stored.end_date.year < REFORM_START_YEAR:
+        ensure_year_writable(stored.end_date.year, field="project")
+    for name in ("start_date", "end_date"):
+        if name in changes and changes[name] != getattr(stored, name):
+            ensure_year_writable(getattr(stored, name).year, field=name)
+            ensure_year_writable(changes[name].year, field=name)
+
+
+def _ensure_records_in_period(project: Project) -> None:
+    """Payments (R9) and reported values (R13) stay within the project period, whatever is
+    edited later."""
+    outside = (
+        project.disbursements.filter(
+            Q(date__lt=project.start_date) | Q(date__gt=project.end_date)
+        )
+        .order_by("date")
+        .first()
+    )
+    if outside is not None:
+        raise FundRuleError(
+            "R9",
+            _("A payment of %(date)s would fall outside the project period %(start)s – %(end)s."),
+            field="start_date" if outside.date < project.start_date else "end_date",
+            params={
+                "date": outside.date.isoformat(),
+                "start": project.start_date.isoformat(),
+                "end": project.end_date.isoformat(),
+            },
+        )
+    reported = (
+        IndicatorValue.objects.filter(indicator__project=project)
+        .filter(Q(year__lt=project.start_date.year) | Q(year__gt=project.end_date.year))
+        .order_by("year")
+        .first()
+    )
+    if reported is not None:
+        raise FundRuleError(
+            "R13",
+            _("A value is reported for %(year)s, outside the project period %(start)s – %(end)s."),
+            field="start_date" if reported.year < project.start_date.year else "end_date",
+            params={
+                "year": reported.year,
+                "start": project.start_date.isoformat(),
+                "end": project.end_date.isoformat(),
+            },
+        )
+
+
 @transaction.atomic
 def project_update(
     *,
@@ -858,23 +1090,37 @@ def project_update(
     The new state is checked as a whole (R4–R7, R9, R11, R13); payments already made stay
     covered by the budget (R5).
     """
+    what = _("project")
+    post = _lock_post(_current_post_id(Project, project, what=what, field="project"))
+    project = _locked(Project.objects.all(), project, what=what, field="project")
+    _authorize(actor, Action.EDIT_PROJECT, project, what=what, field="project",
+               history_import=history_import)  # fmt: skip
     unknown = set(changes) - set(_PROJECT_FIELDS)
     if unknown:
-        raise TypeError(f"project_update() got unexpected fields: {sorted(unknown)}")
-    post = _lock_post(project.post_id)
-    project = Project.objects.select_for_update().get(pk=project.pk)
+        raise invalid(
+            _("A project has no field %(fields)s."),
+            field=sorted(unknown)[0],
+            params={"fields": ", ".join(sorted(unknown))},
+        )
+    changes = _clean_project_changes(changes)
     original = Project(
-        status=project.status, priority_id=project.priority_id, partner_id=project.partner_id
+        status=project.status,
+        priority_id=project.priority_id,
+        partner_id=project.partner_id,
+        start_date=project.start_date,
+        end_date=project.end_date,
     )
     old_budget = dict(project.budget_lines.values_list("year", "amount"))
     new_budget = _clean_budget(budget) if budget is not None else dict(old_budget)
-    for name, value in changes.items():
-        setattr(project, name, value)
     results = (
-        list(intended_results)
+        _clean_results(intended_results)
         if intended_results is not None
         else list(project.intended_results.all())
     )
+    if not history_import:
+        _ensure_history_untouched(original, changes)
+    for name, value in changes.items():
+        setattr(project, name, value)
     _check_project_fields(
         post=post,
         partner=project.partner,
@@ -920,6 +1166,7 @@ def project_update(
             _("The project has payments; it stays active or completed."),
             field="status",
         )
+    _ensure_records_in_period(project)
     checked = _with_start_year(new_budget, project.start_date)
     ledger = _PostLedger.load(post, checked, exclude_project=project)
     ledger.add(
@@ -964,9 +1211,14 @@ def disbursement_create(
     history_import: bool = False,
 ) -> Disbursement:
     """Record a payment: committed projects only, within the year's budget line (R5, R7)."""
+    what = _("project")
+    _lock_post(_current_post_id(Project, project, what=what, field="project"))
+    project = _locked(Project.objects.all(), project, what=what, field="project")
+    _authorize(actor, Action.PAY, project, what=what, field="project",
+               history_import=history_import)  # fmt: skip
     amount = ensure_money(amount, allow_zero=False)
-    _lock_post(project.post_id)
-    project = Project.objects.get(pk=project.pk)
+    date = ensure_date(date, field="date")
+    reference = ensure_text(reference, field="reference", max_length=100)
     ensure_year_writable(date.year, history_import=history_import, field="date")
     if not project.start_date <= date <= project.end_date:
         raise FundRuleError(
@@ -1005,16 +1257,33 @@ def disbursement_create(
 # Results (R13)
 
 
-def _ensure_number(value, *, field: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise FundRuleError(
-            "R13", _("'%(value)s' is not a number."), field=field, params={"value": value}
-        ) from exc
-    if isinstance(value, float) or not number.is_finite():
-        raise FundRuleError("R13", _("Give an exact decimal number."), field=field)
-    return number
+def _locked_project_for_results(
+    actor, project: Project | int, *, history_import: bool, what=None
+) -> Project:
+    """The project under its post's lock, once the actor may report on it; a project wholly
+    before the reform is history (R7)."""
+    what = what or _("project")
+    _lock_post(_current_post_id(Project, project, what=what, field="project"))
+    project = _locked(Project.objects.all(), project, what=what, field="project")
+    _authorize(actor, Action.REPORT_RESULTS, project, what=what, field="project",
+               history_import=history_import)  # fmt: skip
+    if project.end_date.year < REFORM_START_YEAR:
+        ensure_year_writable(project.end_date.year, history_import=history_import,
+                             field="project")  # fmt: skip
+    return project
+
+
+def _locked_indicator(actor, indicator: Indicator, *, history_import: bool) -> Indicator:
+    what = _("indicator")
+    project_id = _current_post_id(
+        Indicator, indicator, what=what, field="indicator", path="project_id"
+    )
+    project = _locked_project_for_results(
+        actor, project_id, history_import=history_import, what=what
+    )
+    indicator = _locked(Indicator.objects.all(), indicator, what=what, field="indicator")
+    indicator.project = project
+    return indicator
 
 
 @transaction.atomic
@@ -1028,9 +1297,25 @@ def indicator_save(
     baseline,
     target,
     indicator: Indicator | None = None,
+    history_import: bool = False,
 ) -> Indicator:
-    """An indicator measures a result the project serves (R13)."""
-    _lock_post(project.post_id)
+    """An indicator measures a result the project serves (R13); it stays with its project."""
+    project = _locked_project_for_results(actor, project, history_import=history_import)
+    if indicator is not None:
+        indicator = _locked_indicator(actor, indicator, history_import=history_import)
+        if indicator.project_id != project.pk:
+            raise FundRuleError(
+                "R13",
+                _("An indicator stays with its project, with the values reported for it."),
+                field="project",
+            )
+    intended_result = ensure_instance(
+        intended_result, IntendedResult, rule="R13", field="intended_result"
+    )
+    name = ensure_text(name, field="name", max_length=250, required=True)
+    unit = ensure_text(unit, field="unit", max_length=50, required=True)
+    baseline = ensure_number(baseline, field="baseline")
+    target = ensure_number(target, field="target")
     if not project.intended_results.filter(pk=intended_result.pk).exists():
         raise FundRuleError(
             "R13",
@@ -1043,17 +1328,29 @@ def indicator_save(
     indicator.intended_result = intended_result
     indicator.name = name
     indicator.unit = unit
-    indicator.baseline = _ensure_number(baseline, field="baseline")
-    indicator.target = _ensure_number(target, field="target")
+    indicator.baseline = baseline
+    indicator.target = target
     _save(indicator, actor)
     return indicator
 
 
 @transaction.atomic
-def indicator_value_set(
-    *, actor, indicator: Indicator, year: int, value, note: str = ""
-) -> IndicatorValue:
-    """R13: a reported value per year the project runs in."""
+def indicator_delete(*, actor, indicator: Indicator, history_import: bool = False) -> None:
+    """Remove an indicator and its reported values; none of them may lie before the reform
+    (R7, R13)."""
+    indicator = _locked_indicator(actor, indicator, history_import=history_import)
+    for year in indicator.values.values_list("year", flat=True):
+        ensure_year_writable(year, history_import=history_import, field="indicator")
+    for reported in indicator.values.all():
+        reported._history_user = actor
+        reported.delete()
+    indicator._history_user = actor
+    indicator.delete()
+
+
+def _checked_report_year(indicator: Indicator, year, *, history_import: bool) -> int:
+    """R13: a value is reported for a whole year the project runs in; R7: not before 2026."""
+    year = ensure_year(year, rule="R13", field="year")
     project = indicator.project
     if not project.start_date.year <= year <= project.end_date.year:
         raise FundRuleError(
@@ -1066,12 +1363,41 @@ def indicator_value_set(
                 "end": project.end_date.year,
             },
         )
+    ensure_year_writable(year, history_import=history_import, field="year")
+    return year
+
+
+@transaction.atomic
+def indicator_value_set(
+    *, actor, indicator: Indicator, year: int, value, note: str = "", history_import=False
+) -> IndicatorValue:
+    """R13: a reported value per year the project runs in.
+
+    Locks the post, so two writers of the same year queue: the second updates the first's row.
+    """
+    indicator = _locked_indicator(actor, indicator, history_import=history_import)
+    year = _checked_report_year(indicator, year, history_import=history_import)
+    value = ensure_number(value, field="value")
+    note = ensure_text(note, field="note")
     reported = IndicatorValue.objects.filter(indicator=indicator, year=year).first()
     reported = reported or IndicatorValue(indicator=indicator, year=year)
-    reported.value = _ensure_number(value, field="value")
+    reported.value = value
     reported.note = note
     _save(reported, actor)
     return reported
+
+
+@transaction.atomic
+def indicator_value_delete(
+    *, actor, indicator: Indicator, year: int, history_import: bool = False
+) -> None:
+    """Withdraw the value reported for a year (R7: not for a year before the reform)."""
+    indicator = _locked_indicator(actor, indicator, history_import=history_import)
+    year = ensure_year(year, rule="R13", field="year")
+    ensure_year_writable(year, history_import=history_import, field="year")
+    for reported in IndicatorValue.objects.filter(indicator=indicator, year=year):
+        reported._history_user = actor
+        reported.delete()
 
 
 __all__ = [
@@ -1079,8 +1405,11 @@ __all__ = [
     "allocation_set",
     "disbursement_create",
     "fund_year_save",
+    "indicator_delete",
     "indicator_save",
+    "indicator_value_delete",
     "indicator_value_set",
+    "partner_delete",
     "partner_save",
     "plan_amend",
     "plan_approve",
@@ -1095,4 +1424,5 @@ __all__ = [
     "project_create",
     "project_update",
     "projects_bulk_create",
+    "projects_in_year",
 ]

@@ -32,6 +32,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from grants import services  # noqa: E402
+from grants.access import system_actor  # noqa: E402
 from grants.models import Partner, PlanPriority  # noqa: E402
 from seeds import demo  # noqa: E402
 
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    admin, _ = demo.ensure_admin()
+    admin = system_actor("seed")
     demo.build_demo_world(actor=admin)
     post = (
         PlanPriority.objects.filter(plan__fund_year__year=2026, plan__post__code="DEMO-B02")

@@ -175,6 +175,7 @@ def build_demo_world(*, actor) -> SeedResult:
                 review_deadline=date(year - 1, 12, 15),
                 min_project_size=_money(100_000),
             ),
+            history_import=year < 2026,
         )
 
     posts = []
@@ -200,7 +201,7 @@ def build_demo_world(*, actor) -> SeedResult:
     criteria = list(SelectionCriterion.values)
     for post in posts:
         country_services.participation_set(
-            actor=actor, post=post, fund_year=years[2025], selected=True
+            actor=actor, post=post, fund_year=years[2025], selected=True, history_import=True
         )
     for year in (2026, 2027):
         for index, post in enumerate(posts):
@@ -236,6 +237,7 @@ def build_demo_world(*, actor) -> SeedResult:
                 post=post,
                 fund_year=years[year],
                 amount=_money(base + (index % 5) * 100_000),
+                history_import=year < 2026,
             )
 
     # Annual plans with priorities. Statuses are set after projects exist (below).

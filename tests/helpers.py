@@ -30,11 +30,17 @@ def priority(code: str) -> Priority:
 
 
 def make_participant(actor, fund_year, *, post=None, allocation=Decimal("1000000.00"), **post_kw):
-    """A post selected for the year, with an allocation (R1, R5, R6 respected)."""
+    """A post selected for the year, with an allocation (R1, R5, R6 respected); years before
+    the reform are loaded as a historical import (R7)."""
     post = post or PostFactory(**post_kw)
-    country_services.participation_set(actor=actor, post=post, fund_year=fund_year, selected=True)
+    history = fund_year.year < 2026
+    country_services.participation_set(
+        actor=actor, post=post, fund_year=fund_year, selected=True, history_import=history
+    )
     if allocation is not None:
-        services.allocation_set(actor=actor, post=post, fund_year=fund_year, amount=allocation)
+        services.allocation_set(
+            actor=actor, post=post, fund_year=fund_year, amount=allocation, history_import=history
+        )
     return post
 
 

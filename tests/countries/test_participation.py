@@ -15,7 +15,11 @@ pytestmark = pytest.mark.django_db
 def select(actor, fund_year, kind, count):
     for _ in range(count):
         services.participation_set(
-            actor=actor, post=PostFactory(kind=kind), fund_year=fund_year, selected=True
+            actor=actor,
+            post=PostFactory(kind=kind),
+            fund_year=fund_year,
+            selected=True,
+            history_import=fund_year.year < 2026,  # R7: history is loaded, not edited
         )
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from grants.access import system_actor
 from seeds import demo
 
 
@@ -39,7 +40,9 @@ class Command(BaseCommand):
                 "Pass --allow-production if this really is a demo server."
             )
         admin, admin_created = demo.ensure_admin()
-        result = demo.build_demo_world(actor=admin)
+        # Seeds act as the system (recorded as "systeem-seed" in every history), not as a person.
+        actor = system_actor("seed")
+        result = demo.build_demo_world(actor=actor)
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -54,7 +57,7 @@ class Command(BaseCommand):
             count = scale * base
             started = time.monotonic()
             with tqdm(total=count, unit="project", disable=None) as progress:
-                created = demo.add_synthetic_projects(actor=admin, count=count, progress=progress)
+                created = demo.add_synthetic_projects(actor=actor, count=count, progress=progress)
             seconds = time.monotonic() - started
             rate = created / seconds if seconds else 0
             self.stdout.write(

@@ -1,0 +1,322 @@
+"""Who may do what in the fund: the one access policy.
+
+Every service asks `ensure_allowed` before it writes; the admin and the API ask the same
+permissions through `user.has_perm("fund.<action>", obj)` (registered with the `rules` library)
+and scope what they list with `visible_posts`. Nothing else decides access.
+
+Roles:
+- ministry staff, as Django groups: *fondsbeheerder* (fund manager: fund years, envelope, posts,
+  selection and assessment, allocations, payments), *beoordelaar* (reviewer: the plan cycle's
+  decisions, reads everything), *alleen-lezen* (reads everything, changes nothing);
+- embassy staff, by their `PostMembership`: an *editor* works on their own post's plans,
+  partners, projects and results; a *viewer* only reads their own post;
+- superusers may do everything; so may the system actors (seeds, imports, scheduled tasks),
+  which are inactive accounts without a password, so that nobody can log in as one;
+- nobody else, and no call without an actor, may do anything.
+
+An embassy user who names another post's object gets the same "unknown" answer as for an
+object that does not exist (R11): whether the other post, plan or project exists never leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import rules
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from .rules import FundRuleError
+
+
+class Role(StrEnum):
+    SUPERUSER = "superuser"
+    SYSTEM = "system"
+    FUND_MANAGER = "fondsbeheerder"
+    REVIEWER = "beoordelaar"
+    READ_ONLY = "alleen-lezen"
+    POST_EDITOR = "post-editor"
+    POST_VIEWER = "post-viewer"
+
+
+# Django group names of the ministry roles (Dutch: the ministry's own words).
+MINISTRY_GROUPS = {
+    Role.FUND_MANAGER: "fondsbeheerder",
+    Role.REVIEWER: "beoordelaar",
+    Role.READ_ONLY: "alleen-lezen",
+}
+SYSTEM_GROUP = "systeem"
+MINISTRY_ROLES = frozenset(MINISTRY_GROUPS)
+POST_ROLES = frozenset({Role.POST_EDITOR, Role.POST_VIEWER})
+ALL_POWERFUL = frozenset({Role.SUPERUSER, Role.SYSTEM})
+
+
+class Action(StrEnum):
+    """What an actor can do; the value is the permission name without the `fund.` prefix."""
+
+    VIEW = "view"  # read a post's data (or, without a post, the whole fund)
+    SAVE_FUND_YEAR = "save_fund_year"
+    SAVE_POST = "save_post"
+    SELECT_POST = "select_post"  # participation (R1, R6)
+    ASSESS_POST = "assess_post"  # R12
+    ALLOCATE = "allocate"  # R5
+    EDIT_PLAN = "edit_plan"  # create, narrative, priorities, withdraw
+    SUBMIT_PLAN = "submit_plan"
+    REVIEW_PLAN = "review_plan"  # return, approve, amend
+    EDIT_PARTNER = "edit_partner"
+    EDIT_PROJECT = "edit_project"  # projects and their budget lines
+    PAY = "pay"  # disbursements
+    REPORT_RESULTS = "report_results"  # indicators and reported values (R13)
+    IMPORT_HISTORY = "import_history"  # write years before the reform (R7)
+
+    @property
+    def permission(self) -> str:
+        return f"fund.{self.value}"
+
+
+# The policy itself: which roles may take each action. Superusers and system actors may take
+# every action; post roles only for their own post.
+POLICY: dict[Action, frozenset[Role]] = {
+    Action.VIEW: MINISTRY_ROLES | POST_ROLES,
+    Action.SAVE_FUND_YEAR: frozenset({Role.FUND_MANAGER}),
+    Action.SAVE_POST: frozenset({Role.FUND_MANAGER}),
+    Action.SELECT_POST: frozenset({Role.FUND_MANAGER}),
+    Action.ASSESS_POST: frozenset({Role.FUND_MANAGER}),
+    Action.ALLOCATE: frozenset({Role.FUND_MANAGER}),
+    Action.EDIT_PLAN: frozenset({Role.POST_EDITOR}),
+    Action.SUBMIT_PLAN: frozenset({Role.POST_EDITOR, Role.REVIEWER}),
+    Action.REVIEW_PLAN: frozenset({Role.REVIEWER}),
+    Action.EDIT_PARTNER: frozenset({Role.POST_EDITOR}),
+    Action.EDIT_PROJECT: frozenset({Role.POST_EDITOR}),
+    Action.PAY: frozenset({Role.FUND_MANAGER}),
+    Action.REPORT_RESULTS: frozenset({Role.POST_EDITOR}),
+    Action.IMPORT_HISTORY: frozenset(),
+}
+
+_ACTION_DESCRIPTIONS = {
+    Action.VIEW: _("view this"),
+    Action.SAVE_FUND_YEAR: _("change fund years"),
+    Action.SAVE_POST: _("change posts"),
+    Action.SELECT_POST: _("select posts for a fund year"),
+    Action.ASSESS_POST: _("assess posts"),
+    Action.ALLOCATE: _("allocate budgets"),
+    Action.EDIT_PLAN: _("edit annual plans"),
+    Action.SUBMIT_PLAN: _("submit annual plans"),
+    Action.REVIEW_PLAN: _("return, approve or amend annual plans"),
+    Action.EDIT_PARTNER: _("edit partners"),
+    Action.EDIT_PROJECT: _("edit projects"),
+    Action.PAY: _("record payments"),
+    Action.REPORT_RESULTS: _("report results"),
+    Action.IMPORT_HISTORY: _("import history"),
+}
+
+
+class AccessDenied(FundRuleError):
+    """The actor may not take this action (code `forbidden`)."""
+
+    def __init__(self, message, *, params=None):
+        super().__init__("forbidden", message, params=params)
+
+
+class UnknownObject(FundRuleError):
+    """R11: another post's object is answered as if it did not exist (the API gives 404)."""
+
+    def __init__(self, what, *, field: str | None = None):
+        super().__init__(
+            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
+        )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the policy knows of an actor: their roles and, for embassy staff, their post."""
+
+    roles: frozenset[Role]
+    post_id: int | None = None
+
+    @property
+    def is_post_user(self) -> bool:
+        return bool(self.roles & POST_ROLES)
+
+    @property
+    def is_ministry(self) -> bool:
+        return bool(self.roles & (MINISTRY_ROLES | ALL_POWERFUL))
+
+
+NOBODY = Profile(roles=frozenset())
+_CACHE = "_fund_access_profile"
+
+
+def profile_of(actor) -> Profile:
+    """The actor's roles, read once per user object (a request, a task or a seed run)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.pk:
+        return NOBODY
+    cached = getattr(actor, _CACHE, None)
+    if cached is not None:
+        return cached
+    group_names = set(actor.groups.values_list("name", flat=True))
+    if SYSTEM_GROUP in group_names and not actor.is_active and not actor.has_usable_password():
+        profile = Profile(roles=frozenset({Role.SYSTEM}))
+    elif not actor.is_active:
+        profile = NOBODY
+    elif actor.is_superuser:
+        profile = Profile(roles=frozenset({Role.SUPERUSER}))
+    else:
+        from countries.models import PostMembership, PostRole
+
+        membership = PostMembership.objects.filter(user=actor).first()
+        if membership is not None:
+            # Embassy staff are never ministry staff at the same time: the post role decides.
+            role = Role.POST_EDITOR if membership.role == PostRole.EDITOR else Role.POST_VIEWER
+            profile = Profile(roles=frozenset({role}), post_id=membership.post_id)
+        else:
+            profile = Profile(
+                roles=frozenset(
+                    role for role, group in MINISTRY_GROUPS.items() if group in group_names
+                )
+            )
+    setattr(actor, _CACHE, profile)
+    return profile
+
+
+def forget(actor) -> None:
+    """Drop the cached profile, e.g. after changing the actor's groups or membership."""
+    if actor is not None and hasattr(actor, _CACHE):
+        delattr(actor, _CACHE)
+
+
+def post_id_of(obj) -> int | None:
+    """The post an object belongs to, or None for fund-wide objects."""
+    from countries.models import Post
+
+    if obj is None:
+        return None
+    if isinstance(obj, Post):
+        return obj.pk
+    if isinstance(obj, int):
+        return obj
+    for path in ("post_id", "project.post_id", "indicator.project.post_id"):
+        value = obj
+        try:
+            for part in path.split("."):
+                value = getattr(value, part)
+        except AttributeError:
+            continue
+        return value
+    return None
+
+
+def can(actor, action: Action, obj=None) -> bool:
+    """Whether the actor may take the action, on the post of `obj` if given."""
+    profile = profile_of(actor)
+    if profile.roles & ALL_POWERFUL:
+        return True
+    if not profile.roles & POLICY[action]:
+        return False
+    if profile.is_post_user:
+        post_id = post_id_of(obj)
+        # Embassy staff act only on their own post, never fund-wide.
+        return post_id is not None and post_id == profile.post_id
+    return True
+
+
+def ensure_allowed(actor, action: Action, obj=None, *, what=None, field: str | None = None):
+    """Refuse unless the actor may take the action (on the post of `obj`).
+
+    `obj` must be read from the database by the caller (under its lock), not taken from the
+    input: the caller's copy may claim another post. For another post's object an embassy
+    user gets `UnknownObject` (R11), naming `what`; otherwise `AccessDenied`.
+    """
+    profile = profile_of(actor)
+    if not profile.roles:
+        raise AccessDenied(_("Only a known, active user with a role in the fund can do this."))
+    if profile.is_post_user and obj is not None:
+        post_id = post_id_of(obj)
+        if post_id is not None and post_id != profile.post_id:
+            raise UnknownObject(what or _("object"), field=field)
+    if not can(actor, action, obj):
+        raise AccessDenied(
+            _("Your role does not allow you to %(action)s."),
+            params={"action": _ACTION_DESCRIPTIONS[action]},
+        )
+
+
+def visible_posts(actor):
+    """The posts whose data the actor may read (R11): all for ministry staff, their own post
+    for embassy staff, none for anyone else."""
+    from countries.models import Post
+
+    profile = profile_of(actor)
+    if profile.is_ministry:
+        return Post.objects.all()
+    if profile.is_post_user:
+        return Post.objects.filter(pk=profile.post_id)
+    return Post.objects.none()
+
+
+def scope_to_actor(queryset, actor, *, post_field: str = "post"):
+    """Restrict a queryset of post-owned rows to what the actor may read (R11)."""
+    profile = profile_of(actor)
+    if profile.is_ministry:
+        return queryset
+    if profile.is_post_user:
+        return queryset.filter(**{f"{post_field}_id": profile.post_id})
+    return queryset.none()
+
+
+# --------------------------------------------------------------------------------------------
+# Groups and system actors
+
+
+@transaction.atomic
+def ensure_roles() -> list[Group]:
+    """Create the ministry groups and the system group if missing (idempotent)."""
+    return [
+        Group.objects.get_or_create(name=name)[0]
+        for name in (*MINISTRY_GROUPS.values(), SYSTEM_GROUP)
+    ]
+
+
+SYSTEM_ACTORS = ("seed", "import", "tasks")
+
+
+@transaction.atomic
+def system_actor(purpose: str):
+    """The account that seeds, imports or scheduled tasks act as (recorded in every history).
+
+    Inactive and without a usable password: nobody can log in as it.
+    """
+    if purpose not in SYSTEM_ACTORS:
+        raise ValueError(f"unknown system actor {purpose!r}; one of {SYSTEM_ACTORS}")
+    ensure_roles()
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=f"systeem-{purpose}",
+        defaults={"is_active": False, "first_name": "Systeem", "last_name": purpose},
+    )
+    if created or user.has_usable_password() or user.is_active:
+        user.set_unusable_password()
+        user.is_active = False
+        user.save()
+    user.groups.add(Group.objects.get(name=SYSTEM_GROUP))
+    forget(user)
+    return user
+
+
+# --------------------------------------------------------------------------------------------
+# The same policy as object permissions for the admin and DRF: user.has_perm("fund.pay", post)
+
+
+def _predicate(action: Action):
+    @rules.predicate(name=f"fund_{action.value}")
+    def allowed(user, obj=None) -> bool:
+        return can(user, action, obj)
+
+    return allowed
+
+
+for _action in Action:
+    rules.set_perm(_action.permission, _predicate(_action))
