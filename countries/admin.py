@@ -105,7 +105,13 @@ class ParticipationAdmin(ServiceAdmin):
             for inline_form, data, gone in inline_data(formset):
                 if not (gone or inline_form.has_changed()):
                     continue
-                if replaced_or_deleted(inline_form, data, gone, "criterion"):
+
+                def delete(criterion, participation=form.instance):
+                    services.assessment_delete(
+                        actor=request.user, participation=participation, criterion=criterion
+                    )
+
+                if replaced_or_deleted(inline_form, data, gone, "criterion", delete):
                     continue
                 services.assessment_set(
                     actor=request.user,

@@ -79,26 +79,25 @@ def post_save(*, actor, post: Post, countries_covered: Iterable[Country] | None 
         countries_covered = [
             ensure_instance(c, Country, field="countries_covered") for c in countries_covered
         ]
-    if post.pk:
-        if current.kind != post.kind:
-            reformed_years = list(
-                Participation.objects.filter(
-                    post=current, selected=True, fund_year__year__gte=REFORM_START_YEAR
-                ).values_list("fund_year__year", flat=True)
+    if post.pk and current.kind != post.kind:
+        reformed_years = list(
+            Participation.objects.filter(
+                post=current, selected=True, fund_year__year__gte=REFORM_START_YEAR
+            ).values_list("fund_year__year", flat=True)
+        )
+        if reformed_years:
+            raise FundRuleError(
+                "R1",
+                _(
+                    "The post is selected for %(years)s and counted as %(kind)s there; "
+                    "deselect it before changing its kind."
+                ),
+                field="kind",
+                params={
+                    "years": ", ".join(map(str, sorted(reformed_years))),
+                    "kind": current.get_kind_display(),
+                },
             )
-            if reformed_years:
-                raise FundRuleError(
-                    "R1",
-                    _(
-                        "The post is selected for %(years)s and counted as %(kind)s there; "
-                        "deselect it before changing its kind."
-                    ),
-                    field="kind",
-                    params={
-                        "years": ", ".join(map(str, sorted(reformed_years))),
-                        "kind": current.get_kind_display(),
-                    },
-                )
     _save(post, actor)
     if countries_covered is not None:
         post.countries_covered.set(countries_covered)
@@ -218,9 +217,7 @@ def _locked_participation(actor, participation, *, history_import: bool) -> Part
         )  # fmt: skip
     Post.objects.select_for_update().filter(pk=post_id).first()
     participation = (
-        Participation.objects.select_for_update(of=("self",))
-        .select_related("fund_year")
-        .get(pk=pk)
+        Participation.objects.select_for_update(of=("self",)).select_related("fund_year").get(pk=pk)
     )
     _authorize(actor, Action.ASSESS_POST, participation, what=what, field="participation",
                history_import=history_import)  # fmt: skip

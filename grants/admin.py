@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -394,6 +396,9 @@ class PartnerAdmin(ServiceHistoryAdmin):
     autocomplete_fields = ["post", "country"]
     readonly_fields = ["public_id"]
 
+    delete_service = services.partner_delete
+    action_argument = "partner"
+
     def has_delete_permission(self, request, obj=None):
         # A partner with projects stays: its projects and payments refer to it.
         has_projects = obj is not None and obj.projects.exists()
@@ -575,6 +580,8 @@ class IndicatorAdmin(ServiceHistoryAdmin):
     search_fields = ["name", "project__title", "project__post__code"]
     autocomplete_fields = ["project", "intended_result"]
     inlines = [IndicatorValueInline]
+    delete_service = services.indicator_delete
+    action_argument = "indicator"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("values")
@@ -605,7 +612,12 @@ class IndicatorAdmin(ServiceHistoryAdmin):
             for inline_form, data, gone in inline_data(formset):
                 if not (gone or inline_form.has_changed()):
                     continue
-                if replaced_or_deleted(inline_form, data, gone, "year"):
+                delete = partial(
+                    services.indicator_value_delete, actor=request.user, indicator=form.instance
+                )
+                if replaced_or_deleted(
+                    inline_form, data, gone, "year", lambda year, delete=delete: delete(year=year)
+                ):
                     continue
                 services.indicator_value_set(
                     actor=request.user,

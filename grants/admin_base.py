@@ -79,6 +79,21 @@ class ServiceAdmin(admin.ModelAdmin):
 
     action_argument = "obj"
 
+    # Deleting goes through a service too, when the admin has one (`delete_service`).
+    delete_service = None
+
+    def delete_model(self, request, obj):
+        if self.delete_service is None:
+            return super().delete_model(request, obj)
+        type(self).delete_service(actor=request.user, **{self.action_argument: obj})
+
+    def delete_queryset(self, request, queryset):
+        if self.delete_service is None:
+            return super().delete_queryset(request, queryset)
+        with transaction.atomic():  # all or nothing: one refusal keeps every row
+            for obj in queryset:
+                self.delete_model(request, obj)
+
 
 def inline_data(formset):
     """The rows of an inline formset as (form, cleaned_data, deleted); marks it handled.
@@ -96,12 +111,13 @@ def inline_data(formset):
     return rows
 
 
-def replaced_or_deleted(form, data, gone, key: str) -> bool:
-    """Delete an existing inline row that is deleted or whose key (year, criterion) changed;
-    the service then writes the row under its new key. True when nothing is left to write."""
+def replaced_or_deleted(form, data, gone, key: str, delete) -> bool:
+    """Delete (through the service `delete(old_key)`) an existing inline row that is deleted
+    or whose key (year, criterion) changed; the service then writes the row under its new key.
+    True when nothing is left to write."""
     instance = form.instance
     if instance.pk and (gone or form.initial.get(key) != data.get(key)):
-        type(instance).objects.filter(pk=instance.pk).delete()
+        delete(form.initial.get(key, getattr(instance, key)))
     return gone
 
 

@@ -6,8 +6,8 @@ Services call these; nothing else decides a rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -194,9 +194,7 @@ def ensure_text(value, *, field: str, max_length: int | None = None, required: b
     if required and not value:
         raise invalid(_("This field is required."), field=field)
     if max_length is not None and len(value) > max_length:
-        raise invalid(
-            _("At most %(max)s characters."), field=field, params={"max": max_length}
-        )
+        raise invalid(_("At most %(max)s characters."), field=field, params={"max": max_length})
     return value
 
 

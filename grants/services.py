@@ -98,9 +98,11 @@ def _locked(queryset, value, *, what, field: str | None = None):
     """The row of `value` read from the database under a row lock, or the R11 "unknown"
     answer when it does not exist (any more)."""
     model = queryset.model
-    row = queryset.select_for_update(of=("self",)).filter(
-        pk=_pk(value, model, what=what, field=field)
-    ).first()
+    row = (
+        queryset.select_for_update(of=("self",))
+        .filter(pk=_pk(value, model, what=what, field=field))
+        .first()
+    )
     if row is None:
         raise FundRuleError(
             "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
@@ -118,9 +120,11 @@ def _lock_post(post: Post | int) -> Post:
 
 def _current_post_id(model, value, *, what, field=None, path="post_id") -> int:
     """The post an object belongs to, read from the database (not from the caller's copy)."""
-    post_id = model.objects.filter(pk=_pk(value, model, what=what, field=field)).values_list(
-        path, flat=True
-    ).first()
+    post_id = (
+        model.objects.filter(pk=_pk(value, model, what=what, field=field))
+        .values_list(path, flat=True)
+        .first()
+    )
     if post_id is None:
         raise FundRuleError(
             "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
@@ -135,10 +139,7 @@ def projects_in_year(post: Post | int, year: int):
     return (
         Project.objects.filter(post_id=post_id)
         .exclude(status=ProjectStatus.CANCELLED)
-        .filter(
-            Q(budget_lines__year=year)
-            | Q(budget_lines__isnull=True, start_date__year=year)
-        )
+        .filter(Q(budget_lines__year=year) | Q(budget_lines__isnull=True, start_date__year=year))
         .distinct()
     )
 
@@ -191,9 +192,7 @@ def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) 
     fund_year.year = ensure_year(fund_year.year, rule="R7", field="year")
     ensure_year_writable(fund_year.year, history_import=history_import, field="year")
     fund_year.envelope = ensure_money(fund_year.envelope, field="envelope")
-    fund_year.min_project_size = ensure_money(
-        fund_year.min_project_size, field="min_project_size"
-    )
+    fund_year.min_project_size = ensure_money(fund_year.min_project_size, field="min_project_size")
     ensure_date(fund_year.plan_submission_deadline, rule="R10", field="plan_submission_deadline")
     if fund_year.review_deadline is not None:
         ensure_date(fund_year.review_deadline, rule="R10", field="review_deadline")
@@ -640,6 +639,13 @@ def partner_save(
             )
     else:
         partner = Partner()
+    namesake = Partner.objects.filter(post=post, name=name).exclude(pk=partner.pk).exists()
+    if namesake:  # read under the post lock: two writers of one name can't both pass
+        raise invalid(
+            _("The post already has a partner named '%(name)s'."),
+            field="name",
+            params={"name": name},
+        )
     partner.post = post
     partner.name = name
     partner.partner_type = partner_type
@@ -1039,9 +1045,7 @@ def _ensure_records_in_period(project: Project) -> None:
     """Payments (R9) and reported values (R13) stay within the project period, whatever is
     edited later."""
     outside = (
-        project.disbursements.filter(
-            Q(date__lt=project.start_date) | Q(date__gt=project.end_date)
-        )
+        project.disbursements.filter(Q(date__lt=project.start_date) | Q(date__gt=project.end_date))
         .order_by("date")
         .first()
     )

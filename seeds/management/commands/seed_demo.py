@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 "Refusing to seed demo data with DEBUG off: this looks like production. "
                 "Pass --allow-production if this really is a demo server."
             )
-        admin, admin_created = demo.ensure_admin()
+        _admin, admin_created = demo.ensure_admin()
         # Seeds act as the system (recorded as "systeem-seed" in every history), not as a person.
         actor = system_actor("seed")
         result = demo.build_demo_world(actor=actor)

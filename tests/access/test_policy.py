@@ -1,0 +1,701 @@
+"""The access policy, table-driven: every service × every role, allowed and refused.
+
+Allowed: the call succeeds. Refused: the domain error — `forbidden` for a role that may not take
+the action, R11's "unknown" when an embassy user names another post's object (existence never
+leaks) — and nothing is written.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from countries import services as country_services
+from countries.models import Participation, Post, PostKind, PostMembership, PostRole
+from grants import access, services
+from grants.access import Action, Role
+from grants.models import (
+    Allocation,
+    AnnualPlan,
+    FundYear,
+    Indicator,
+    Partner,
+    PartnerType,
+    PlanTransition,
+    Project,
+    ProjectStatus,
+)
+from grants.rules import FundRuleError
+from priorities.models import IntendedResult
+from tests.factories import StaffFactory, UserFactory, country
+from tests.helpers import make_participant, make_plan, priority
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "anonymous",
+    "inactive",
+    "no_role",
+    "alleen_lezen",
+    "beoordelaar",
+    "fondsbeheerder",
+    "superuser",
+    "system",
+    "editor",
+    "viewer",
+    "other_editor",
+    "other_viewer",
+]
+FULL = {"superuser", "system"}
+FUND_MANAGER = FULL | {"fondsbeheerder"}
+REVIEWER = FULL | {"beoordelaar"}
+POST_EDITOR = FULL | {"editor"}
+
+
+@dataclass
+class World:
+    """Post A (whose objects the services are called on) and post B, both in 2026."""
+
+    admin: object
+    year: FundYear
+    post: Post
+    other_post: Post
+    plan: AnnualPlan
+    partner: Partner
+    project: Project
+    indicator: Indicator
+    participation: Participation
+
+
+def ministry_user(name: str, group: str | None = None, **fields):
+    user = UserFactory(username=name, is_staff=True, **fields)
+    if group:
+        access.ensure_roles()
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def post_user(name: str, post: Post, role: str):
+    user = UserFactory(username=name)
+    PostMembership.objects.create(user=user, post=post, role=role)
+    return user
+
+
+@pytest.fixture
+def world(db) -> World:
+    admin = StaffFactory(username="world-builder")
+    year = FundYear.objects.create(
+        year=2026,
+        envelope=Decimal("10000000.00"),
+        plan_submission_deadline=date(2025, 11, 15),
+    )
+    post = make_participant(admin, year, kind=PostKind.BILATERAL)
+    other_post = make_participant(admin, year, kind=PostKind.BILATERAL)
+    plan = make_plan(admin, post, year, priorities=(("women_girls", "400000.00"),))
+    partner = services.partner_save(
+        actor=admin,
+        post=post,
+        name="Partner A",
+        partner_type=PartnerType.LOCAL_CSO,
+        country=country("KE"),
+    )
+    result = IntendedResult.objects.filter(priority__code="women_girls").first()
+    project = services.project_create(
+        actor=admin,
+        post=post,
+        partner=partner,
+        priority=priority("women_girls"),
+        title="Project A",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        status=ProjectStatus.ACTIVE,
+        intended_results=[result],
+        budget={2026: Decimal("100000.00")},
+    )
+    indicator = services.indicator_save(
+        actor=admin,
+        project=project,
+        intended_result=result,
+        name="People reached",
+        unit="people",
+        baseline=0,
+        target=100,
+    )
+    services.indicator_value_set(actor=admin, indicator=indicator, year=2026, value=10)
+    return World(
+        admin=admin,
+        year=year,
+        post=post,
+        other_post=other_post,
+        plan=plan,
+        partner=partner,
+        project=project,
+        indicator=indicator,
+        participation=Participation.objects.get(post=post, fund_year=year),
+    )
+
+
+def make_actor(role: str, world: World):
+    if role == "anonymous":
+        return None
+    if role == "inactive":
+        return StaffFactory(username="inactive", is_active=False)
+    if role == "no_role":
+        return ministry_user("no-role")
+    if role in ("alleen_lezen", "beoordelaar", "fondsbeheerder"):
+        return ministry_user(role, role.replace("_", "-"))
+    if role == "superuser":
+        return StaffFactory(username="super")
+    if role == "system":
+        return access.system_actor("tasks")
+    post = world.post if role in ("editor", "viewer") else world.other_post
+    post_role = PostRole.EDITOR if role.endswith("editor") else PostRole.VIEWER
+    return post_user(role, post, post_role)
+
+
+def next_year(world: World) -> FundYear:
+    """2027, in which post A takes part without a plan yet."""
+    year = FundYear.objects.create(
+        year=2027, envelope=Decimal("10000000.00"), plan_submission_deadline=date(2026, 11, 15)
+    )
+    make_participant(world.admin, year, post=world.post)
+    return year
+
+
+def next_year_plan(world: World) -> AnnualPlan:
+    return make_plan(world.admin, world.post, next_year(world))
+
+
+def spare_partner(world: World) -> Partner:
+    return services.partner_save(
+        actor=world.admin,
+        post=world.post,
+        name="Spare",
+        partner_type=PartnerType.NHRI,
+        country=country("KE"),
+    )
+
+
+def submitted(world: World) -> AnnualPlan:
+    return services.plan_submit(actor=world.admin, plan=world.plan)
+
+
+def approved(world: World) -> AnnualPlan:
+    return services.plan_approve(actor=world.admin, plan=submitted(world))
+
+
+# name: (prepare the state as the world's admin and return a call by `actor`, allowed roles,
+#        scoped: whether the object belongs to post A, so that post B's users get R11)
+SCENARIOS = {
+    "fund_year_save": (
+        lambda w: lambda actor: services.fund_year_save(actor=actor, fund_year=w.year),
+        FUND_MANAGER,
+        False,
+    ),
+    "post_save (create)": (
+        lambda w: (
+            lambda actor: country_services.post_save(
+                actor=actor,
+                post=Post(
+                    code="NEW-1", name="New", kind="bilateral", city="X", host_country_id="KE"
+                ),
+            )
+        ),
+        FUND_MANAGER,
+        False,
+    ),
+    "post_save (update)": (
+        lambda w: lambda actor: country_services.post_save(actor=actor, post=w.post),
+        FUND_MANAGER,
+        True,
+    ),
+    "participation_set": (
+        lambda w: (
+            lambda actor: country_services.participation_set(
+                actor=actor, post=w.post, fund_year=w.year, selected=True, decision_note="ok"
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
+    "assessment_set": (
+        lambda w: (
+            lambda actor: country_services.assessment_set(
+                actor=actor, participation=w.participation, criterion="impact", score=4
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
+    "assessment_delete": (
+        lambda w: (
+            country_services.assessment_set(
+                actor=w.admin, participation=w.participation, criterion="impact", score=4
+            ),
+            lambda actor: country_services.assessment_delete(
+                actor=actor, participation=w.participation, criterion="impact"
+            ),
+        )[1],
+        FUND_MANAGER,
+        True,
+    ),
+    "allocation_set": (
+        lambda w: (
+            lambda actor: services.allocation_set(
+                actor=actor, post=w.post, fund_year=w.year, amount="900000.00"
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
+    "plan_create": (
+        lambda w: (
+            year := next_year(w),
+            lambda actor: services.plan_create(actor=actor, post=w.post, fund_year=year),
+        )[1],
+        POST_EDITOR,
+        True,
+    ),
+    "plan_update": (
+        lambda w: lambda actor: services.plan_update(actor=actor, plan=w.plan, narrative="new"),
+        POST_EDITOR,
+        True,
+    ),
+    "plan_priorities_set": (
+        lambda w: (
+            lambda actor: services.plan_priorities_set(
+                actor=actor, plan=w.plan, items=[("women_girls", "500000.00")]
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "plan_priority_add": (
+        lambda w: (
+            lambda actor: services.plan_priority_add(
+                actor=actor, plan=w.plan, priority="lgbtiq", amount="100000.00"
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "plan_withdraw": (
+        lambda w: (
+            plan := next_year_plan(w),
+            lambda actor: services.plan_withdraw(actor=actor, plan=plan),
+        )[1],
+        POST_EDITOR,
+        True,
+    ),
+    "plan_submit": (
+        lambda w: lambda actor: services.plan_submit(actor=actor, plan=w.plan),
+        POST_EDITOR | {"beoordelaar"},
+        True,
+    ),
+    "plan_return": (
+        lambda w: (
+            submitted(w),
+            lambda actor: services.plan_return(actor=actor, plan=w.plan, comment="Please add."),
+        )[1],
+        REVIEWER,
+        True,
+    ),
+    "plan_approve": (
+        lambda w: (
+            submitted(w),
+            lambda actor: services.plan_approve(actor=actor, plan=w.plan),
+        )[1],
+        REVIEWER,
+        True,
+    ),
+    "plan_amend": (
+        lambda w: (
+            approved(w),
+            lambda actor: services.plan_amend(actor=actor, plan=w.plan, comment="New partner."),
+        )[1],
+        REVIEWER,
+        True,
+    ),
+    "partner_save (create)": (
+        lambda w: (
+            lambda actor: services.partner_save(
+                actor=actor,
+                post=w.post,
+                name="Partner new",
+                partner_type=PartnerType.NHRI,
+                country=country("KE"),
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "partner_save (update)": (
+        lambda w: (
+            lambda actor: services.partner_save(
+                actor=actor,
+                post=w.post,
+                partner=w.partner,
+                name="Renamed",
+                partner_type=PartnerType.NHRI,
+                country=country("KE"),
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "partner_delete": (
+        lambda w: (
+            spare := spare_partner(w),
+            lambda actor: services.partner_delete(actor=actor, partner=spare),
+        )[1],
+        POST_EDITOR,
+        True,
+    ),
+    "project_create": (
+        lambda w: (
+            lambda actor: services.project_create(
+                actor=actor,
+                post=w.post,
+                partner=w.partner,
+                priority=priority("women_girls"),
+                title="New project",
+                start_date=date(2026, 2, 1),
+                end_date=date(2026, 11, 30),
+                budget={2026: "50000.00"},
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "projects_bulk_create": (
+        lambda w: (
+            lambda actor: services.projects_bulk_create(
+                actor=actor,
+                post=w.post,
+                specs=[
+                    services.ProjectSpec(
+                        partner=w.partner,
+                        priority=priority("women_girls"),
+                        title="Bulk project",
+                        start_date=date(2026, 2, 1),
+                        end_date=date(2026, 11, 30),
+                        budget={2026: Decimal("50000.00")},
+                    )
+                ],
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "project_update": (
+        lambda w: (
+            lambda actor: services.project_update(
+                actor=actor, project=w.project, title="Renamed", budget={2026: "120000.00"}
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "disbursement_create": (
+        lambda w: (
+            lambda actor: services.disbursement_create(
+                actor=actor, project=w.project, date=date(2026, 3, 1), amount="1000.00"
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
+    "indicator_save": (
+        lambda w: (
+            lambda actor: services.indicator_save(
+                actor=actor,
+                project=w.project,
+                indicator=w.indicator,
+                intended_result=w.indicator.intended_result,
+                name="People reached",
+                unit="people",
+                baseline=0,
+                target=150,
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "indicator_delete": (
+        lambda w: lambda actor: services.indicator_delete(actor=actor, indicator=w.indicator),
+        POST_EDITOR,
+        True,
+    ),
+    "indicator_value_set": (
+        lambda w: (
+            lambda actor: services.indicator_value_set(
+                actor=actor, indicator=w.indicator, year=2026, value=20
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "indicator_value_delete": (
+        lambda w: (
+            lambda actor: services.indicator_value_delete(
+                actor=actor, indicator=w.indicator, year=2026
+            )
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "historical import (allocation 2025)": (
+        lambda w: (
+            FundYear.objects.create(
+                year=2025, envelope=Decimal("100.00"), plan_submission_deadline=date(2024, 11, 1)
+            ),
+            lambda actor: country_services.participation_set(
+                actor=actor,
+                post=w.post,
+                fund_year=FundYear.objects.get(year=2025),
+                selected=True,
+                history_import=True,
+            ),
+        )[1],
+        FULL,
+        True,
+    ),
+}
+
+
+def written_state() -> tuple:
+    """A fingerprint of everything a service can write: each write leaves an audit record
+    (django-simple-history), so the number and newest id of those records change."""
+    from django.apps import apps
+    from django.db.models import Count, Max
+
+    return tuple(
+        tuple(model.objects.aggregate(n=Count("pk"), last=Max("pk")).values())
+        for model in apps.get_models()
+        if model._meta.app_label in ("grants", "countries") and "istorical" in model.__name__
+    )
+
+
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def rolled_back():
+    """Run the block in a savepoint that is always undone, so every role meets the same state."""
+    try:
+        with transaction.atomic():
+            yield
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def expected_outcome(role: str, allowed: set[str], scoped: bool) -> str:
+    if role in allowed:
+        return "ok"
+    if scoped and role in ("other_editor", "other_viewer"):
+        return "R11 unknown"  # another post's object is answered as if it did not exist
+    return "forbidden"
+
+
+def actual_outcome(call, actor) -> str:
+    before = written_state()
+    try:
+        call(actor)
+    except access.UnknownObject:
+        outcome = "R11 unknown"
+    except access.AccessDenied:
+        outcome = "forbidden"
+    except FundRuleError as refusal:
+        return f"refused by {refusal.rule}: {refusal}"
+    else:
+        return "ok"
+    return outcome if written_state() == before else f"{outcome}, but wrote something"
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_every_service_asks_the_access_policy(world, scenario):
+    """One row of the table: the service called by each role, from the same state."""
+    prepare, allowed, scoped = SCENARIOS[scenario]
+    call = prepare(world)
+    outcomes = {}
+    for role in ROLES:
+        with rolled_back():
+            outcomes[role] = actual_outcome(call, make_actor(role, world))
+    assert outcomes == {role: expected_outcome(role, allowed, scoped) for role in ROLES}
+
+
+def test_the_table_covers_every_service():
+    """Every public write of the service layers is in the table above."""
+    public = {name for name in services.__all__ if not name[0].isupper()} | {
+        "post_save",
+        "participation_set",
+        "assessment_set",
+        "assessment_delete",
+    }
+    # Thin wrappers of plan_transition and helpers without an actor are covered through others.
+    public -= {"plan_transition", "projects_in_year"}
+    covered = {name.split(" ")[0] for name in SCENARIOS}
+    assert public <= covered, sorted(public - covered)
+
+
+def test_unknown_answer_is_the_same_as_for_a_missing_object(world):
+    """R11: an embassy user cannot tell another post's plan from one that never existed."""
+    stranger = make_actor("other_editor", world)
+    with pytest.raises(FundRuleError) as other:
+        services.plan_update(actor=stranger, plan=world.plan, narrative="x")
+    missing = AnnualPlan(pk=world.plan.pk + 1000)
+    with pytest.raises(FundRuleError) as nothing:
+        services.plan_update(actor=stranger, plan=missing, narrative="x")
+    assert (other.value.rule, other.value.field, str(other.value)) == (
+        nothing.value.rule,
+        nothing.value.field,
+        str(nothing.value),
+    )
+
+
+def test_an_embassy_editor_cannot_rename_another_posts_partner_R11(world):
+    stranger = make_actor("other_editor", world)
+    with pytest.raises(FundRuleError) as refusal:
+        services.partner_save(
+            actor=stranger,
+            post=world.other_post,
+            partner=world.partner,
+            name="Taken over",
+            partner_type=PartnerType.LOCAL_CSO,
+            country=country("KE"),
+        )
+    assert refusal.value.rule == "R11"
+    world.partner.refresh_from_db()
+    assert (world.partner.name, world.partner.post) == ("Partner A", world.post)
+
+
+def test_an_embassy_editor_cannot_move_another_posts_indicator_onto_own_project_R11(world):
+    stranger = make_actor("other_editor", world)
+    partner_b = services.partner_save(
+        actor=stranger,
+        post=world.other_post,
+        name="Partner B",
+        partner_type=PartnerType.LOCAL_CSO,
+        country=country("KE"),
+    )
+    services.plan_create(actor=stranger, post=world.other_post, fund_year=world.year)
+    plan_b = AnnualPlan.objects.get(post=world.other_post)
+    services.plan_priorities_set(actor=stranger, plan=plan_b, items=[("women_girls", "1000")])
+    own_project = services.project_create(
+        actor=stranger,
+        post=world.other_post,
+        partner=partner_b,
+        priority=priority("women_girls"),
+        title="B's project",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 6, 30),
+        intended_results=[world.indicator.intended_result],
+        budget={2026: "1000"},
+    )
+    with pytest.raises(FundRuleError) as refusal:
+        services.indicator_save(
+            actor=stranger,
+            project=own_project,
+            indicator=world.indicator,
+            intended_result=world.indicator.intended_result,
+            name="Stolen",
+            unit="people",
+            baseline=0,
+            target=1,
+        )
+    assert refusal.value.rule == "R11"
+    world.indicator.refresh_from_db()
+    assert (world.indicator.project, world.indicator.name) == (world.project, "People reached")
+
+
+@pytest.mark.parametrize("role", ["anonymous", "editor", "other_viewer"])
+def test_approval_needs_a_reviewer_and_is_not_recorded_otherwise_R10(world, role):
+    submitted(world)
+    transitions = PlanTransition.objects.count()
+    with pytest.raises(FundRuleError):
+        services.plan_approve(actor=make_actor(role, world), plan=world.plan)
+    world.plan.refresh_from_db()
+    assert world.plan.status == "submitted"
+    assert PlanTransition.objects.count() == transitions
+
+
+def test_a_historical_import_is_for_superusers_and_system_actors_only_R7(world):
+    FundYear.objects.create(
+        year=2025, envelope=Decimal("100.00"), plan_submission_deadline=date(2024, 11, 1)
+    )
+    manager = make_actor("fondsbeheerder", world)
+    with pytest.raises(FundRuleError) as refusal:
+        country_services.participation_set(
+            actor=manager,
+            post=world.post,
+            fund_year=FundYear.objects.get(year=2025),
+            selected=True,
+            history_import=True,
+        )
+    assert refusal.value.rule == "forbidden"
+
+
+class TestTheSamePolicyForAdminAndApi:
+    """user.has_perm("fund.…", obj) answers from the same table as the services."""
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_has_perm_matches_the_policy(self, world, role):
+        actor = make_actor(role, world)
+        if actor is None:
+            return
+        for action in Action:
+            expected = access.can(actor, action, world.post)
+            assert actor.has_perm(action.permission, world.post) is expected, action
+
+    def test_an_editor_may_edit_own_post_only(self, world):
+        editor = make_actor("editor", world)
+        assert editor.has_perm("fund.edit_project", world.project)
+        assert not editor.has_perm("fund.edit_project", Project(post=world.other_post))
+        assert not editor.has_perm("fund.review_plan", world.plan)
+        assert not editor.has_perm("fund.allocate", world.post)
+
+    def test_read_scope(self, world):
+        assert set(access.visible_posts(make_actor("editor", world))) == {world.post}
+        assert set(access.visible_posts(make_actor("alleen_lezen", world))) == set(
+            Post.objects.all()
+        )
+        assert not access.visible_posts(make_actor("no_role", world)).exists()
+        assert not access.visible_posts(None).exists()
+        scoped = access.scope_to_actor(Project.objects.all(), make_actor("other_viewer", world))
+        assert world.project not in scoped
+
+
+def test_system_actors_cannot_log_in_and_are_idempotent(world, client):
+    first = access.system_actor("seed")
+    again = access.system_actor("seed")
+    assert first.pk == again.pk
+    assert not first.is_active and not first.has_usable_password()
+    assert access.profile_of(first).roles == {Role.SYSTEM}
+    # Giving the account a password takes its powers away (and it still can't log in).
+    first.set_password("guessable-123")
+    first.save()
+    access.forget(first)
+    assert access.profile_of(first).roles == frozenset()
+    assert not client.login(username="systeem-seed", password="guessable-123")
+
+
+def test_ministry_groups_exist_after_migrate(db):
+    assert set(access.MINISTRY_GROUPS.values()) <= set(Group.objects.values_list("name", flat=True))
+    access.ensure_roles()
+    assert Group.objects.filter(name="beoordelaar").count() == 1
+
+
+def test_an_embassy_member_is_never_a_ministry_role_at_once(world):
+    user = post_user("mixed", world.post, PostRole.VIEWER)
+    access.ensure_roles()
+    user.groups.add(Group.objects.get(name="fondsbeheerder"))
+    with pytest.raises(FundRuleError) as refusal:
+        services.allocation_set(actor=user, post=world.post, fund_year=world.year, amount="1")
+    assert refusal.value.rule == "forbidden"
+    assert Allocation.objects.get(post=world.post).amount == Decimal("1000000.00")
