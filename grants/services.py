@@ -527,7 +527,7 @@ def plan_transition(
     *, actor, plan: AnnualPlan, action: str, comment: str = "", history_import: bool = False
 ) -> AnnualPlan:
     """Move a plan through the cycle (R10), recording who, when and why."""
-    if action not in _PLAN_TRANSITIONS:
+    if not isinstance(action, str) or action not in _PLAN_TRANSITIONS:
         raise FundRuleError(
             "R10",
             _("'%(action)s' is not a step of the plan cycle; one of %(actions)s."),
