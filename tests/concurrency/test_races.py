@@ -13,10 +13,11 @@ import pytest
 from django.db import connection, transaction
 
 from countries import services as country_services
-from countries.models import Participation, PostKind
+from countries.models import Assessment, Participation, PostKind
 from grants import services
-from grants.models import Allocation, BudgetLine
+from grants.models import Allocation, BudgetLine, IndicatorValue, Partner, PartnerType
 from grants.rules import FundRuleError
+from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, PartnerFactory, PostFactory, StaffFactory
 from tests.helpers import make_participant, make_plan, postgres_only
 
@@ -193,3 +194,91 @@ def test_partner_move_and_project_creation_keep_the_partner_with_its_post_R11(at
     partner.refresh_from_db()
     for project in partner.projects.all():
         assert project.post_id == partner.post_id
+
+
+def assert_no_database_error(outcomes):
+    errors = [o[1] for o in outcomes if o[0] == "error"]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_assessments_of_one_criterion_leave_one_row_R12(attempt):
+    """Both writers of the same criterion queue on the post's lock: the second updates the
+    first's row instead of running into the unique constraint."""
+    actor = StaffFactory(username=f"race-r12-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year, allocation=None)
+    participation = Participation.objects.get(post=post, fund_year=fund_year)
+
+    def assess(score):
+        return lambda: country_services.assessment_set(
+            actor=actor, participation=participation, criterion="impact", score=score
+        )
+
+    outcomes = race(assess(2), assess(4))
+    assert_no_database_error(outcomes)
+    stored = Assessment.objects.get(participation=participation, criterion="impact")
+    assert stored.score in (2, 4)
+    assert stored.history.count() == 2  # both writes happened, one after the other
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_values_for_one_indicator_year_leave_one_row_R13(attempt):
+    actor = StaffFactory(username=f"race-r13-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year)
+    make_plan(actor, post, fund_year)
+    result = IntendedResult.objects.filter(priority__code="women_girls").first()
+    project = services.project_create(
+        actor=actor,
+        post=post,
+        partner=PartnerFactory(post=post),
+        priority=result.priority,
+        title="race",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        intended_results=[result],
+        budget={2026: Decimal("1000.00")},
+    )
+    indicator = services.indicator_save(
+        actor=actor,
+        project=project,
+        intended_result=result,
+        name="Reached",
+        unit="people",
+        baseline=0,
+        target=10,
+    )
+
+    def report(value):
+        return lambda: services.indicator_value_set(
+            actor=actor, indicator=indicator, year=2026, value=value
+        )
+
+    outcomes = race(report(3), report(7))
+    assert_no_database_error(outcomes)
+    stored = IndicatorValue.objects.get(indicator=indicator, year=2026)
+    assert stored.value in (Decimal("3.00"), Decimal("7.00"))
+    assert stored.history.count() == 2
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_creations_of_one_partner_name_one_wins_R8(attempt):
+    actor = StaffFactory(username=f"race-r8-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year, allocation=None)
+
+    def create(partner_type):
+        return lambda: services.partner_save(
+            actor=actor,
+            post=post,
+            name="Same name",
+            partner_type=partner_type,
+            country=post.host_country,
+        )
+
+    outcomes = race(create(PartnerType.LOCAL_CSO), create(PartnerType.NHRI))
+    assert_one_wins(outcomes, "invalid")
+    loser = next(o[1] for o in outcomes if o[0] == "error")
+    assert loser.field == "name"
+    assert Partner.objects.filter(post=post, name="Same name").count() == 1
