@@ -1,0 +1,165 @@
+"""Helpers shared by the service modules: saving with validation, locks, the access check,
+and the small reads that several rules share (R4, R5, R6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from countries.models import Participation, Post
+from grants.access import Action, ensure_allowed
+from grants.models import (
+    COUNTING_PROJECT_STATUSES,
+    Allocation,
+    BudgetLine,
+    FundYear,
+    Project,
+    ProjectStatus,
+)
+from grants.rules import (
+    ZERO,
+    FundRuleError,
+    as_domain_error,
+    invalid,
+)
+from priorities.models import Priority
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _save(instance, actor) -> None:
+    """Validate (fields and constraints), record the acting user for the audit trail, save."""
+    instance._history_user = actor
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        raise as_domain_error(error) from error
+    instance.save()
+
+
+def _authorize(actor, action: Action, obj=None, *, what=None, field=None, history_import=False):
+    """The access policy first; a historical import (R7) is an action of its own."""
+    ensure_allowed(actor, action, obj, what=what, field=field)
+    if history_import:
+        ensure_allowed(actor, Action.IMPORT_HISTORY)
+
+
+def _pk(value, model, *, what, field: str | None = None) -> int:
+    if isinstance(value, model) and value.pk is not None:
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise FundRuleError("R11", _("Unknown %(object)s for this post."), field=field,
+                        params={"object": what})  # fmt: skip
+
+
+def _locked(queryset, value, *, what, field: str | None = None):
+    """The row of `value` read from the database under a row lock, or the R11 "unknown"
+    answer when it does not exist (any more)."""
+    model = queryset.model
+    row = (
+        queryset.select_for_update(of=("self",))
+        .filter(pk=_pk(value, model, what=what, field=field))
+        .first()
+    )
+    if row is None:
+        raise FundRuleError(
+            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
+        )
+    return row
+
+
+def _lock_fund_year(fund_year: FundYear | int) -> FundYear:
+    return _locked(FundYear.objects.all(), fund_year, what=_("fund year"), field="fund_year")
+
+
+def _lock_post(post: Post | int) -> Post:
+    return _locked(Post.objects.all(), post, what=_("post"), field="post")
+
+
+def _current_post_id(model, value, *, what, field=None, path="post_id") -> int:
+    """The post an object belongs to, read from the database (not from the caller's copy)."""
+    post_id = (
+        model.objects.filter(pk=_pk(value, model, what=what, field=field))
+        .values_list(path, flat=True)
+        .first()
+    )
+    if post_id is None:
+        raise FundRuleError(
+            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
+        )
+    return post_id
+
+
+def projects_in_year(post: Post | int, year: int):
+    """The non-cancelled projects of a post that belong to a year (R4, R6): those with money in
+    it and, for a project without any budget line yet, its start year."""
+    post_id = post.pk if isinstance(post, Post) else post
+    return (
+        Project.objects.filter(post_id=post_id)
+        .exclude(status=ProjectStatus.CANCELLED)
+        .filter(Q(budget_lines__year=year) | Q(budget_lines__isnull=True, start_date__year=year))
+        .distinct()
+    )
+
+
+def _sum(queryset, field: str = "amount") -> Decimal:
+    return queryset.aggregate(total=Sum(field))["total"] or ZERO
+
+
+def _allocated(post: Post, year: int) -> Decimal:
+    allocation = Allocation.objects.filter(post=post, fund_year__year=year).first()
+    return allocation.amount if allocation else ZERO
+
+
+def _ensure_participates(post: Post, year: int, *, field: str | None = None) -> None:
+    """R6: only posts selected for a year get budget, plans or projects for it."""
+    if not Participation.objects.filter(post=post, fund_year__year=year, selected=True).exists():
+        raise FundRuleError(
+            "R6",
+            _("The post does not take part in the fund in %(year)s."),
+            field=field,
+            params={"year": year},
+        )
+
+
+def _project_money(post: Post, year: int, *, exclude_project: Project | None = None) -> Decimal:
+    """R5: planned plus committed project money of a post for a calendar year."""
+    lines = BudgetLine.objects.filter(
+        project__post=post, year=year, project__status__in=COUNTING_PROJECT_STATUSES
+    )
+    if exclude_project is not None:
+        lines = lines.exclude(project=exclude_project)
+    return _sum(lines)
+
+
+def post_year_headroom(*, post: Post, year: int) -> Decimal:
+    """R5: what is left of a post's allocation for new project money in a year."""
+    return _allocated(post, year) - _project_money(post, year)
+
+
+def _resolve_priority(value: Priority | str) -> Priority:
+    """R3: only the 5+1 priorities exist; an unknown code is refused by name."""
+    if isinstance(value, Priority) and value.pk is not None:
+        return value
+    priority = Priority.objects.filter(code=value).first() if isinstance(value, str) else None
+    if priority is None:
+        raise FundRuleError(
+            "R3",
+            _("'%(code)s' is not one of the 5+1 thematic priorities."),
+            field="priorities",
+            params={"code": str(value)[:40]},
+        )
+    return priority
+
+
+def _as_list(items, *, field: str) -> list:
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise invalid(_("Give a list."), field=field)
+    return list(items)

@@ -1,0 +1,181 @@
+"""Indicators and the values reported for them (R7, R13)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from grants.access import Action
+from grants.models import (
+    Indicator,
+    IndicatorValue,
+    Project,
+)
+from grants.rules import (
+    REFORM_START_YEAR,
+    FundRuleError,
+    ensure_instance,
+    ensure_number,
+    ensure_text,
+    ensure_year,
+    ensure_year_writable,
+)
+from priorities.models import IntendedResult
+
+from .base import (
+    _authorize,
+    _current_post_id,
+    _lock_post,
+    _locked,
+    _pk,
+    _save,
+)
+
+# --------------------------------------------------------------------------------------------
+# Results (R13)
+
+
+def _locked_project_for_results(
+    actor, project: Project | int, *, history_import: bool, what=None
+) -> Project:
+    """The project under its post's lock, once the actor may report on it; a project wholly
+    before the reform is history (R7)."""
+    what = what or _("project")
+    _lock_post(_current_post_id(Project, project, what=what, field="project"))
+    project = _locked(Project.objects.all(), project, what=what, field="project")
+    _authorize(actor, Action.REPORT_RESULTS, project, what=what, field="project",
+               history_import=history_import)  # fmt: skip
+    if project.end_date.year < REFORM_START_YEAR:
+        ensure_year_writable(project.end_date.year, history_import=history_import,
+                             field="project")  # fmt: skip
+    return project
+
+
+def _locked_indicator(actor, indicator: Indicator, *, history_import: bool) -> Indicator:
+    what = _("indicator")
+    project_id = _current_post_id(
+        Indicator, indicator, what=what, field="indicator", path="project_id"
+    )
+    project = _locked_project_for_results(
+        actor, project_id, history_import=history_import, what=what
+    )
+    indicator = _locked(Indicator.objects.all(), indicator, what=what, field="indicator")
+    indicator.project = project
+    return indicator
+
+
+@transaction.atomic
+def indicator_save(
+    *,
+    actor,
+    project: Project,
+    intended_result: IntendedResult,
+    name: str,
+    unit: str,
+    baseline,
+    target,
+    indicator: Indicator | None = None,
+    history_import: bool = False,
+) -> Indicator:
+    """An indicator measures a result the project serves (R13); it stays with its project."""
+    if indicator is not None:
+        # One post lock only: the indicator's own (a second, in any order, could deadlock).
+        indicator = _locked_indicator(actor, indicator, history_import=history_import)
+        if indicator.project_id != _pk(project, Project, what=_("project"), field="project"):
+            raise FundRuleError(
+                "R13",
+                _("An indicator stays with its project, with the values reported for it."),
+                field="project",
+            )
+        project = indicator.project
+    else:
+        project = _locked_project_for_results(actor, project, history_import=history_import)
+    intended_result = ensure_instance(
+        intended_result, IntendedResult, rule="R13", field="intended_result"
+    )
+    name = ensure_text(name, field="name", max_length=250, required=True)
+    unit = ensure_text(unit, field="unit", max_length=50, required=True)
+    baseline = ensure_number(baseline, field="baseline")
+    target = ensure_number(target, field="target")
+    if not project.intended_results.filter(pk=intended_result.pk).exists():
+        raise FundRuleError(
+            "R13",
+            _("The project does not serve '%(result)s'; link the project to it first."),
+            field="intended_result",
+            params={"result": intended_result},
+        )
+    indicator = indicator or Indicator()
+    indicator.project = project
+    indicator.intended_result = intended_result
+    indicator.name = name
+    indicator.unit = unit
+    indicator.baseline = baseline
+    indicator.target = target
+    _save(indicator, actor)
+    return indicator
+
+
+@transaction.atomic
+def indicator_delete(*, actor, indicator: Indicator, history_import: bool = False) -> None:
+    """Remove an indicator and its reported values; none of them may lie before the reform
+    (R7, R13)."""
+    indicator = _locked_indicator(actor, indicator, history_import=history_import)
+    for year in indicator.values.values_list("year", flat=True):
+        ensure_year_writable(year, history_import=history_import, field="indicator")
+    for reported in indicator.values.all():
+        reported._history_user = actor
+        reported.delete()
+    indicator._history_user = actor
+    indicator.delete()
+
+
+def _checked_report_year(indicator: Indicator, year, *, history_import: bool) -> int:
+    """R13: a value is reported for a whole year the project runs in; R7: not before 2026."""
+    year = ensure_year(year, rule="R13", field="year")
+    project = indicator.project
+    if not project.start_date.year <= year <= project.end_date.year:
+        raise FundRuleError(
+            "R13",
+            _("%(year)s is outside the project period %(start)s–%(end)s."),
+            field="year",
+            params={
+                "year": year,
+                "start": project.start_date.year,
+                "end": project.end_date.year,
+            },
+        )
+    ensure_year_writable(year, history_import=history_import, field="year")
+    return year
+
+
+@transaction.atomic
+def indicator_value_set(
+    *, actor, indicator: Indicator, year: int, value, note: str = "", history_import=False
+) -> IndicatorValue:
+    """R13: a reported value per year the project runs in.
+
+    Locks the post, so two writers of the same year queue: the second updates the first's row.
+    """
+    indicator = _locked_indicator(actor, indicator, history_import=history_import)
+    year = _checked_report_year(indicator, year, history_import=history_import)
+    value = ensure_number(value, field="value")
+    note = ensure_text(note, field="note")
+    reported = IndicatorValue.objects.filter(indicator=indicator, year=year).first()
+    reported = reported or IndicatorValue(indicator=indicator, year=year)
+    reported.value = value
+    reported.note = note
+    _save(reported, actor)
+    return reported
+
+
+@transaction.atomic
+def indicator_value_delete(
+    *, actor, indicator: Indicator, year: int, history_import: bool = False
+) -> None:
+    """Withdraw the value reported for a year (R7: not for a year before the reform)."""
+    indicator = _locked_indicator(actor, indicator, history_import=history_import)
+    year = ensure_year(year, rule="R13", field="year")
+    ensure_year_writable(year, history_import=history_import, field="year")
+    for reported in IndicatorValue.objects.filter(indicator=indicator, year=year):
+        reported._history_user = actor
+        reported.delete()
