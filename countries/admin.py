@@ -39,6 +39,10 @@ class PostAdmin(ServiceAdmin):
             countries_covered=form.cleaned_data.get("countries_covered"),
         )
 
+    def has_delete_permission(self, request, obj=None):
+        # A post stays: its participations, money and history refer to it (R7, R11).
+        return False
+
     def save_related(self, request, form, formsets, change):
         # countries_covered was set by the service; memberships carry no fund rule.
         for formset in formsets:

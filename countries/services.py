@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grants.access import Action, ensure_allowed
+from grants.access import Action, UnknownObject
 from grants.models import Allocation, AnnualPlan, FundYear
 from grants.rules import (
     MAX_BILATERAL_POSTS,
     MAX_MULTILATERAL_POSTS,
     REFORM_START_YEAR,
     FundRuleError,
-    as_domain_error,
     ensure_choice,
     ensure_instance,
     ensure_text,
@@ -27,33 +24,17 @@ from grants.rules import (
     invalid,
 )
 from grants.services import projects_in_year
+from grants.services.base import authorize, pk_of, save_validated, service
 
 from .models import Assessment, Country, Participation, Post, PostKind, SelectionCriterion
 
 
-def _save(instance, actor) -> None:
-    instance._history_user = actor
-    try:
-        instance.full_clean()
-    except ValidationError as error:
-        raise as_domain_error(error) from error
-    instance.save()
-
-
-def _authorize(actor, action: Action, obj=None, *, what=None, field=None, history_import=False):
-    ensure_allowed(actor, action, obj, what=what, field=field)
-    if history_import:
-        ensure_allowed(actor, Action.IMPORT_HISTORY)
-
-
 def _locked(model, value, *, what, field: str):
     """The stored row under a lock, or R11's "unknown" when there is none."""
-    pk = value.pk if isinstance(value, model) else None
-    row = model.objects.select_for_update().filter(pk=pk).first() if pk is not None else None
+    row = model.objects.select_for_update().filter(pk=pk_of(value, model, what=what, field=field))
+    row = row.first()
     if row is None:
-        raise FundRuleError(
-            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
-        )
+        raise UnknownObject(what, field=field)
     return row
 
 
@@ -62,20 +43,24 @@ def participant_limit(kind: str) -> int:
     return MAX_BILATERAL_POSTS if kind == PostKind.BILATERAL else MAX_MULTILATERAL_POSTS
 
 
-@transaction.atomic
+@service
 def post_save(*, actor, post: Post, countries_covered: Iterable[Country] | None = None) -> Post:
     """Create or update a post. A participating post keeps its kind (R1 counts per kind)."""
     if not isinstance(post, Post):
         raise invalid(_("Give a post."), field="post")
     if post.pk:
         current = _locked(Post, post, what=_("post"), field="post")
-        _authorize(actor, Action.SAVE_POST, current, what=_("post"), field="post")
+        authorize(actor, Action.SAVE_POST, current, what=_("post"), field="post")
     else:
-        _authorize(actor, Action.SAVE_POST)
+        authorize(actor, Action.SAVE_POST)
     post.kind = ensure_choice(post.kind, PostKind, rule="R1", field="kind")
     for name in ("code", "name", "city"):
         setattr(post, name, ensure_text(getattr(post, name), field=name, required=True))
     if countries_covered is not None:
+        if isinstance(countries_covered, str | bytes) or not isinstance(
+            countries_covered, Iterable
+        ):
+            raise invalid(_("Give a list of countries."), field="countries_covered")
         countries_covered = [
             ensure_instance(c, Country, field="countries_covered") for c in countries_covered
         ]
@@ -98,13 +83,13 @@ def post_save(*, actor, post: Post, countries_covered: Iterable[Country] | None 
                     "kind": current.get_kind_display(),
                 },
             )
-    _save(post, actor)
+    save_validated(post, actor, unguarded_key=post.pk is None)
     if countries_covered is not None:
         post.countries_covered.set(countries_covered)
     return post
 
 
-@transaction.atomic
+@service
 def participation_set(
     *,
     actor,
@@ -118,7 +103,7 @@ def participation_set(
     # R1 guard: the fund year row serialises selections, so two can't both take the last seat.
     fund_year = _locked(FundYear, fund_year, what=_("fund year"), field="fund_year")
     post = _locked(Post, post, what=_("post"), field="post")
-    _authorize(actor, Action.SELECT_POST, post, what=_("post"), field="post",
+    authorize(actor, Action.SELECT_POST, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
     if not isinstance(selected, bool):
         raise invalid(_("Give yes or no."), field="selected")
@@ -167,11 +152,11 @@ def participation_set(
     if selected != was_selected or participation.pk is None:
         participation.decided_by = actor
         participation.decided_at = timezone.now()
-    _save(participation, actor)
+    save_validated(participation, actor)
     return participation
 
 
-@transaction.atomic
+@service
 def assessment_set(
     *,
     actor,
@@ -201,37 +186,35 @@ def assessment_set(
     ).first() or Assessment(participation=participation, criterion=criterion)
     assessment.score = score
     assessment.note = note
-    _save(assessment, actor)
+    save_validated(assessment, actor)
     return assessment
 
 
 def _locked_participation(actor, participation, *, history_import: bool) -> Participation:
     """The participation, read under its post's lock, once the actor may assess it (R7, R12)."""
     what = _("participation")
-    pk = participation.pk if isinstance(participation, Participation) else None
+    pk = pk_of(participation, Participation, what=what, field="participation")
     post_id = Participation.objects.filter(pk=pk).values_list("post_id", flat=True).first()
     if post_id is None:
-        raise FundRuleError(
-            "R11", _("Unknown %(object)s for this post."), field="participation",
-            params={"object": what},
-        )  # fmt: skip
+        raise UnknownObject(what, field="participation")
     Post.objects.select_for_update().filter(pk=post_id).first()
     participation = (
         Participation.objects.select_for_update(of=("self",)).select_related("fund_year").get(pk=pk)
     )
-    _authorize(actor, Action.ASSESS_POST, participation, what=what, field="participation",
+    authorize(actor, Action.ASSESS_POST, participation, what=what, field="participation",
                history_import=history_import)  # fmt: skip
     ensure_year_writable(participation.fund_year.year, history_import=history_import,
                          field="participation")  # fmt: skip
     return participation
 
 
-@transaction.atomic
+@service
 def assessment_delete(
     *, actor, participation: Participation, criterion: str, history_import: bool = False
 ) -> None:
     """Remove the assessment of one criterion (R12), e.g. to record it anew."""
     participation = _locked_participation(actor, participation, history_import=history_import)
+    criterion = ensure_choice(criterion, SelectionCriterion, rule="R12", field="criterion")
     for assessment in Assessment.objects.filter(participation=participation, criterion=criterion):
         assessment._history_user = actor
         assessment.delete()

@@ -223,6 +223,14 @@ def can(actor, action: Action, obj=None) -> bool:
     return True
 
 
+def ensure_actor(actor) -> Profile:
+    """Refuse a caller without any role in the fund (no actor, inactive, no group or post)."""
+    profile = profile_of(actor)
+    if not profile.roles:
+        raise AccessDenied(_("Only a known, active user with a role in the fund can do this."))
+    return profile
+
+
 def ensure_allowed(actor, action: Action, obj=None, *, what=None, field: str | None = None):
     """Refuse unless the actor may take the action (on the post of `obj`).
 
@@ -230,9 +238,7 @@ def ensure_allowed(actor, action: Action, obj=None, *, what=None, field: str | N
     input: the caller's copy may claim another post. For another post's object an embassy
     user gets `UnknownObject` (R11), naming `what`; otherwise `AccessDenied`.
     """
-    profile = profile_of(actor)
-    if not profile.roles:
-        raise AccessDenied(_("Only a known, active user with a role in the fund can do this."))
+    profile = ensure_actor(actor)
     if profile.is_post_user and obj is not None:
         post_id = post_id_of(obj)
         if post_id is not None and post_id != profile.post_id:

@@ -87,12 +87,12 @@ class ServiceAdmin(admin.ModelAdmin):
             return super().delete_model(request, obj)
         type(self).delete_service(actor=request.user, **{self.action_argument: obj})
 
-    def delete_queryset(self, request, queryset):
-        if self.delete_service is None:
-            return super().delete_queryset(request, queryset)
-        with transaction.atomic():  # all or nothing: one refusal keeps every row
-            for obj in queryset:
-                self.delete_model(request, obj)
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.delete_service is not None:
+            # One at a time, through the service: Django's bulk delete can't show a refusal.
+            actions.pop("delete_selected", None)
+        return actions
 
 
 def inline_data(formset):

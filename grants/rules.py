@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
@@ -211,15 +212,32 @@ def ensure_choice(value, choices, *, rule: str = "invalid", field: str) -> str:
 
 
 def ensure_instance(value, model, *, rule: str = "invalid", field: str):
-    """A stored object of the expected kind (a partner, a country…), not an id or a text."""
-    if not isinstance(value, model) or value.pk is None:
+    """A stored object of the expected kind (a partner, a country…), not an id or a text.
+
+    Read anew from the database: the caller's copy may be unsaved or changed in memory.
+    """
+    return ensure_instances([value], model, rule=rule, field=field)[0]
+
+
+def ensure_instances(values, model, *, rule: str = "invalid", field: str) -> list:
+    """Stored objects of the expected kind, read anew from the database in one query."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise FundRuleError(rule, _("Give a list."), field=field)
+    values = list(values)
+    pk_type = str if isinstance(model._meta.pk, models.CharField) else int
+    keys = [v.pk if isinstance(v, model) else None for v in values]
+    if any(not isinstance(k, pk_type) or isinstance(k, bool) for k in keys):
         raise FundRuleError(
-            rule,
-            _("Give an existing %(kind)s."),
-            field=field,
+            rule, _("Give an existing %(kind)s."), field=field,
             params={"kind": model._meta.verbose_name},
-        )
-    return value
+        )  # fmt: skip
+    stored = model.objects.in_bulk(keys)
+    if len(stored) != len(set(keys)):
+        raise FundRuleError(
+            rule, _("Give an existing %(kind)s."), field=field,
+            params={"kind": model._meta.verbose_name},
+        )  # fmt: skip
+    return [stored[k] for k in keys]
 
 
 def as_domain_error(error: ValidationError) -> FundRuleError:

@@ -58,6 +58,7 @@ def make_plan(actor, post, fund_year, priorities=(("women_girls", "400000.00"),)
 
 def make_project(actor, post, *, priority_code="women_girls", budget=None, **kw):
     partner = kw.pop("partner", None) or PartnerFactory(post=post)
+    chosen = kw.pop("priority_object", None) or priority(priority_code)
     fields = {
         "title": "Project",
         "start_date": date(2026, 1, 1),
@@ -68,7 +69,7 @@ def make_project(actor, post, *, priority_code="women_girls", budget=None, **kw)
         actor=actor,
         post=post,
         partner=partner,
-        priority=priority(priority_code),
+        priority=chosen,
         budget=budget if budget is not None else {2026: Decimal("100000.00")},
         **fields,
     )

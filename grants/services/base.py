@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import wraps
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Participation, Post
-from grants.access import Action, ensure_allowed
+from grants.access import Action, UnknownObject, ensure_actor, ensure_allowed
 from grants.models import (
     COUNTING_PROJECT_STATUSES,
     Allocation,
@@ -33,30 +35,57 @@ from priorities.models import Priority
 # Helpers
 
 
-def _save(instance, actor) -> None:
-    """Validate (fields and constraints), record the acting user for the audit trail, save."""
+def save_validated(instance, actor, *, unguarded_key: bool = False) -> None:
+    """Validate (fields and constraints), record the acting user for the audit trail, save.
+
+    `unguarded_key`: the row has a unique key that no parent lock guards (a fund year's year,
+    a post's code); a concurrent insert of the same key is then refused as the domain error.
+    """
     instance._history_user = actor
     try:
         instance.full_clean()
     except ValidationError as error:
         raise as_domain_error(error) from error
-    instance.save()
+    if not unguarded_key:
+        instance.save()
+        return
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as error:
+        raise invalid(
+            _("Someone saved the same %(kind)s at the same moment; look it up and try again."),
+            params={"kind": instance._meta.verbose_name},
+        ) from error
 
 
-def _authorize(actor, action: Action, obj=None, *, what=None, field=None, history_import=False):
+def authorize(actor, action: Action, obj=None, *, what=None, field=None, history_import=False):
     """The access policy first; a historical import (R7) is an action of its own."""
     ensure_allowed(actor, action, obj, what=what, field=field)
     if history_import:
         ensure_allowed(actor, Action.IMPORT_HISTORY)
 
 
-def _pk(value, model, *, what, field: str | None = None) -> int:
-    if isinstance(value, model) and value.pk is not None:
-        return value.pk
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise FundRuleError("R11", _("Unknown %(object)s for this post."), field=field,
-                        params={"object": what})  # fmt: skip
+def service(function):
+    """A service: one transaction, and refused at once to a caller without any role in the
+    fund (no actor, inactive, no group or post), before it reads anything — so such a caller
+    learns nothing, not even whether the object it names exists (R11)."""
+
+    @wraps(function)
+    def run(*args, actor, **kwargs):
+        ensure_actor(actor)
+        with transaction.atomic():
+            return function(*args, actor=actor, **kwargs)
+
+    return run
+
+
+def pk_of(value, model, *, what, field: str | None = None) -> int:
+    """The primary key of an object the caller names; anything else is "unknown" (R11)."""
+    pk = value.pk if isinstance(value, model) else value
+    if isinstance(pk, int) and not isinstance(pk, bool):
+        return pk
+    raise UnknownObject(what, field=field)
 
 
 def _locked(queryset, value, *, what, field: str | None = None):
@@ -65,13 +94,11 @@ def _locked(queryset, value, *, what, field: str | None = None):
     model = queryset.model
     row = (
         queryset.select_for_update(of=("self",))
-        .filter(pk=_pk(value, model, what=what, field=field))
+        .filter(pk=pk_of(value, model, what=what, field=field))
         .first()
     )
     if row is None:
-        raise FundRuleError(
-            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
-        )
+        raise UnknownObject(what, field=field)
     return row
 
 
@@ -86,14 +113,12 @@ def _lock_post(post: Post | int) -> Post:
 def _current_post_id(model, value, *, what, field=None, path="post_id") -> int:
     """The post an object belongs to, read from the database (not from the caller's copy)."""
     post_id = (
-        model.objects.filter(pk=_pk(value, model, what=what, field=field))
+        model.objects.filter(pk=pk_of(value, model, what=what, field=field))
         .values_list(path, flat=True)
         .first()
     )
     if post_id is None:
-        raise FundRuleError(
-            "R11", _("Unknown %(object)s for this post."), field=field, params={"object": what}
-        )
+        raise UnknownObject(what, field=field)
     return post_id
 
 
@@ -144,16 +169,19 @@ def post_year_headroom(*, post: Post, year: int) -> Decimal:
     return _allocated(post, year) - _project_money(post, year)
 
 
-def _resolve_priority(value: Priority | str) -> Priority:
-    """R3: only the 5+1 priorities exist; an unknown code is refused by name."""
-    if isinstance(value, Priority) and value.pk is not None:
-        return value
-    priority = Priority.objects.filter(code=value).first() if isinstance(value, str) else None
+def _resolve_priority(value: Priority | str, *, field: str = "priorities") -> Priority:
+    """R3: only the 5+1 priorities exist (read from the database, not from the caller's copy);
+    an unknown code is refused by name."""
+    priority = None
+    if isinstance(value, Priority) and isinstance(value.pk, int):
+        priority = Priority.objects.filter(pk=value.pk).first()
+    elif isinstance(value, str) and "\x00" not in value:
+        priority = Priority.objects.filter(code=value).first()
     if priority is None:
         raise FundRuleError(
             "R3",
             _("'%(code)s' is not one of the 5+1 thematic priorities."),
-            field="priorities",
+            field=field,
             params={"code": str(value)[:40]},
         )
     return priority

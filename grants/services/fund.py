@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Post
@@ -25,23 +24,24 @@ from grants.rules import (
 )
 
 from .base import (
-    _authorize,
     _ensure_participates,
     _lock_fund_year,
     _lock_post,
     _project_money,
-    _save,
     _sum,
+    authorize,
+    save_validated,
+    service,
 )
 
 # --------------------------------------------------------------------------------------------
 # Fund years and allocations
 
 
-@transaction.atomic
+@service
 def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) -> FundYear:
     """Create or update a fund year; the envelope never drops below its allocations (R5)."""
-    _authorize(actor, Action.SAVE_FUND_YEAR, history_import=history_import)
+    authorize(actor, Action.SAVE_FUND_YEAR, history_import=history_import)
     if not isinstance(fund_year, FundYear):
         raise invalid(_("Give a fund year."), field="fund_year")
     fund_year.year = ensure_year(fund_year.year, rule="R7", field="year")
@@ -72,11 +72,11 @@ def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) 
             ),
             params={"allocated": eur(allocated), "year": fund_year.year},
         )
-    _save(fund_year, actor)
+    save_validated(fund_year, actor, unguarded_key=fund_year.pk is None)
     return fund_year
 
 
-@transaction.atomic
+@service
 def allocation_set(
     *,
     actor,
@@ -89,7 +89,7 @@ def allocation_set(
     """Set the budget of a post for a fund year (R5 envelope and commitments, R6, R7)."""
     fund_year = _lock_fund_year(fund_year)
     post = _lock_post(post)
-    _authorize(actor, Action.ALLOCATE, post, what=_("post"), field="post",
+    authorize(actor, Action.ALLOCATE, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
     amount = ensure_money(amount)
     note = ensure_text(note, field="note")
@@ -133,5 +133,5 @@ def allocation_set(
     )
     allocation.amount = amount
     allocation.note = note
-    _save(allocation, actor)
+    save_validated(allocation, actor)
     return allocation

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Country, Post
@@ -21,19 +20,20 @@ from grants.rules import (
 )
 
 from .base import (
-    _authorize,
     _current_post_id,
     _lock_post,
     _locked,
-    _pk,
-    _save,
+    authorize,
+    pk_of,
+    save_validated,
+    service,
 )
 
 # --------------------------------------------------------------------------------------------
 # Partners (R8, R11)
 
 
-@transaction.atomic
+@service
 def partner_save(
     *,
     actor,
@@ -49,7 +49,7 @@ def partner_save(
 
     Locks the post, so two writers can't both create the same name (one gets the refusal).
     """
-    post_id = _pk(post, Post, what=_("post"), field="post")
+    post_id = pk_of(post, Post, what=_("post"), field="post")
     if partner is not None:
         what = _("partner")
         current_post_id = _current_post_id(Partner, partner, what=what, field="partner")
@@ -58,9 +58,9 @@ def partner_save(
         for locked_id in sorted({current_post_id, post_id}):
             _lock_post(locked_id)
         partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
-        _authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
+        authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
     post = _lock_post(post_id)
-    _authorize(actor, Action.EDIT_PARTNER, post, what=_("post"), field="post")
+    authorize(actor, Action.EDIT_PARTNER, post, what=_("post"), field="post")
     partner_type = ensure_choice(partner_type, PartnerType, rule="R8", field="partner_type")
     name = ensure_text(name, field="name", max_length=200, required=True)
     country = ensure_instance(country, Country, field="country")
@@ -87,17 +87,17 @@ def partner_save(
     partner.country = country
     partner.sensitivity = sensitivity
     partner.cleared_for_publication = cleared_for_publication
-    _save(partner, actor)
+    save_validated(partner, actor)
     return partner
 
 
-@transaction.atomic
+@service
 def partner_delete(*, actor, partner: Partner) -> None:
     """Remove a partner that has no projects (those refer to it, R5 and R11)."""
     what = _("partner")
     _lock_post(_current_post_id(Partner, partner, what=what, field="partner"))
     partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
-    _authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
+    authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
     if partner.projects.exists():
         raise FundRuleError(
             "R11", _("A partner with projects stays: its projects refer to it."), field="partner"

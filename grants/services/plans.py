@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Post
@@ -21,7 +20,6 @@ from grants.rules import (
     ZERO,
     FundRuleError,
     ensure_distinct_priorities,
-    ensure_instance,
     ensure_money,
     ensure_text,
     ensure_within,
@@ -34,14 +32,16 @@ from priorities.models import Priority
 from .base import (
     _allocated,
     _as_list,
-    _authorize,
     _current_post_id,
     _ensure_participates,
+    _lock_fund_year,
     _lock_post,
     _locked,
     _resolve_priority,
-    _save,
+    authorize,
     projects_in_year,
+    save_validated,
+    service,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def _locked_plan(plan: AnnualPlan, actor, action: Action, *, history_import=Fals
     # FundYear → Post lock order of allocation_set and deadlock against it).
     plan = _locked(AnnualPlan.objects.select_related("fund_year", "post"), plan, what=what,
                    field="plan")  # fmt: skip
-    _authorize(actor, action, plan, what=what, field="plan", history_import=history_import)
+    authorize(actor, action, plan, what=what, field="plan", history_import=history_import)
     return plan
 
 
@@ -91,7 +91,7 @@ def plan_edit_refusal(plan: AnnualPlan) -> FundRuleError | None:
     return None
 
 
-@transaction.atomic
+@service
 def plan_create(
     *,
     actor,
@@ -101,10 +101,12 @@ def plan_create(
     history_import: bool = False,
 ) -> AnnualPlan:
     """Start the one annual plan of a post for a year (R6, R7, R10)."""
+    # FundYear before Post, as everywhere: the new plan's reference to its fund year waits for
+    # a writer holding that row (allocation_set), which must not wait for our Post lock.
+    fund_year = _lock_fund_year(fund_year)
     post = _lock_post(post)
-    _authorize(actor, Action.EDIT_PLAN, post, what=_("post"), field="post",
+    authorize(actor, Action.EDIT_PLAN, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
-    fund_year = ensure_instance(fund_year, FundYear, field="fund_year")
     narrative = ensure_text(narrative, field="narrative")
     ensure_year_writable(fund_year.year, history_import=history_import, field="fund_year")
     _ensure_participates(post, fund_year.year, field="fund_year")
@@ -116,12 +118,12 @@ def plan_create(
             params={"year": fund_year.year},
         )
     plan = AnnualPlan(post=post, fund_year=fund_year, narrative=narrative)
-    _save(plan, actor)
+    save_validated(plan, actor)
     _record_transition(plan, actor=actor, from_status="", comment=_("Plan created."))
     return plan
 
 
-@transaction.atomic
+@service
 def plan_update(
     *, actor, plan: AnnualPlan, narrative: str, history_import: bool = False
 ) -> AnnualPlan:
@@ -130,11 +132,11 @@ def plan_update(
     ensure_year_writable(plan.fund_year.year, history_import=history_import)
     _ensure_editable(plan)
     plan.narrative = narrative
-    _save(plan, actor)
+    save_validated(plan, actor)
     return plan
 
 
-@transaction.atomic
+@service
 def plan_priorities_set(
     *,
     actor,
@@ -195,9 +197,9 @@ def plan_priorities_set(
             plan=plan, priority=priority, slot=free_slots.pop(0)
         )
         pp.amount = amount
-        _save(pp, actor)
+        save_validated(pp, actor)
         result.append(pp)
-    _save(plan, actor)  # bumps updated_at
+    save_validated(plan, actor)  # bumps updated_at
     return result
 
 
@@ -209,7 +211,7 @@ def _priority_item(item) -> tuple[Priority, Decimal]:
     return _resolve_priority(priority), ensure_money(amount, field="priorities")
 
 
-@transaction.atomic
+@service
 def plan_priority_add(
     *, actor, plan: AnnualPlan, priority: Priority | str, amount
 ) -> list[PlanPriority]:
@@ -219,7 +221,7 @@ def plan_priority_add(
     return plan_priorities_set(actor=actor, plan=plan, items=[*current, (priority, amount)])
 
 
-@transaction.atomic
+@service
 def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
     """Remove a plan that was never approved, e.g. before its post leaves the fund (R6, R10).
 
@@ -263,7 +265,7 @@ _ACTION_NAMES = {
 }
 
 
-@transaction.atomic
+@service
 def plan_transition(
     *, actor, plan: AnnualPlan, action: str, comment: str = "", history_import: bool = False
 ) -> AnnualPlan:
@@ -310,7 +312,7 @@ def plan_transition(
     plan.status = to_status
     if action == "amend":
         plan.version += 1
-    _save(plan, actor)
+    save_validated(plan, actor)
     _record_transition(plan, actor=actor, from_status=from_status, comment=comment)
     return plan
 

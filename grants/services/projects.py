@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
@@ -30,10 +30,11 @@ from grants.rules import (
     REFORM_START_YEAR,
     ZERO,
     FundRuleError,
+    as_domain_error,
     ensure_budget_years_in_period,
     ensure_choice,
     ensure_date,
-    ensure_instance,
+    ensure_instances,
     ensure_money,
     ensure_period,
     ensure_text,
@@ -48,13 +49,14 @@ from priorities.models import IntendedResult, Priority
 
 from .base import (
     _as_list,
-    _authorize,
     _current_post_id,
     _lock_post,
     _locked,
     _resolve_priority,
-    _save,
     _sum,
+    authorize,
+    save_validated,
+    service,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -174,27 +176,55 @@ def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
 
 
 def _clean_results(intended_results) -> list[IntendedResult]:
-    results = _as_list(intended_results, field="intended_results")
-    for result in results:
-        ensure_instance(result, IntendedResult, rule="R13", field="intended_results")
-    return results
+    """Intended results as stored (R13 reads their priority from the database)."""
+    return ensure_instances(intended_results, IntendedResult, rule="R13", field="intended_results")
 
 
-def _clean_spec(spec: ProjectSpec) -> ProjectSpec:
-    """Every field of a new project checked for type and range before any rule (R9, R13)."""
-    if not isinstance(spec, ProjectSpec):
+def _clean_partner(partner) -> Partner:
+    """A partner is named by a stored Partner; whether it exists and belongs to the post is read
+    from the database for the whole batch at once (`_partners_of`, R11)."""
+    if not isinstance(partner, Partner) or not isinstance(partner.pk, int):
+        raise FundRuleError("R11", _("Unknown partner for this post."), field="partner")
+    return partner
+
+
+def _clean_specs(specs) -> list[ProjectSpec]:
+    """Every field of each new project checked for type and range before any rule (R9, R13);
+    priorities and intended results are read from the database once for the whole batch."""
+    specs = _as_list(specs, field="specs")
+    if not all(isinstance(spec, ProjectSpec) for spec in specs):
         raise invalid(_("Give a project."), field="specs")
-    return ProjectSpec(
-        partner=ensure_instance(spec.partner, Partner, rule="R11", field="partner"),
-        priority=_resolve_priority(spec.priority),
-        title=ensure_text(spec.title, field="title", max_length=250, required=True),
-        description=ensure_text(spec.description, field="description"),
-        start_date=ensure_date(spec.start_date, field="start_date"),
-        end_date=ensure_date(spec.end_date, field="end_date"),
-        budget=spec.budget,
-        status=ensure_choice(spec.status, ProjectStatus, rule="R9", field="status"),
-        intended_results=_clean_results(spec.intended_results),
-    )
+    priorities = {}
+    for spec in specs:
+        key = _priority_key(spec.priority)
+        if key is None or key not in priorities:
+            resolved = _resolve_priority(spec.priority, field="priority")
+            if key is not None:
+                priorities[key] = resolved
+    result_lists = [_as_list(spec.intended_results, field="intended_results") for spec in specs]
+    stored_results = iter(_clean_results([r for results in result_lists for r in results]))
+    return [
+        ProjectSpec(
+            partner=_clean_partner(spec.partner),
+            priority=priorities.get(_priority_key(spec.priority))
+            or _resolve_priority(spec.priority, field="priority"),
+            title=ensure_text(spec.title, field="title", max_length=250, required=True),
+            description=ensure_text(spec.description, field="description"),
+            start_date=ensure_date(spec.start_date, field="start_date"),
+            end_date=ensure_date(spec.end_date, field="end_date"),
+            budget=spec.budget,
+            status=ensure_choice(spec.status, ProjectStatus, rule="R9", field="status"),
+            intended_results=[next(stored_results) for _result in results],
+        )
+        for spec, results in zip(specs, result_lists, strict=True)
+    ]
+
+
+def _priority_key(value):
+    """How a batch names a priority, for resolving each one once; None if it can't be a key."""
+    if isinstance(value, Priority):
+        return ("pk", value.pk) if isinstance(value.pk, int) else None
+    return ("code", value) if isinstance(value, str) else None
 
 
 def _partners_of(post: Post, partners: Iterable[Partner]) -> set[int]:
@@ -253,7 +283,7 @@ class ProjectSpec:
     intended_results: Sequence[IntendedResult] = ()
 
 
-@transaction.atomic
+@service
 def project_create(
     *,
     actor,
@@ -292,7 +322,7 @@ def project_create(
     return projects[0]
 
 
-@transaction.atomic
+@service
 def projects_bulk_create(
     *,
     actor,
@@ -306,9 +336,9 @@ def projects_bulk_create(
     The ledger accumulates, so the batch as a whole respects the allocation (R5).
     """
     post = _lock_post(post)
-    _authorize(actor, Action.EDIT_PROJECT, post, what=_("post"), field="post",
+    authorize(actor, Action.EDIT_PROJECT, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
-    specs = [_clean_spec(spec) for spec in _as_list(specs, field="specs")]
+    specs = _clean_specs(specs)
     cleaned = [_clean_budget(spec.budget) for spec in specs]
     years = {year for budget in cleaned for year in budget} | {
         spec.start_date.year for spec in specs if spec.start_date
@@ -325,6 +355,10 @@ def projects_bulk_create(
             end_date=spec.end_date,
             intended_results=spec.intended_results,
             own_partner_ids=own_partner_ids,
+        )
+        # R7: a project that starts before the reform records history, as its budget would.
+        ensure_year_writable(
+            spec.start_date.year, history_import=history_import, field="start_date"
         )
         if spec.status == ProjectStatus.CANCELLED:
             raise FundRuleError(
@@ -351,7 +385,10 @@ def projects_bulk_create(
         )
         project._history_user = actor
         if validate_models:
-            project.full_clean()
+            try:
+                project.full_clean()
+            except ValidationError as error:
+                raise as_domain_error(error) from error
         projects.append(project)
 
     if validate_models:  # one project: plain saves keep the audit trail per row
@@ -377,7 +414,7 @@ def projects_bulk_create(
     ]
     if validate_models:
         for line in lines:
-            _save(line, actor)
+            save_validated(line, actor)
     else:
         from simple_history.utils import bulk_create_with_history
 
@@ -405,8 +442,8 @@ _PROJECT_FIELDS = (
 def _clean_project_changes(changes: Mapping) -> dict:
     """The changed fields of a project, each checked for type and range (R9, R11)."""
     checks = {
-        "partner": lambda v: ensure_instance(v, Partner, rule="R11", field="partner"),
-        "priority": _resolve_priority,
+        "partner": _clean_partner,
+        "priority": lambda v: _resolve_priority(v, field="priority"),
         "title": lambda v: ensure_text(v, field="title", max_length=250, required=True),
         "description": lambda v: ensure_text(v, field="description"),
         "start_date": lambda v: ensure_date(v, field="start_date"),
@@ -465,7 +502,7 @@ def _ensure_records_in_period(project: Project) -> None:
         )
 
 
-@transaction.atomic
+@service
 def project_update(
     *,
     actor,
@@ -483,7 +520,7 @@ def project_update(
     what = _("project")
     post = _lock_post(_current_post_id(Project, project, what=what, field="project"))
     project = _locked(Project.objects.all(), project, what=what, field="project")
-    _authorize(actor, Action.EDIT_PROJECT, project, what=what, field="project",
+    authorize(actor, Action.EDIT_PROJECT, project, what=what, field="project",
                history_import=history_import)  # fmt: skip
     unknown = set(changes) - set(_PROJECT_FIELDS)
     if unknown:
@@ -575,7 +612,7 @@ def project_update(
                 field="intended_results",
                 params={"indicator": measured.name, "result": measured.intended_result},
             )
-    _save(project, actor)
+    save_validated(project, actor)
     if intended_results is not None:
         project.intended_results.set(results)
     for line in project.budget_lines.all():
@@ -584,13 +621,13 @@ def project_update(
             line.delete()
         elif line.amount != new_budget[line.year]:
             line.amount = new_budget[line.year]
-            _save(line, actor)
+            save_validated(line, actor)
     for year in set(new_budget) - set(old_budget):
-        _save(BudgetLine(project=project, year=year, amount=new_budget[year]), actor)
+        save_validated(BudgetLine(project=project, year=year, amount=new_budget[year]), actor)
     return project
 
 
-@transaction.atomic
+@service
 def disbursement_create(
     *,
     actor,
@@ -604,7 +641,7 @@ def disbursement_create(
     what = _("project")
     _lock_post(_current_post_id(Project, project, what=what, field="project"))
     project = _locked(Project.objects.all(), project, what=what, field="project")
-    _authorize(actor, Action.PAY, project, what=what, field="project",
+    authorize(actor, Action.PAY, project, what=what, field="project",
                history_import=history_import)  # fmt: skip
     amount = ensure_money(amount, allow_zero=False)
     date = ensure_date(date, field="date")
@@ -639,5 +676,5 @@ def disbursement_create(
         params={"year": date.year, "total": eur(paid + amount), "budget": eur(limit)},
     )
     disbursement = Disbursement(project=project, date=date, amount=amount, reference=reference)
-    _save(disbursement, actor)
+    save_validated(disbursement, actor)
     return disbursement

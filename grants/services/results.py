@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from grants.access import Action
@@ -23,12 +22,13 @@ from grants.rules import (
 from priorities.models import IntendedResult
 
 from .base import (
-    _authorize,
     _current_post_id,
     _lock_post,
     _locked,
-    _pk,
-    _save,
+    authorize,
+    pk_of,
+    save_validated,
+    service,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -36,18 +36,18 @@ from .base import (
 
 
 def _locked_project_for_results(
-    actor, project: Project | int, *, history_import: bool, what=None
+    actor, project: Project | int, *, history_import: bool, what=None, field="project"
 ) -> Project:
     """The project under its post's lock, once the actor may report on it; a project wholly
     before the reform is history (R7)."""
     what = what or _("project")
-    _lock_post(_current_post_id(Project, project, what=what, field="project"))
-    project = _locked(Project.objects.all(), project, what=what, field="project")
-    _authorize(actor, Action.REPORT_RESULTS, project, what=what, field="project",
-               history_import=history_import)  # fmt: skip
+    _lock_post(_current_post_id(Project, project, what=what, field=field))
+    project = _locked(Project.objects.all(), project, what=what, field=field)
+    authorize(actor, Action.REPORT_RESULTS, project, what=what, field=field,
+              history_import=history_import)  # fmt: skip
     if project.end_date.year < REFORM_START_YEAR:
         ensure_year_writable(project.end_date.year, history_import=history_import,
-                             field="project")  # fmt: skip
+                             field=field)  # fmt: skip
     return project
 
 
@@ -57,14 +57,14 @@ def _locked_indicator(actor, indicator: Indicator, *, history_import: bool) -> I
         Indicator, indicator, what=what, field="indicator", path="project_id"
     )
     project = _locked_project_for_results(
-        actor, project_id, history_import=history_import, what=what
+        actor, project_id, history_import=history_import, what=what, field="indicator"
     )
     indicator = _locked(Indicator.objects.all(), indicator, what=what, field="indicator")
     indicator.project = project
     return indicator
 
 
-@transaction.atomic
+@service
 def indicator_save(
     *,
     actor,
@@ -81,13 +81,17 @@ def indicator_save(
     if indicator is not None:
         # One post lock only: the indicator's own (a second, in any order, could deadlock).
         indicator = _locked_indicator(actor, indicator, history_import=history_import)
-        if indicator.project_id != _pk(project, Project, what=_("project"), field="project"):
+        if indicator.project_id != pk_of(project, Project, what=_("project"), field="project"):
             raise FundRuleError(
                 "R13",
                 _("An indicator stays with its project, with the values reported for it."),
                 field="project",
             )
         project = indicator.project
+        first_year = indicator.values.order_by("year").values_list("year", flat=True).first()
+        if first_year is not None:
+            # R7: its pre-reform values were measured against what it says now.
+            ensure_year_writable(first_year, history_import=history_import, field="indicator")
     else:
         project = _locked_project_for_results(actor, project, history_import=history_import)
     intended_result = ensure_instance(
@@ -111,11 +115,11 @@ def indicator_save(
     indicator.unit = unit
     indicator.baseline = baseline
     indicator.target = target
-    _save(indicator, actor)
+    save_validated(indicator, actor)
     return indicator
 
 
-@transaction.atomic
+@service
 def indicator_delete(*, actor, indicator: Indicator, history_import: bool = False) -> None:
     """Remove an indicator and its reported values; none of them may lie before the reform
     (R7, R13)."""
@@ -148,7 +152,7 @@ def _checked_report_year(indicator: Indicator, year, *, history_import: bool) ->
     return year
 
 
-@transaction.atomic
+@service
 def indicator_value_set(
     *, actor, indicator: Indicator, year: int, value, note: str = "", history_import=False
 ) -> IndicatorValue:
@@ -164,11 +168,11 @@ def indicator_value_set(
     reported = reported or IndicatorValue(indicator=indicator, year=year)
     reported.value = value
     reported.note = note
-    _save(reported, actor)
+    save_validated(reported, actor)
     return reported
 
 
-@transaction.atomic
+@service
 def indicator_value_delete(
     *, actor, indicator: Indicator, year: int, history_import: bool = False
 ) -> None:

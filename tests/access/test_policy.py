@@ -540,7 +540,8 @@ def test_the_table_covers_every_service():
         if inspect.isfunction(function)
         and not name.startswith("_")
         and "actor" in inspect.signature(function).parameters
-        and function.__module__.startswith(("grants.services", "countries.services"))
+        and function.__module__.startswith(("grants.services.", "countries.services"))
+        and function.__module__ != "grants.services.base"  # helpers, not services
     }
     # plan_transition is covered through its named steps (submit, return, approve, amend).
     writes -= {"plan_transition"}
@@ -704,3 +705,68 @@ def test_an_embassy_member_is_never_a_ministry_role_at_once(world):
         services.allocation_set(actor=user, post=world.post, fund_year=world.year, amount="1")
     assert refusal.value.rule == "forbidden"
     assert Allocation.objects.get(post=world.post).amount == Decimal("1000000.00")
+
+
+# --- Existence never leaks (R11): another post's object is answered as a missing one ----------
+
+FOREIGN_CALLS = {
+    "plan_update": lambda w, plan: services.plan_update(actor=w.actor, plan=plan, narrative="x"),
+    "plan_submit": lambda w, plan: services.plan_submit(actor=w.actor, plan=plan),
+    "project_update": lambda w, project: services.project_update(
+        actor=w.actor, project=project, title="x"
+    ),
+    "disbursement_create": lambda w, project: services.disbursement_create(
+        actor=w.actor, project=project, date=date(2026, 3, 1), amount="1.00"
+    ),
+    "indicator_value_set": lambda w, indicator: services.indicator_value_set(
+        actor=w.actor, indicator=indicator, year=2026, value=1
+    ),
+    "indicator_save (update)": lambda w, indicator: services.indicator_save(
+        actor=w.actor,
+        project=indicator.project if indicator.pk in w.real_pks else w.project,
+        indicator=indicator,
+        intended_result=w.indicator.intended_result,
+        name="x",
+        unit="x",
+        baseline=0,
+        target=1,
+    ),
+    "partner_delete": lambda w, partner: services.partner_delete(actor=w.actor, partner=partner),
+    "assessment_set": lambda w, participation: country_services.assessment_set(
+        actor=w.actor, participation=participation, criterion="impact", score=3
+    ),
+}
+TARGETS = {
+    "plan_update": "plan",
+    "plan_submit": "plan",
+    "project_update": "project",
+    "disbursement_create": "project",
+    "indicator_value_set": "indicator",
+    "indicator_save (update)": "indicator",
+    "partner_delete": "partner",
+    "assessment_set": "participation",
+}
+
+
+def answer(call) -> tuple:
+    """Everything a caller (and the API's status code) can tell from a refusal."""
+    with pytest.raises(FundRuleError) as refusal:
+        call()
+    error = refusal.value
+    return type(error).__name__, error.rule, error.field, str(error)
+
+
+@pytest.mark.parametrize("role", ["other_editor", "other_viewer", "no_role", "anonymous"])
+@pytest.mark.parametrize("name", list(FOREIGN_CALLS))
+def test_another_posts_object_gets_the_answer_of_a_missing_one_R11(world, name, role):
+    world.actor = make_actor(role, world)
+    target = getattr(world, TARGETS[name])
+    world.real_pks = {target.pk}
+    missing = type(target)(pk=target.pk + 100_000)
+    forged = type(target)(pk="not-a-key")
+    call = FOREIGN_CALLS[name]
+    foreign_answer = answer(lambda: call(world, target))
+    assert answer(lambda: call(world, missing)) == foreign_answer
+    assert answer(lambda: call(world, forged)) == foreign_answer
+    expected_rule = "R11" if role.startswith("other") else "forbidden"
+    assert foreign_answer[1] == expected_rule

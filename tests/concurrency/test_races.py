@@ -15,7 +15,14 @@ from django.db import connection, transaction
 from countries import services as country_services
 from countries.models import Assessment, Participation, PostKind
 from grants import services
-from grants.models import Allocation, BudgetLine, IndicatorValue, Partner, PartnerType
+from grants.models import (
+    Allocation,
+    BudgetLine,
+    FundYear,
+    IndicatorValue,
+    Partner,
+    PartnerType,
+)
 from grants.rules import FundRuleError
 from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, PartnerFactory, PostFactory, StaffFactory
@@ -282,3 +289,38 @@ def test_racing_creations_of_one_partner_name_one_wins_R8(attempt):
     loser = next(o[1] for o in outcomes if o[0] == "error")
     assert loser.field == "name"
     assert Partner.objects.filter(post=post, name="Same name").count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(6))  # the interleaving that deadlocks is not certain
+def test_plan_creation_and_allocation_change_do_not_deadlock_R5_R10(attempt):
+    """A new plan refers to its fund year; allocation_set holds that row while it waits for the
+    post. plan_create therefore takes the FundYear before the Post, like every writer."""
+    actor = StaffFactory(username=f"race-plan-{attempt}")
+    fund_year = FundYearFactory(year=2026)
+    post = make_participant(actor, fund_year, allocation=Decimal("500000.00"))
+
+    outcomes = race(
+        lambda: services.plan_create(actor=actor, post=post, fund_year=fund_year),
+        lambda: services.allocation_set(
+            actor=actor, post=post, fund_year=fund_year, amount="400000.00"
+        ),
+    )
+    assert_no_database_error(outcomes)
+    assert post.annual_plans.count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_creations_of_one_fund_year_one_wins(attempt):
+    actor = StaffFactory(username=f"race-fy-{attempt}")
+
+    def create():
+        return services.fund_year_save(
+            actor=actor,
+            fund_year=FundYear(
+                year=2030, envelope=Decimal("1.00"), plan_submission_deadline=date(2029, 11, 1)
+            ),
+        )
+
+    outcomes = race(create, create)
+    assert_one_wins(outcomes, "invalid")
+    assert FundYear.objects.filter(year=2030).count() == 1

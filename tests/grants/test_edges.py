@@ -12,13 +12,18 @@ from decimal import Decimal
 import pytest
 
 from countries import services as country_services
+from countries.models import Country, Participation, Post
 from grants import services
-from grants.models import AnnualPlan, Partner, PartnerType, Project, ProjectStatus
-from priorities.models import IntendedResult
+from grants.models import AnnualPlan, FundYear, Partner, PartnerType, Project, ProjectStatus
+from priorities.models import IntendedResult, Priority
 from tests.factories import FundYearFactory, PostFactory, country
 from tests.helpers import make_participant, make_plan, make_project, refuses
 
 pytestmark = pytest.mark.django_db
+
+
+def priority_of(code: str) -> Priority:
+    return Priority.objects.get(code=code)
 
 
 def result_of(code: str) -> IntendedResult:
@@ -366,3 +371,112 @@ def test_an_unknown_project_field_is_refused_not_a_type_error(actor, plan, parti
     project = make_project(actor, participant)
     with refuses("invalid", field="budget_total"):
         services.project_update(actor=actor, project=project, budget_total=5)
+
+
+# --- The caller's copies are not trusted: services read what they check from the database -----
+
+
+def test_a_forged_fund_year_cannot_slip_a_2025_plan_past_R7(actor, participant, year2025):
+    forged = FundYear(pk=year2025.pk, year=2026, envelope=0)
+    with refuses("R7", field="fund_year"):
+        services.plan_create(actor=actor, post=participant, fund_year=forged)
+    assert not AnnualPlan.objects.filter(fund_year=year2025).exists()
+
+
+def test_an_intended_result_is_judged_by_its_stored_priority_R13(actor, plan, participant):
+    other = result_of("lgbtiq")
+    other.priority_id = priority_of("women_girls").pk  # changed in memory only
+    with refuses("R13", field="intended_results"):
+        make_project(actor, participant, intended_results=[other])
+
+
+@pytest.mark.parametrize("pk", [999_999, None, "x"])
+def test_an_intended_result_that_does_not_exist_is_refused_R13(actor, plan, participant, pk):
+    with refuses("R13", field="intended_results"):
+        make_project(actor, participant, intended_results=[IntendedResult(pk=pk)])
+    assert not Project.objects.exists()
+
+
+def test_a_project_starting_before_2026_is_history_even_with_money_from_2026_R7(
+    actor, plan, participant
+):
+    with refuses("R7", field="start_date"):
+        make_project(
+            actor,
+            participant,
+            start_date=date(2025, 6, 1),
+            end_date=date(2026, 12, 31),
+            budget={2026: Decimal("10.00")},
+        )
+
+
+def test_an_indicator_with_values_before_2026_keeps_what_it_measured_R7(
+    actor, plan, participant, year2025
+):
+    make_participant(actor, year2025, post=participant)
+    make_plan(
+        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
+    )
+    project = make_project(
+        actor,
+        participant,
+        start_date=date(2025, 7, 1),
+        end_date=date(2026, 12, 31),
+        intended_results=[result_of("women_girls")],
+        budget={2025: Decimal("1000.00"), 2026: Decimal("1000.00")},
+        history_import=True,
+    )
+    fields = {
+        "project": project,
+        "intended_result": result_of("women_girls"),
+        "name": "Reached",
+        "unit": "people",
+        "baseline": 0,
+        "target": 10,
+    }
+    indicator = services.indicator_save(actor=actor, **fields)
+    services.indicator_value_set(
+        actor=actor, indicator=indicator, year=2025, value=4, history_import=True
+    )
+    with refuses("R7", field="indicator"):
+        services.indicator_save(actor=actor, indicator=indicator, **{**fields, "unit": "groups"})
+    with refuses("R7", field="indicator"):
+        services.indicator_delete(actor=actor, indicator=indicator)
+
+
+def test_odd_objects_are_refused_as_the_domain_error(actor, participant, year2026):
+    with refuses("R11", field="post"):
+        country_services.post_save(actor=actor, post=Post(pk="abc", code="X", name="X"))
+    with refuses("R11", field="fund_year"):
+        country_services.participation_set(
+            actor=actor, post=participant, fund_year=FundYear(pk="abc"), selected=True
+        )
+    with refuses("R11", field="participation"):
+        country_services.assessment_set(
+            actor=actor, participation=Participation(pk="abc"), criterion="impact", score=3
+        )
+    with refuses("invalid", field="countries_covered"):
+        country_services.post_save(actor=actor, post=participant, countries_covered=5)
+    with refuses("invalid", field="countries_covered"):
+        country_services.post_save(
+            actor=actor, post=participant, countries_covered=[Country(code="QQ")]
+        )
+
+
+def test_a_priority_code_with_a_nul_character_is_unknown_R3(actor, plan):
+    with refuses("R3", field="priorities"):
+        services.plan_priorities_set(actor=actor, plan=plan, items=[("wo\x00men", "1")])
+
+
+def test_a_project_on_a_priority_that_does_not_exist_is_refused_R3(actor, participant, year2025):
+    make_participant(actor, year2025, post=participant)
+    with refuses("R3", field="priority"):
+        make_project(
+            actor,
+            participant,
+            start_date=date(2025, 1, 1),
+            end_date=date(2025, 6, 30),
+            budget={2025: Decimal("1.00")},
+            history_import=True,
+            priority_object=Priority(pk=9999, code="ghost"),
+        )
