@@ -571,9 +571,11 @@ def project_update(
         or original.priority_id != project.priority_id
         or original.partner_id != project.partner_id
     ):
-        # Such a change rewrites what every year's money was for: all years are touched
+        # Such a change rewrites what every year's money was for: all years the project
+        # belongs to are touched, including the start year of a project without budget lines
         # (R7 keeps pre-reform years as they were).
-        changed_years |= set(old_budget) | set(new_budget)
+        changed_years |= set(_with_start_year(old_budget, original.start_date))
+        changed_years |= set(_with_start_year(new_budget, project.start_date))
     for year in changed_years - set(new_budget):  # removed lines
         ensure_year_writable(year, history_import=history_import, field="budget")
 

@@ -480,3 +480,26 @@ def test_a_project_on_a_priority_that_does_not_exist_is_refused_R3(actor, partic
             history_import=True,
             priority_object=Priority(pk=9999, code="ghost"),
         )
+
+
+def test_cancelling_a_project_that_started_before_2026_without_budget_is_history_R7(
+    actor, plan, participant, year2025
+):
+    """Without budget lines a project belongs to its start year (R4, R6): cancelling or
+    reviving it rewrites 2025's record."""
+    make_participant(actor, year2025, post=participant)
+    make_plan(
+        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
+    )
+    project = make_project(
+        actor,
+        participant,
+        start_date=date(2025, 3, 1),
+        end_date=date(2026, 6, 30),
+        budget={},
+        history_import=True,
+    )
+    with refuses("R7"):
+        services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
+    project.refresh_from_db()
+    assert project.status == ProjectStatus.PLANNED
