@@ -564,6 +564,11 @@ def project_update(
         for year in set(old_budget) | set(new_budget)
         if old_budget.get(year) != new_budget.get(year)
     }
+    # The years the project belongs to (R4, R6): with money, or its start year while it has
+    # no budget line. Entering or leaving a year changes that year's record too (R7).
+    years_before = set(_with_start_year(old_budget, original.start_date))
+    years_after = set(_with_start_year(new_budget, project.start_date))
+    changed_years |= years_before ^ years_after
     counts_before = original.status in COUNTING_PROJECT_STATUSES
     counts_after = project.status in COUNTING_PROJECT_STATUSES
     if (
@@ -574,8 +579,7 @@ def project_update(
         # Such a change rewrites what every year's money was for: all years the project
         # belongs to are touched, including the start year of a project without budget lines
         # (R7 keeps pre-reform years as they were).
-        changed_years |= set(_with_start_year(old_budget, original.start_date))
-        changed_years |= set(_with_start_year(new_budget, project.start_date))
+        changed_years |= years_before | years_after
     for year in changed_years - set(new_budget):  # removed lines
         ensure_year_writable(year, history_import=history_import, field="budget")
 

@@ -503,3 +503,25 @@ def test_cancelling_a_project_that_started_before_2026_without_budget_is_history
         services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
     project.refresh_from_db()
     assert project.status == ProjectStatus.PLANNED
+
+
+def test_budgeting_a_project_that_started_before_2026_without_budget_is_history_R7(
+    actor, plan, participant, year2025
+):
+    """Its first budget line would move the project out of 2025, where it belongs while it
+    has none."""
+    make_participant(actor, year2025, post=participant)
+    make_plan(
+        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
+    )
+    project = make_project(
+        actor,
+        participant,
+        start_date=date(2025, 3, 1),
+        end_date=date(2026, 6, 30),
+        budget={},
+        history_import=True,
+    )
+    with refuses("R7"):
+        services.project_update(actor=actor, project=project, budget={2026: "10.00"})
+    assert not project.budget_lines.exists()
