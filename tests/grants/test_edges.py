@@ -116,12 +116,18 @@ def test_completed_projects_keep_counting_against_the_allocation_R5(actor, plan,
 
 
 @pytest.fixture
-def history_project(actor, participant, year2025):
-    """A project of 2025, wholly before the reform, loaded by a historical import."""
+def in_2025(actor, participant, year2025):
+    """The participant also took part in 2025, choosing women_girls: history, imported (R7)."""
     make_participant(actor, year2025, post=participant)
     make_plan(
         actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
     )
+    return year2025
+
+
+@pytest.fixture
+def history_project(actor, participant, in_2025):
+    """A project of 2025, wholly before the reform, loaded by a historical import."""
     return make_project(
         actor,
         participant,
@@ -182,12 +188,8 @@ def test_indicators_of_a_project_before_2026_are_history_R7(actor, history_proje
 
 
 def test_a_project_running_into_2026_keeps_its_2025_start_and_values_R7(
-    actor, plan, participant, year2025
+    actor, plan, participant, in_2025
 ):
-    make_participant(actor, year2025, post=participant)
-    make_plan(
-        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
-    )
     project = make_project(
         actor,
         participant,
@@ -411,12 +413,8 @@ def test_a_project_starting_before_2026_is_history_even_with_money_from_2026_R7(
 
 
 def test_an_indicator_with_values_before_2026_keeps_what_it_measured_R7(
-    actor, plan, participant, year2025
+    actor, plan, participant, in_2025
 ):
-    make_participant(actor, year2025, post=participant)
-    make_plan(
-        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
-    )
     project = make_project(
         actor,
         participant,
@@ -483,14 +481,10 @@ def test_a_project_on_a_priority_that_does_not_exist_is_refused_R3(actor, partic
 
 
 def test_cancelling_a_project_that_started_before_2026_without_budget_is_history_R7(
-    actor, plan, participant, year2025
+    actor, plan, participant, in_2025
 ):
     """Without budget lines a project belongs to its start year (R4, R6): cancelling or
     reviving it rewrites 2025's record."""
-    make_participant(actor, year2025, post=participant)
-    make_plan(
-        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
-    )
     project = make_project(
         actor,
         participant,
@@ -506,14 +500,10 @@ def test_cancelling_a_project_that_started_before_2026_without_budget_is_history
 
 
 def test_budgeting_a_project_that_started_before_2026_without_budget_is_history_R7(
-    actor, plan, participant, year2025
+    actor, plan, participant, in_2025
 ):
     """Its first budget line would move the project out of 2025, where it belongs while it
     has none."""
-    make_participant(actor, year2025, post=participant)
-    make_plan(
-        actor, participant, year2025, priorities=(("women_girls", "1000"),), history_import=True
-    )
     project = make_project(
         actor,
         participant,
