@@ -7,6 +7,7 @@ secret when DEBUG is asked for) and are production-safe otherwise: DEBUG is off 
 
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -49,8 +50,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_countries",
     "simple_history",
     "django_celery_beat",
@@ -150,26 +153,60 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Embassy tools send `Authorization: Token <key>` (knox: stored hashed, with expiry,
+    # revocable in the admin); the OpenAPI docs also accept the admin session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     # R11: nothing but the health check is reachable without authentication.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "grants.api.schema.ProblemAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per user (429 beyond); the counters live in the cache, so several app servers
+# need a shared cache (CACHE_URL=redis://…) to count together.
+API_USER_THROTTLE_RATE = env.str("API_USER_THROTTLE_RATE", default="600/minute")
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The API docs' login page, for ministry and embassy users alike.
+LOGIN_URL = "login"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Mensenrechtenfonds API",
-    "DESCRIPTION": "Embassy API of the decentral Human Rights Fund. Rule ids R1–R13 refer to "
-    "the project's DOMAIN.md.",
-    "VERSION": "0.1.0",
+    "TITLE": "Mensenrechtenfonds — embassy API",
+    "DESCRIPTION": (
+        "The REST API through which a post (embassy) of the Dutch decentral Human Rights Fund "
+        "drafts and submits its annual plan and runs its partners, projects and results. "
+        "Every object is the caller's post's own: another post's objects answer 404, as if "
+        "they did not exist. Errors are RFC 9457 problem details whose `errors[].code` is the "
+        "rule id (R1–R13) for a breach of the fund's rules. Send `Authorization: Token <key>`; "
+        "PUT, PATCH and DELETE need `If-Match` with the ETag you read; POST accepts an "
+        "`Idempotency-Key` so a retry never writes twice."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": False,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStatusEnum": "grants.models.PlanStatus",
+        "ProjectStatusEnum": "grants.models.ProjectStatus",
+        "PostRoleEnum": "countries.models.PostRole",
+    },
+    # Swagger UI and Redoc from the app's own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -26,7 +26,16 @@ from grants.rules import (
 from grants.services import projects_in_year
 from grants.services.base import authorize, pk_of, save_validated, service
 
-from .models import Assessment, Country, Participation, Post, PostKind, SelectionCriterion
+from .models import (
+    Assessment,
+    Country,
+    Participation,
+    Post,
+    PostKind,
+    PostMembership,
+    PostRole,
+    SelectionCriterion,
+)
 
 
 def _locked(model, value, *, what, field: str):
@@ -218,3 +227,34 @@ def assessment_delete(
     for assessment in Assessment.objects.filter(participation=participation, criterion=criterion):
         assessment._history_user = actor
         assessment.delete()
+
+
+@service
+def membership_set(*, actor, user, post: Post, role: str):
+    """Bind an embassy user to their one post as editor or viewer (R11).
+
+    Post users are never ministry staff: a staff, superuser or ministry-group account is
+    refused, so that nobody holds both views of the fund at once.
+    """
+    from django.contrib.auth import get_user_model
+
+    from grants.access import MINISTRY_GROUPS, SYSTEM_GROUP, forget
+
+    post = _locked(Post, post, what=_("post"), field="post")
+    authorize(actor, Action.SAVE_POST, post, what=_("post"), field="post")
+    user = ensure_instance(user, get_user_model(), field="user")
+    role = ensure_choice(role, PostRole, field="role")
+    ministry_groups = {*MINISTRY_GROUPS.values(), SYSTEM_GROUP}
+    if user.is_staff or user.is_superuser or user.groups.filter(name__in=ministry_groups):
+        raise FundRuleError(
+            "R11",
+            _("%(user)s is ministry staff; a post user is a separate account."),
+            field="user",
+            params={"user": user.get_username()},
+        )
+    membership = PostMembership.objects.filter(user=user).first() or PostMembership(user=user)
+    membership.post = post
+    membership.role = role
+    save_validated(membership, actor)
+    forget(user)
+    return membership

@@ -286,7 +286,7 @@ def ensure_roles() -> list[Group]:
     ]
 
 
-SYSTEM_ACTORS = ("seed", "import", "tasks")
+SYSTEM_ACTORS = ("seed", "import", "tasks", "accounts")
 
 
 @transaction.atomic

@@ -405,6 +405,7 @@ class BudgetLine(models.Model):
 class Disbursement(models.Model):
     """A payment to the partner of a project (R5: within the project's budget for the year)."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
         Project, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("project")
     )
@@ -432,6 +433,7 @@ class Disbursement(models.Model):
 class Indicator(models.Model):
     """R13: how a project measures its contribution to an intended result."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="indicators", verbose_name=_("project")
     )
@@ -482,3 +484,30 @@ class IndicatorValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.value}"
+
+
+class IdempotentRequest(models.Model):
+    """A create sent with an `Idempotency-Key` and the response it got, so that a client on a
+    poor connection can retry it and get the first result instead of a second object."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(
+        _("request fingerprint"), max_length=64, help_text=_("SHA-256 of method, path and body.")
+    )
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    response_body = models.JSONField(_("response body"), null=True)
+    location = models.CharField(_("location"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"

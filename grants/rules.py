@@ -47,6 +47,11 @@ class FundRuleError(ValidationError):
         return str(self.messages[0])
 
 
+class StatusConflict(FundRuleError):
+    """A write that the object's current status forbids (R10: a frozen plan, a step the cycle
+    does not allow from here). The API answers 409 Conflict instead of 400."""
+
+
 def eur(amount: Decimal | None) -> str:
     """Money as the active language writes it: '€ 1.234.567,89' in Dutch."""
     if amount is None:

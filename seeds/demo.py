@@ -40,6 +40,8 @@ from grants.rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS
 from priorities.models import Priority
 
 DEMO_YEARS = (2025, 2026, 2027)
+# A fund year in preparation: participants and allocations, no plans yet.
+PREPARED_YEAR = 2028
 PHASED_OUT_POSTS = 12  # DEMO-X…: in the fund in 2025 (the 84-post era), not from 2026
 NATO = [
     "Alfa",
@@ -422,6 +424,36 @@ def build_demo_world(*, actor) -> SeedResult:
                 else ""
             )
             services.plan_transition(actor=actor, plan=plan, action=step, comment=comment)
+
+    # The next year is being prepared: posts selected and allocated, no plans or projects
+    # yet (the README's API walkthrough drafts one).
+    next_year = services.fund_year_save(
+        actor=actor,
+        fund_year=FundYear(
+            year=PREPARED_YEAR,
+            envelope=_money(36_000_000),
+            plan_submission_deadline=date(PREPARED_YEAR - 1, 11, 15),
+            review_deadline=date(PREPARED_YEAR - 1, 12, 15),
+            min_project_size=_money(100_000),
+        ),
+    )
+    for index, post in enumerate(posts):
+        if post in phased_out:
+            continue
+        country_services.participation_set(
+            actor=actor,
+            post=post,
+            fund_year=next_year,
+            selected=True,
+            decision_note="Geselecteerd (demo).",
+        )
+        base = 600_000 if post.kind == PostKind.MULTILATERAL else 700_000
+        services.allocation_set(
+            actor=actor,
+            post=post,
+            fund_year=next_year,
+            amount=_money(base + (index % 5) * 100_000),
+        )
 
     # Embassy demo users for the API (R11 scoping).
     user_model = get_user_model()

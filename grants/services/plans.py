@@ -19,6 +19,7 @@ from grants.models import (
 from grants.rules import (
     ZERO,
     FundRuleError,
+    StatusConflict,
     ensure_distinct_priorities,
     ensure_money,
     ensure_text,
@@ -63,7 +64,7 @@ def _locked_plan(plan: AnnualPlan, actor, action: Action, *, history_import=Fals
 def _ensure_editable(plan: AnnualPlan) -> None:
     """R10: an approved or submitted plan is frozen; changes go through an amendment."""
     if not plan.is_editable:
-        raise FundRuleError(
+        raise StatusConflict(
             "R10",
             _("The plan is %(status)s and cannot be changed; start an amendment to change it."),
             params={"status": plan.get_status_display().lower()},
@@ -231,7 +232,7 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
     year = plan.fund_year.year
     ensure_year_writable(year)
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.RETURNED):
-        raise FundRuleError(
+        raise StatusConflict(
             "R10",
             _("Only a draft or returned plan can be withdrawn; this one is %(status)s."),
             params={"status": plan.get_status_display().lower()},
@@ -283,7 +284,7 @@ def plan_transition(
     ensure_year_writable(plan.fund_year.year, history_import=history_import)
     allowed_from, to_status = _PLAN_TRANSITIONS[action]
     if plan.status not in allowed_from:
-        raise FundRuleError(
+        raise StatusConflict(
             "R10",
             _("A plan that is %(status)s cannot be %(action)s."),
             field="status",

@@ -192,6 +192,17 @@ def approved(world: World) -> AnnualPlan:
 # name: (prepare the state as the world's admin and return a call by `actor`, allowed roles,
 #        scoped: whether the object belongs to post A, so that post B's users get R11)
 SCENARIOS = {
+    "membership_set": (
+        lambda w: (
+            lambda user: (
+                lambda actor: country_services.membership_set(
+                    actor=actor, user=user, post=w.post, role=PostRole.VIEWER
+                )
+            )
+        )(UserFactory(username="newcomer")),
+        FUND_MANAGER,
+        True,
+    ),
     "fund_year_save": (
         lambda w: lambda actor: services.fund_year_save(actor=actor, fund_year=w.year),
         FUND_MANAGER,

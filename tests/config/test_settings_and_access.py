@@ -19,10 +19,17 @@ def test_health_check_needs_no_login(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["schema", "api-docs"])
-def test_nothing_else_is_public_R11(client, name):
+def test_the_schema_is_not_public_R11(client):
+    response = client.get(reverse("schema"))
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["api-docs", "api-redoc"])
+def test_the_api_docs_send_visitors_to_the_login_page_R11(client, name):
     response = client.get(reverse(name))
-    assert response.status_code in (401, 403)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
 
 
 @pytest.mark.django_db

@@ -78,7 +78,7 @@ def test_seed_builds_the_demo_world_and_prints_the_login(demo_world):
     assert "Demo world created" in demo_world
     assert "username 'admin'" in demo_world
     assert demo.DEMO_ADMIN_PASSWORD in demo_world
-    assert set(FundYear.objects.values_list("year", flat=True)) == {2025, 2026, 2027}
+    assert set(FundYear.objects.values_list("year", flat=True)) == {2025, 2026, 2027, 2028}
     assert all(post.is_demo for post in Post.objects.all())
 
 

@@ -1,0 +1,1 @@
+"""The embassy REST API (/api/v1/); see README "Embassy API"."""

@@ -1,0 +1,198 @@
+"""What every embassy endpoint shares: who may call it, strict input, ETags and idempotency.
+
+Access is the policy's (grants.access): the API only asks it. Writes call the services, which
+check every rule again as the calling user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework import permissions, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+
+from config.api import IdempotencyKeyReused, PreconditionFailed, PreconditionRequired
+from countries.models import Post
+from grants.access import can, profile_of
+from grants.models import IdempotentRequest
+
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class IsPostUser(permissions.BasePermission):
+    """The embassy API is for post users only (R11): ministry staff work in the admin. A
+    write needs the policy's permission for the view's action on the caller's own post, so a
+    viewer is refused (403) before any object is looked up."""
+
+    message = _("The embassy API is for the staff of a post; ministry staff use the admin.")
+
+    def has_permission(self, request, view) -> bool:
+        profile = profile_of(request.user)
+        if not profile.is_post_user:
+            return False
+        if request.method in UNSAFE_METHODS:
+            action = getattr(view, "write_action", None)
+            if action is None or not can(request.user, action, profile.post_id):
+                self.message = _("Your role at the post only allows reading.")
+                return False
+        return True
+
+
+class PostUserThrottle(UserRateThrottle):
+    """Per-user request rate (429 beyond it); the rate is a setting so operators can tune it."""
+
+    def get_rate(self):
+        return settings.API_USER_THROTTLE_RATE
+
+
+def caller_post(request) -> Post:
+    """The post of the calling embassy user (read once per request)."""
+    post = getattr(request, "_fund_post", None)
+    if post is None:
+        post = Post.objects.get(pk=profile_of(request.user).post_id)
+        request._fund_post = post
+    return post
+
+
+class StrictSerializer(serializers.Serializer):
+    """Input serializer that rejects fields it does not know instead of ignoring them, so a
+    misspelt field is an error and not a silent no-op."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+# --- ETag / If-Match ----------------------------------------------------------------------------
+
+
+def etag_of(data) -> str:
+    """A strong ETag of a representation: any visible change changes it."""
+    rendered = JSONRenderer().render(data)
+    return '"' + hashlib.sha256(rendered).hexdigest()[:32] + '"'
+
+
+def _listed_tags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+class ETagMixin:
+    """GET answers with an ETag (and 304 to a matching If-None-Match); PUT, PATCH and DELETE
+    need `If-Match` with the current ETag: 428 without it, 412 when someone changed the object
+    since. The check runs under the post's row lock, in the write's transaction, so two
+    colleagues holding the same ETag cannot both write."""
+
+    def representation(self, instance):
+        return self.get_serializer(instance).data
+
+    def respond_with(self, instance, *, status_code=status.HTTP_200_OK, headers=None):
+        data = self.representation(instance)
+        headers = {"ETag": etag_of(data), **(headers or {})}
+        return Response(data, status=status_code, headers=headers)
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        data = self.representation(instance)
+        tag = etag_of(data)
+        if tag in _listed_tags(request.headers.get("If-None-Match", "")):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+        return Response(data, headers={"ETag": tag})
+
+    def locked_for_write(self):
+        """The object under its post's lock (in the caller's transaction), after If-Match."""
+        instance = self.get_object()
+        Post.objects.select_for_update().filter(pk=self.post_id_of(instance)).first()
+        instance = self.get_object()  # as it is now that nobody else can change it
+        self.check_if_match(instance)
+        return instance
+
+    def post_id_of(self, instance) -> int:
+        return instance.post_id
+
+    def check_if_match(self, instance) -> None:
+        header = self.request.headers.get("If-Match")
+        if not header:
+            raise PreconditionRequired()
+        if header.strip() == "*":
+            return
+        if etag_of(self.representation(instance)) not in _listed_tags(header):
+            raise PreconditionFailed()
+
+
+# --- Idempotency-Key --------------------------------------------------------------------------
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+
+def idempotent(handler):
+    """Make a POST handler safe to retry: with an `Idempotency-Key` header, the first
+    successful response is stored with the key (in the same transaction as the write) and a
+    retry with the same key and body gets it again instead of a second object. The same key
+    with another body is refused (422). Two simultaneous first tries: the database's unique
+    key lets one commit; the other's write is rolled back and it answers the stored result."""
+
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return handler(self, request, *args, **kwargs)
+        if not _KEY.match(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": [_("Use 1 to 255 printable characters without spaces.")]}
+            )
+        body = json.dumps(request.data, sort_keys=True, default=str)
+        fingerprint = hashlib.sha256(
+            f"{request.method} {request.path}\n{body}".encode()
+        ).hexdigest()
+        stored = _stored(request.user, key, fingerprint)
+        if stored is not None:
+            return stored
+        try:
+            with transaction.atomic():
+                response = handler(self, request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    IdempotentRequest.objects.create(
+                        user=request.user,
+                        key=key,
+                        fingerprint=fingerprint,
+                        status_code=response.status_code,
+                        response_body=json.loads(JSONRenderer().render(response.data) or "null"),
+                        location=response.get("Location", ""),
+                    )
+        except IntegrityError:
+            stored = _stored(request.user, key, fingerprint)
+            if stored is None:
+                raise
+            return stored
+        return response
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
+def _stored(user, key: str, fingerprint: str) -> Response | None:
+    stored = IdempotentRequest.objects.filter(user=user, key=key).first()
+    if stored is None:
+        return None
+    if stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    headers = {"Idempotent-Replayed": "true"}
+    if stored.location:
+        headers["Location"] = stored.location
+    return Response(stored.response_body, status=stored.status_code, headers=headers)

@@ -1,0 +1,300 @@
+"""Shapes of the embassy API. They check types only; every rule is the services' (R1–R13).
+
+Objects are named by their `id` (a UUID that says nothing about the post), priorities and
+intended results by their code, countries by ISO code, years as numbers.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from countries.models import Post, PostKind, PostRole
+from grants.models import (
+    AnnualPlan,
+    Disbursement,
+    Indicator,
+    IndicatorValue,
+    Partner,
+    PartnerType,
+    PlanStatus,
+    PlanTransition,
+    Project,
+    ProjectStatus,
+    Sensitivity,
+)
+from priorities.models import IntendedResult, Priority, Theme
+
+from .base import StrictSerializer
+
+MAX_TEXT = 20_000
+
+
+def money(**kwargs):
+    """An amount in euros: a decimal string or number, two decimals at most (R5)."""
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+def year(**kwargs):
+    return serializers.IntegerField(min_value=2000, max_value=2100, **kwargs)
+
+
+# --- Reference data ---------------------------------------------------------------------------
+
+
+class IntendedResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IntendedResult
+        fields = ["code", "text_nl", "text_en"]
+
+
+class PrioritySerializer(serializers.ModelSerializer):
+    theme = serializers.ChoiceField(choices=Theme.choices)
+    intended_results = IntendedResultSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Priority
+        fields = ["code", "name_nl", "name_en", "is_plus_one", "theme", "intended_results"]
+
+
+class PostSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=PostKind.choices)
+
+    class Meta:
+        model = Post
+        fields = ["code", "name", "kind", "city"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    post = PostSerializer()
+    role = serializers.ChoiceField(choices=PostRole.choices)
+    years = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Fund years the post takes part in (R6)."
+    )
+
+
+class MoneySerializer(serializers.Serializer):
+    """The post's money in a fund year (R5), as the ministry's money overview shows it."""
+
+    allocated = money(help_text="Allocated to the post for the year.")
+    in_plan = money(help_text="Divided over the plan's chosen priorities.")
+    planned = money(help_text="Budget lines of planned projects in the year.")
+    committed = money(help_text="Budget lines of active and completed projects in the year.")
+    disbursed = money(help_text="Paid out in the calendar year.")
+    remaining = money(help_text="Allocated minus planned and committed.")
+
+
+class FundYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    plan_submission_deadline = serializers.DateField()
+    review_deadline = serializers.DateField(allow_null=True)
+    min_project_size = money(help_text="R9: projects below this total count as fragmentation.")
+    participates = serializers.BooleanField(help_text="Whether the post is selected (R1, R6).")
+    plan = serializers.UUIDField(allow_null=True, help_text="The post's annual plan, if any.")
+    money = MoneySerializer()
+
+
+# --- Plans -----------------------------------------------------------------------------------
+
+
+class ChosenPrioritySerializer(StrictSerializer):
+    priority = serializers.CharField(
+        max_length=40, help_text="Code of one of the 5+1 priorities (R3)."
+    )
+    amount = money(min_value=0, help_text="Euros of the allocation planned for it (R5).")
+
+
+class PlanTransitionSerializer(serializers.ModelSerializer):
+    from_status = serializers.ChoiceField(choices=[("", ""), *PlanStatus.choices])
+    to_status = serializers.ChoiceField(choices=PlanStatus.choices)
+    by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PlanTransition
+        fields = ["from_status", "to_status", "version", "at", "comment", "by"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_by(self, transition) -> str | None:
+        """Who took the step: a user of the post by name, otherwise "ministry" (R11)."""
+        actor = transition.actor
+        if actor is None:
+            return None
+        post_ids = self.context.get("post_user_ids", set())
+        return actor.get_username() if actor.pk in post_ids else "ministry"
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    year = serializers.IntegerField(source="fund_year.year", read_only=True)
+    status = serializers.ChoiceField(choices=PlanStatus.choices, read_only=True)
+    editable = serializers.BooleanField(
+        source="is_editable", read_only=True, help_text="Draft, returned or amending (R10)."
+    )
+    priorities = serializers.SerializerMethodField()
+    transitions = PlanTransitionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AnnualPlan
+        fields = [
+            "id",
+            "year",
+            "status",
+            "version",
+            "editable",
+            "narrative",
+            "priorities",
+            "transitions",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(ChosenPrioritySerializer(many=True))
+    def get_priorities(self, plan):
+        return [
+            {"priority": chosen.priority.code, "amount": f"{chosen.amount:.2f}"}
+            for chosen in plan.plan_priorities.all()
+        ]
+
+
+class PlanCreateSerializer(StrictSerializer):
+    year = year(help_text="The fund year; the post must take part in it (R6).")
+    narrative = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
+    priorities = ChosenPrioritySerializer(
+        many=True, required=False, help_text="At most two of the 5+1 priorities (R2)."
+    )
+
+
+class PlanUpdateSerializer(StrictSerializer):
+    narrative = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
+    priorities = ChosenPrioritySerializer(
+        many=True, help_text="Replaces the chosen priorities: at most two (R2), within R5."
+    )
+
+
+class PlanSubmitSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
+
+
+# --- Partners ----------------------------------------------------------------------------------
+
+
+class PartnerSerializer(StrictSerializer, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    partner_type = serializers.ChoiceField(choices=PartnerType.choices, help_text="R8.")
+    country = serializers.CharField(
+        source="country_id", min_length=2, max_length=2, help_text="ISO 3166 code, e.g. 'KE'."
+    )
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+    cleared_for_publication = serializers.BooleanField(
+        required=False, help_text="Only then may name and country be published (R11)."
+    )
+
+    class Meta:
+        model = Partner
+        fields = ["id", "name", "partner_type", "country", "sensitivity", "cleared_for_publication"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+# --- Projects --------------------------------------------------------------------------------
+
+
+class BudgetLineSerializer(StrictSerializer):
+    year = year()
+    amount = money(min_value=0)
+
+
+class CodeListField(serializers.ListField):
+    """Related objects (intended results) listed by their codes."""
+
+    def to_representation(self, data):
+        if hasattr(data, "all"):
+            data = [item.code for item in data.all()]
+        return super().to_representation(data)
+
+
+class ProjectSerializer(StrictSerializer, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    partner = serializers.UUIDField(
+        source="partner.public_id", help_text="`id` of one of the post's partners (R11)."
+    )
+    priority = serializers.CharField(
+        source="priority.code", max_length=40, help_text="One of the plan's priorities (R4)."
+    )
+    status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False)
+    intended_results = CodeListField(
+        child=serializers.CharField(max_length=80),
+        required=False,
+        help_text="Codes of intended results of the project's priority (R13).",
+    )
+    budget = BudgetLineSerializer(
+        source="budget_lines",
+        many=True,
+        required=False,
+        help_text="Amount per calendar year (R9); counts against that year's allocation (R5).",
+    )
+    total_budget = money(read_only=True)
+    disbursed = money(read_only=True, source="total_disbursed")
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "partner",
+            "priority",
+            "title",
+            "description",
+            "start_date",
+            "end_date",
+            "status",
+            "intended_results",
+            "budget",
+            "total_budget",
+            "disbursed",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"description": {"max_length": MAX_TEXT}}
+
+
+# --- Results -----------------------------------------------------------------------------------
+
+
+class IndicatorValueSerializer(StrictSerializer, serializers.ModelSerializer):
+    year = year(help_text="A calendar year the project runs in (R13), from 2026 (R7).")
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        model = IndicatorValue
+        fields = ["year", "value", "note"]
+        extra_kwargs = {"note": {"max_length": MAX_TEXT}}
+
+
+class IndicatorValueUpdateSerializer(StrictSerializer):
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    note = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
+
+
+class IndicatorSerializer(StrictSerializer, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    intended_result = serializers.CharField(
+        source="intended_result.code",
+        max_length=80,
+        help_text="An intended result the project serves (R13).",
+    )
+    baseline = serializers.DecimalField(max_digits=14, decimal_places=2)
+    target = serializers.DecimalField(max_digits=14, decimal_places=2)
+    values = IndicatorValueSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Indicator
+        fields = ["id", "intended_result", "name", "unit", "baseline", "target", "values"]
+
+
+class DisbursementSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    project = serializers.UUIDField(source="project.public_id", read_only=True)
+
+    class Meta:
+        model = Disbursement
+        fields = ["id", "project", "date", "amount", "reference"]

@@ -1,0 +1,791 @@
+"""The embassy API (/api/v1/): a post's own plans, partners, projects, results and payments.
+
+Every list and detail is scoped to the caller's post, so another post's object is 404, as if
+it did not exist (R11). Every write is one transaction that calls the services as the calling
+user; the views translate HTTP to service calls and nothing else.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import Conflict
+from countries.models import Country, Participation, PostMembership
+from grants import services
+from grants.access import Action, UnknownObject, profile_of
+from grants.models import (
+    AnnualPlan,
+    BudgetLine,
+    Disbursement,
+    FundYear,
+    Indicator,
+    IndicatorValue,
+    MoneyOverview,
+    Partner,
+    PlanPriority,
+    PlanStatus,
+    PlanTransition,
+    Project,
+    ProjectStatus,
+)
+from grants.rules import ZERO, FundRuleError
+from grants.selectors import money_overview, projects_with_totals
+from priorities.models import IntendedResult, Priority
+
+from . import docs
+from . import serializers as s
+from .base import ETagMixin, IsPostUser, PostUserThrottle, caller_post, idempotent
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class PostApiMixin:
+    """Only post users (IsPostUser), throttled per user, scoped to the caller's post."""
+
+    permission_classes = [IsPostUser]
+    throttle_classes = [PostUserThrottle]
+    pagination_class = ApiPagination
+    write_action: Action | None = None
+    # The services name some inputs as the models do; the API's names for them.
+    error_field_aliases = {"fund_year": "year"}
+
+    @property
+    def own_post(self):
+        return caller_post(self.request)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
+            return self.queryset
+        return self.scoped_queryset()
+
+    def scoped_queryset(self):
+        return self.queryset
+
+
+def _resolve_partner(public_id) -> Partner:
+    """A partner named in a payload: another post's partner is unknown, as a missing one
+    (R11); the service reads again, under the post lock, whether it belongs to the post."""
+    partner = Partner.objects.filter(public_id=public_id).first()
+    if partner is None:
+        raise UnknownObject(_("partner"), field="partner")
+    return partner
+
+
+def _resolve_results(codes) -> list[IntendedResult]:
+    found = IntendedResult.objects.in_bulk(codes, field_name="code")
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise FundRuleError(
+            "R13",
+            _("'%(code)s' is not an intended result of the 5+1 priorities."),
+            field="intended_results",
+            params={"code": missing[0][:80]},
+        )
+    return [found[code] for code in codes]
+
+
+def _budget(lines) -> dict:
+    budget = {}
+    for index, line in enumerate(lines):
+        if line["year"] in budget:
+            raise FundRuleError(
+                "R9",
+                _("Give one budget line per year; %(year)s appears twice."),
+                field=f"budget.{index}.year",
+                params={"year": line["year"]},
+            )
+        budget[line["year"]] = line["amount"]
+    return budget
+
+
+# --- Who am I, reference data, fund years -------------------------------------------------------
+
+
+class MeView(PostApiMixin, APIView):
+    @extend_schema(
+        operation_id="me",
+        summary="The calling user, their post and role, and the years the post takes part in.",
+        responses=s.MeSerializer,
+    )
+    def get(self, request):
+        post = self.own_post
+        membership = PostMembership.objects.get(user=request.user)
+        years = Participation.objects.filter(post=post, selected=True).values_list(
+            "fund_year__year", flat=True
+        )
+        data = {
+            "username": request.user.get_username(),
+            "post": s.PostSerializer(post).data,
+            "role": membership.role,
+            "years": sorted(years),
+        }
+        return Response(s.MeSerializer(data).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The 5+1 thematic priorities and their intended results (R3)."),
+    retrieve=extend_schema(summary="One priority by code."),
+)
+class PriorityViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.PrioritySerializer
+    queryset = Priority.objects.prefetch_related(
+        Prefetch("intended_results", queryset=IntendedResult.objects.order_by("position"))
+    ).order_by("position")
+    lookup_field = "code"
+    lookup_value_converter = "slug"
+    pagination_class = None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Fund years: deadlines, the post's participation and its money (R5, R6)."
+    ),
+    retrieve=extend_schema(summary="One fund year."),
+)
+class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.FundYearSerializer
+    queryset = FundYear.objects.order_by("-year")
+    lookup_field = "year"
+    lookup_value_converter = "int"
+    pagination_class = None
+
+    def _rows(self, fund_years):
+        post = self.own_post
+        fund_years = list(fund_years)
+        years = [fund_year.year for fund_year in fund_years]
+        allocations = money_overview(
+            MoneyOverview.objects.filter(post=post, fund_year__year__in=years).select_related(
+                "post", "fund_year"
+            )
+        )
+        money = {row.fund_year.year: row for row in allocations}
+        selected = set(
+            Participation.objects.filter(
+                post=post, selected=True, fund_year__year__in=years
+            ).values_list("fund_year__year", flat=True)
+        )
+        plans = dict(
+            AnnualPlan.objects.filter(post=post, fund_year__year__in=years).values_list(
+                "fund_year__year", "public_id"
+            )
+        )
+        rows = []
+        for fund_year in fund_years:
+            row = money.get(fund_year.year)
+            rows.append(
+                {
+                    "year": fund_year.year,
+                    "plan_submission_deadline": fund_year.plan_submission_deadline,
+                    "review_deadline": fund_year.review_deadline,
+                    "min_project_size": fund_year.min_project_size,
+                    "participates": fund_year.year in selected,
+                    "plan": plans.get(fund_year.year),
+                    "money": {
+                        "allocated": row.amount if row else ZERO,
+                        "in_plan": row.in_plan if row else ZERO,
+                        "planned": row.planned if row else ZERO,
+                        "committed": row.committed if row else ZERO,
+                        "disbursed": row.disbursed if row else ZERO,
+                        "remaining": row.remaining if row else ZERO,
+                    },
+                }
+            )
+        return rows
+
+    def list(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self._rows(self.get_queryset()), many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self._rows([self.get_object()])[0]).data)
+
+
+# --- Plans -----------------------------------------------------------------------------------
+
+
+class PlanFilter(filters.FilterSet):
+    year = filters.NumberFilter(field_name="fund_year__year")
+    status = filters.ChoiceFilter(choices=PlanStatus.choices)
+
+    class Meta:
+        model = AnnualPlan
+        fields = ["year", "status"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The post's annual plans (R10)."),
+    retrieve=extend_schema(summary="One annual plan with its priorities and its cycle."),
+    create=docs.plan_create,
+    update=docs.plan_update,
+    partial_update=docs.plan_partial_update,
+    destroy=docs.plan_destroy,
+    submit=docs.plan_submit,
+    add_priority=docs.plan_add_priority,
+)
+class PlanViewSet(
+    PostApiMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = AnnualPlan.objects.none()
+    serializer_class = s.PlanSerializer
+    write_action = Action.EDIT_PLAN
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+    filterset_class = PlanFilter
+
+    def scoped_queryset(self):
+        return (
+            AnnualPlan.objects.filter(post=self.own_post)
+            .select_related("fund_year")
+            .prefetch_related(
+                Prefetch(
+                    "plan_priorities",
+                    queryset=PlanPriority.objects.select_related("priority").order_by("slot"),
+                ),
+                Prefetch(
+                    "transitions",
+                    queryset=PlanTransition.objects.select_related("actor").order_by("at", "pk"),
+                ),
+            )
+            .order_by("-fund_year__year")
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self.request, "user", None) and profile_of(self.request.user).is_post_user:
+            context["post_user_ids"] = set(
+                PostMembership.objects.filter(post=self.own_post).values_list("user_id", flat=True)
+            )
+        return context
+
+    @staticmethod
+    def _items(priorities):
+        return [(item["priority"], item["amount"]) for item in priorities]
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        data = self._valid(s.PlanCreateSerializer, request.data)
+        with transaction.atomic():
+            fund_year = FundYear.objects.filter(year=data["year"]).first()
+            if fund_year is None:
+                raise FundRuleError(
+                    "R6",
+                    _("There is no fund year %(year)s."),
+                    field="year",
+                    params={"year": data["year"]},
+                )
+            plan = services.plan_create(
+                actor=request.user,
+                post=self.own_post,
+                fund_year=fund_year,
+                narrative=data.get("narrative", ""),
+            )
+            if data.get("priorities"):
+                services.plan_priorities_set(
+                    actor=request.user, plan=plan, items=self._items(data["priorities"])
+                )
+        plan = self.get_queryset().get(pk=plan.pk)
+        location = request.build_absolute_uri(f"{plan.public_id}/")
+        return self.respond_with(
+            plan, status_code=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            plan = self.locked_for_write()
+            data = self._valid(s.PlanUpdateSerializer, request.data, partial=partial)
+            if "narrative" in data:
+                services.plan_update(actor=request.user, plan=plan, narrative=data["narrative"])
+            if "priorities" in data:
+                services.plan_priorities_set(
+                    actor=request.user, plan=plan, items=self._items(data["priorities"])
+                )
+        return self.respond_with(self.get_object())
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            plan = self.locked_for_write()
+            services.plan_withdraw(actor=request.user, plan=plan)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"], write_action=Action.SUBMIT_PLAN)
+    @idempotent
+    def submit(self, request, *args, **kwargs):
+        with transaction.atomic():
+            plan = self.get_object()
+            if request.headers.get("If-Match"):
+                plan = self.locked_for_write()
+            data = self._valid(s.PlanSubmitSerializer, request.data)
+            services.plan_submit(actor=request.user, plan=plan, comment=data.get("comment", ""))
+        return self.respond_with(self.get_object())
+
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="priorities",
+        url_name="add-priority",
+        write_action=Action.EDIT_PLAN,
+    )
+    @idempotent
+    def add_priority(self, request, *args, **kwargs):
+        with transaction.atomic():
+            plan = self.get_object()
+            if request.headers.get("If-Match"):
+                plan = self.locked_for_write()
+            data = self._valid(s.ChosenPrioritySerializer, request.data)
+            services.plan_priority_add(
+                actor=request.user, plan=plan, priority=data["priority"], amount=data["amount"]
+            )
+        return self.respond_with(self.get_object())
+
+    def _valid(self, serializer_class, data, *, partial=False):
+        serializer = serializer_class(
+            data=data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+# --- Partners ----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The post's implementing partners (R8, R11)."),
+    retrieve=extend_schema(summary="One partner."),
+    create=docs.partner_create,
+    update=docs.partner_update,
+    partial_update=docs.partner_partial_update,
+)
+class PartnerViewSet(
+    PostApiMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Partner.objects.none()
+    serializer_class = s.PartnerSerializer
+    write_action = Action.EDIT_PARTNER
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+    filter_backends = [SearchFilter, OrderingFilter]
+    search_fields = ["name"]
+    ordering_fields = ["name", "partner_type", "country"]
+    ordering = ["name"]
+
+    def scoped_queryset(self):
+        return Partner.objects.filter(post=self.own_post)
+
+    def _save(self, data, partner=None):
+        country = Country.objects.filter(code=data["country_id"].upper()).first()
+        if country is None:
+            raise FundRuleError(
+                "invalid",
+                _("'%(code)s' is not an ISO 3166 country code we know."),
+                field="country",
+                params={"code": data["country_id"][:2]},
+            )
+        return services.partner_save(
+            actor=self.request.user,
+            post=self.own_post,
+            partner=partner,
+            name=data["name"],
+            partner_type=data["partner_type"],
+            country=country,
+            sensitivity=data.get("sensitivity", partner.sensitivity if partner else "sensitive"),
+            cleared_for_publication=data.get(
+                "cleared_for_publication", partner.cleared_for_publication if partner else False
+            ),
+        )
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            partner = self._save(serializer.validated_data)
+        location = request.build_absolute_uri(f"{partner.public_id}/")
+        return self.respond_with(
+            partner, status_code=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            partner = self.locked_for_write()
+            serializer = self.get_serializer(partner, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            current = {
+                "name": partner.name,
+                "partner_type": partner.partner_type,
+                "country_id": partner.country_id,
+            }
+            partner = self._save({**current, **serializer.validated_data}, partner=partner)
+        return self.respond_with(self.get_object())
+
+
+# --- Projects --------------------------------------------------------------------------------
+
+
+class ProjectFilter(filters.FilterSet):
+    year = filters.NumberFilter(method="in_year", label="Has a budget line in this year")
+    status = filters.ChoiceFilter(choices=ProjectStatus.choices)
+    priority = filters.CharFilter(field_name="priority__code", label="Priority code")
+    partner = filters.UUIDFilter(field_name="partner__public_id", label="Partner id")
+
+    class Meta:
+        model = Project
+        fields = ["year", "status", "priority", "partner"]
+
+    def in_year(self, queryset, name, value):
+        lines = BudgetLine.objects.filter(project=OuterRef("pk"), year=value)
+        return queryset.filter(Exists(lines))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The post's projects, with budget lines per year."),
+    retrieve=extend_schema(summary="One project."),
+    create=docs.project_create,
+    update=docs.project_update,
+    partial_update=docs.project_partial_update,
+)
+class ProjectViewSet(
+    PostApiMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Project.objects.none()
+    serializer_class = s.ProjectSerializer
+    write_action = Action.EDIT_PROJECT
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+    filter_backends = [filters.DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filterset_class = ProjectFilter
+    search_fields = ["title"]
+    ordering_fields = ["title", "start_date", "end_date", "status", "created_at", "updated_at"]
+    ordering = ["start_date", "title", "pk"]
+
+    def scoped_queryset(self):
+        return projects_with_totals(
+            Project.objects.filter(post=self.own_post)
+            .select_related("partner", "priority")
+            .prefetch_related(
+                Prefetch("budget_lines", queryset=BudgetLine.objects.order_by("year")),
+                Prefetch("intended_results", queryset=IntendedResult.objects.order_by("code")),
+            )
+        )
+
+    @staticmethod
+    def _arguments(data) -> dict:
+        """Service arguments from validated input: referenced objects resolved (R11, R13)."""
+        arguments = {}
+        for name in ("title", "description", "start_date", "end_date", "status"):
+            if name in data:
+                arguments[name] = data[name]
+        if "partner" in data:
+            arguments["partner"] = _resolve_partner(data["partner"]["public_id"])
+        if "priority" in data:
+            arguments["priority"] = data["priority"]["code"]
+        if "intended_results" in data:
+            arguments["intended_results"] = _resolve_results(data["intended_results"])
+        if "budget_lines" in data:
+            arguments["budget"] = _budget(data["budget_lines"])
+        return arguments
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            project = services.project_create(
+                actor=request.user, post=self.own_post, **self._arguments(serializer.validated_data)
+            )
+        project = self.get_queryset().get(pk=project.pk)
+        location = request.build_absolute_uri(f"{project.public_id}/")
+        return self.respond_with(
+            project, status_code=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            project = self.locked_for_write()
+            serializer = self.get_serializer(project, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            arguments = self._arguments(serializer.validated_data)
+            if not partial:  # PUT replaces: what is left out is emptied
+                arguments.setdefault("intended_results", [])
+                arguments.setdefault("budget", {})
+            services.project_update(actor=request.user, project=project, **arguments)
+        return self.respond_with(self.get_object())
+
+
+# --- Indicators and their values (R13) ----------------------------------------------------------
+
+
+class ProjectChildMixin(PostApiMixin):
+    """Endpoints under /projects/{project_id}/: the project must be the caller's (R11)."""
+
+    write_action = Action.REPORT_RESULTS
+
+    @property
+    def project(self) -> Project:
+        project = getattr(self, "_project", None)
+        if project is None:
+            project = Project.objects.filter(
+                post=self.own_post, public_id=self.kwargs["project_id"]
+            ).first()
+            if project is None:
+                raise NotFound()
+            self._project = project
+        return project
+
+    def post_id_of(self, instance) -> int:
+        return self.project.post_id
+
+
+@extend_schema_view(
+    list=extend_schema(summary="A project's indicators with their values per year (R13)."),
+    retrieve=extend_schema(summary="One indicator."),
+    create=docs.indicator_create,
+    update=docs.indicator_update,
+    partial_update=docs.indicator_partial_update,
+    destroy=docs.indicator_destroy,
+)
+class IndicatorViewSet(
+    ProjectChildMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Indicator.objects.none()
+    serializer_class = s.IndicatorSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+
+    def scoped_queryset(self):
+        return (
+            Indicator.objects.filter(project=self.project)
+            .select_related("intended_result")
+            .prefetch_related(Prefetch("values", queryset=IndicatorValue.objects.order_by("year")))
+            .order_by("pk")
+        )
+
+    def _save(self, data, indicator=None):
+        code = data["intended_result"]["code"]
+        result = IntendedResult.objects.filter(code=code).first()
+        if result is None:
+            raise FundRuleError(
+                "R13",
+                _("'%(code)s' is not an intended result of the 5+1 priorities."),
+                field="intended_result",
+                params={"code": code[:80]},
+            )
+        return services.indicator_save(
+            actor=self.request.user,
+            project=self.project,
+            indicator=indicator,
+            intended_result=result,
+            name=data["name"],
+            unit=data["unit"],
+            baseline=data["baseline"],
+            target=data["target"],
+        )
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            indicator = self._save(serializer.validated_data)
+        location = request.build_absolute_uri(f"{indicator.public_id}/")
+        return self.respond_with(
+            self.get_queryset().get(pk=indicator.pk),
+            status_code=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            indicator = self.locked_for_write()
+            serializer = self.get_serializer(indicator, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            current = {
+                "intended_result": {"code": indicator.intended_result.code},
+                "name": indicator.name,
+                "unit": indicator.unit,
+                "baseline": indicator.baseline,
+                "target": indicator.target,
+            }
+            self._save({**current, **serializer.validated_data}, indicator=indicator)
+        return self.respond_with(self.get_object())
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            indicator = self.locked_for_write()
+            services.indicator_delete(actor=request.user, indicator=indicator)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The values reported for an indicator, per year (R13)."),
+    retrieve=extend_schema(summary="The value reported for one year."),
+    create=docs.value_create,
+    update=docs.value_update,
+    partial_update=docs.value_partial_update,
+    destroy=docs.value_destroy,
+)
+class IndicatorValueViewSet(
+    ProjectChildMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = IndicatorValue.objects.none()
+    serializer_class = s.IndicatorValueSerializer
+    lookup_field = "year"
+    lookup_value_converter = "int"
+    pagination_class = None
+
+    @property
+    def indicator(self) -> Indicator:
+        indicator = getattr(self, "_indicator", None)
+        if indicator is None:
+            indicator = Indicator.objects.filter(
+                project=self.project, public_id=self.kwargs["indicator_id"]
+            ).first()
+            if indicator is None:
+                raise NotFound()
+            self._indicator = indicator
+        return indicator
+
+    def scoped_queryset(self):
+        return IndicatorValue.objects.filter(indicator=self.indicator).order_by("year")
+
+    def _set(self, year, data):
+        services.indicator_value_set(
+            actor=self.request.user,
+            indicator=self.indicator,
+            year=year,
+            value=data["value"],
+            note=data.get("note", ""),
+        )
+        return self.get_queryset().get(year=year)
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            # Under the post lock: of two first reports for a year, the second is refused.
+            from countries.models import Post
+
+            Post.objects.select_for_update().filter(pk=self.project.post_id).first()
+            if self.get_queryset().filter(year=data["year"]).exists():
+                raise Conflict(
+                    _("A value for %(year)s is already reported; change it with PUT.")
+                    % {"year": data["year"]}
+                )
+            value = self._set(data["year"], data)
+        location = request.build_absolute_uri(f"{value.year}/")
+        return self.respond_with(
+            value, status_code=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            value = self.locked_for_write()
+            serializer = s.IndicatorValueUpdateSerializer(data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            data = {"value": value.value, "note": value.note, **serializer.validated_data}
+            value = self._set(value.year, data)
+        return self.respond_with(value)
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            value = self.locked_for_write()
+            services.indicator_value_delete(
+                actor=request.user, indicator=self.indicator, year=value.year
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Disbursements (read-only: payments are the ministry's) ---------------------------------------
+
+
+class DisbursementFilter(filters.FilterSet):
+    project = filters.UUIDFilter(field_name="project__public_id", label="Project id")
+    year = filters.NumberFilter(field_name="date__year", label="Calendar year of payment")
+
+    class Meta:
+        model = Disbursement
+        fields = ["project", "year"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Payments to the post's projects (R5); made by the ministry."),
+    retrieve=extend_schema(summary="One payment."),
+)
+class DisbursementViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Disbursement.objects.none()
+    serializer_class = s.DisbursementSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+    filterset_class = DisbursementFilter
+
+    def scoped_queryset(self):
+        return (
+            Disbursement.objects.filter(project__post=self.own_post)
+            .select_related("project")
+            .order_by("-date", "pk")
+        )
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/v1/: a problem document, not Django's HTML page."""
+
+    permission_classes = [IsPostUser]
+    throttle_classes = [PostUserThrottle]
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()
