@@ -69,7 +69,8 @@ plan_add_priority = extend_schema(
     operation_id="plans_add_priority",
     summary="Add one priority with its amount to an editable plan.",
     description="The plan's other priorities stay; a third one is refused (R2), as is an "
-    "amount beyond the allocation (R5). Two posts' colleagues adding at once: one wins.",
+    "amount beyond the allocation (R5). Two colleagues adding at once: one wins, the other "
+    "gets the R2 refusal.",
     request=s.ChosenPrioritySerializer,
     responses=s.PlanSerializer,
     examples=[

@@ -1,0 +1,450 @@
+"""Benchmark: throughput and latency of the embassy API's project list against a bare baseline.
+
+Measures `GET /api/v1/projects/?page_size=50` (knox token of an editor of the post that owns
+the most projects) served by gunicorn on PostgreSQL, and, in the same gunicorn process, a
+baseline `GET /bench/constant/`: a bare DRF view with the same token authentication that
+returns the very same JSON document without touching the project data (bench/baseline_urls.py,
+served through bench/settings.py). The ratio of the two request rates is the share of the
+request budget left after the endpoint's own work (queries, serialization); the target is
+at least 0.5. This is a measurement that prints figures, not a test.
+
+Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, user postgres):
+
+    .venv/bin/python bench/api.py [--setup] [--projects 100000] [--duration 15] [--clients 4]
+        [--workers 2]
+
+The database is `mrf_bench_api` unless `--database-url` or DATABASE_URL names another one.
+With `--setup`, or when that database is missing or holds fewer than `--projects` projects,
+it is dropped and created again, migrated and seeded with `seed_demo --scale K` (100 000
+projects take several minutes). The load comes from `--clients` threads of the standard
+library's http.client on the same machine: first a warm-up (`--warmup` seconds), then
+`--duration` seconds per endpoint, one endpoint after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+GUNICORN = str(VENV_BIN / "gunicorn")
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mrf_bench_api"
+REAL_PATH = "/api/v1/projects/?page_size=50"
+BASELINE_PATH = "/bench/constant/"
+BENCH_USER = "bench-editor"
+
+# Run inside `manage.py shell -c`: the project count, the post owning the most projects and
+# the number of projects the demo world (and each --scale step) adds.
+STATE_SNIPPET = """
+import json
+from django.db.models import Count
+from grants.models import Project
+from seeds.demo import DEMO_BASE_PROJECTS
+top = (
+    Project.objects.order_by().values("post__code").annotate(n=Count("pk"))
+    .order_by("-n", "post__code").first()
+)
+print(json.dumps({
+    "projects": Project.objects.count(),
+    "post": top["post__code"] if top else None,
+    "post_projects": top["n"] if top else 0,
+    "scale_step": DEMO_BASE_PROJECTS,
+}))
+"""
+
+
+# --- Database -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    url: str
+    host: str
+    port: int
+    user: str
+    name: str
+
+    @classmethod
+    def parse(cls, url: str) -> Database:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+            sys.exit(f"bench/api.py needs PostgreSQL; DATABASE_URL is {url!r}.")
+        name = parts.path.lstrip("/")
+        if not name or not name.replace("_", "").replace("-", "").isalnum():
+            sys.exit(f"Unexpected database name {name!r} in {url!r}.")
+        return cls(
+            url=url,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=parts.username or "postgres",
+            name=name,
+        )
+
+    @property
+    def client_args(self) -> list[str]:
+        return ["-h", self.host, "-p", str(self.port), "-U", self.user]
+
+    def exists(self) -> bool:
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{self.name}'"
+        result = subprocess.run(
+            ["psql", *self.client_args, "-d", "postgres", "-Atc", query],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip() == "1"
+
+    def recreate(self) -> None:
+        if "bench" not in self.name:
+            sys.exit(
+                f"Refusing to drop database {self.name!r}: bench/api.py only drops databases "
+                "whose name contains 'bench'."
+            )
+        subprocess.run(["dropdb", *self.client_args, "--if-exists", self.name], check=True)
+        subprocess.run(["createdb", *self.client_args, self.name], check=True)
+
+
+def django_env(database: Database, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_DEBUG="true",
+        DATABASE_URL=database.url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        API_USER_THROTTLE_RATE="1000000/minute",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False):
+    return subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        text=True,
+        capture_output=capture,
+    )
+
+
+def db_state(env: dict[str, str]) -> dict | None:
+    """Project count, busiest post and --scale step; None when the schema is not there."""
+    result = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", STATE_SNIPPET],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def set_up(database: Database, env: dict[str, str], projects: int) -> dict:
+    print(f"Setting up {database.name}: drop, create, migrate, seed_demo …", flush=True)
+    database.recreate()
+    started = time.monotonic()
+    manage(env, "migrate", "--no-input", "-v", "0")
+    print(f"  migrate: {time.monotonic() - started:.1f} s", flush=True)
+    state = db_state(env)
+    if state is None:
+        sys.exit("The database cannot be read after migrate.")
+    step = state["scale_step"]
+    seeding_started = time.monotonic()
+    scale = math.ceil(max(projects - step, 0) / step)  # the demo world itself has `step`
+    for _attempt in range(3):
+        print(f"  seed_demo --scale {scale} (adds {scale * step:,} projects) …", flush=True)
+        manage(env, "seed_demo", "--scale", str(scale))
+        state = db_state(env)
+        if state is None:
+            sys.exit("The database cannot be read after seed_demo.")
+        if state["projects"] >= projects:
+            break
+        scale = math.ceil((projects - state["projects"]) / step)
+    else:
+        sys.exit(f"Seeding made only {state['projects']:,} projects, fewer than {projects:,}.")
+    seconds = time.monotonic() - seeding_started
+    print(f"  seeding: {seconds:.0f} s ({seconds / 60:.1f} min), {state['projects']:,} projects")
+    print(f"  setup in total: {time.monotonic() - started:.0f} s", flush=True)
+    return state
+
+
+def create_token(env: dict[str, str], post: str) -> str:
+    result = manage(
+        env, "create_post_user", BENCH_USER, "--post", post, "--role", "editor", capture=True
+    )
+    return result.stdout.strip().splitlines()[-1].strip()
+
+
+# --- Server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str, token: str | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+class Server:
+    """gunicorn with the benchmark settings; stopped with SIGTERM (SIGKILL after 30 s)."""
+
+    def __init__(self, env: dict[str, str], workers: int, log_path: Path):
+        self.port = free_port()
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                GUNICORN,
+                "config.wsgi:application",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(workers),
+                "--threads",
+                "1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C reaches this script, which stops gunicorn
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if get(self.port, "/health/")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /health/ with 200 in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# --- Load --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    connections: int = 0
+    seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def non_200(self) -> int:
+        return self.requests - self.statuses[200]
+
+    def percentile_ms(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[max(math.ceil(share * len(ordered)) - 1, 0)] * 1000
+
+
+def run_load(port: int, path: str, token: str, clients: int, seconds: float) -> Result:
+    """`clients` threads, each with its own http.client connection (kept alive when the server
+    allows it; gunicorn's sync workers close it after every response, so it reconnects)."""
+    headers = {"Authorization": f"Token {token}", "Connection": "keep-alive"}
+    results = [Result() for _ in range(clients)]
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(result: Result) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        start.wait()
+        while (began := time.perf_counter()) < stop_at[0]:
+            if connection.sock is None:
+                result.connections += 1
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+                connection.close()
+            result.latencies.append(time.perf_counter() - began)
+            result.statuses[status] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(result,)) for result in results]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    total = Result(seconds=time.perf_counter() - began)
+    for result in results:
+        total.latencies.extend(result.latencies)
+        total.statuses.update(result.statuses)
+        total.connections += result.connections
+    return total
+
+
+def measure(port: int, path: str, token: str, args: argparse.Namespace) -> Result:
+    if args.warmup > 0:
+        run_load(port, path, token, args.clients, args.warmup)
+    return run_load(port, path, token, args.clients, args.duration)
+
+
+# --- Main --------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        help=f"PostgreSQL URL (default: DATABASE_URL, else {DEFAULT_DATABASE_URL}).",
+    )
+    parser.add_argument("--setup", action="store_true", help="Recreate and seed the database.")
+    parser.add_argument("--projects", type=int, default=100_000, help="Projects needed.")
+    parser.add_argument("--duration", type=float, default=15, help="Seconds per endpoint.")
+    parser.add_argument("--warmup", type=float, default=3, help="Warm-up seconds per endpoint.")
+    parser.add_argument("--clients", type=int, default=4, help="Concurrent client threads.")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers.")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=None,
+        help="DJANGO_CONN_MAX_AGE for the server (default: the project's default, 0).",
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    database = Database.parse(args.database_url)
+    env = django_env(database)
+
+    state = db_state(env) if database.exists() else None
+    if args.setup or state is None or state["projects"] < args.projects:
+        state = set_up(database, env, args.projects)
+    post = state["post"]
+    token = create_token(env, post)
+
+    with tempfile.TemporaryDirectory(prefix="mrf-bench-api-") as tmp:
+        constant_file = Path(tmp) / "constant.json"
+        server_env = django_env(
+            database,
+            DJANGO_SETTINGS_MODULE="bench.settings",
+            BENCH_CONSTANT_FILE=str(constant_file),
+        )
+        if args.conn_max_age is not None:
+            server_env["DJANGO_CONN_MAX_AGE"] = str(args.conn_max_age)
+        server = Server(server_env, args.workers, Path(tmp) / "gunicorn.log")
+        try:
+            server.wait_healthy()
+            status, body = get(server.port, REAL_PATH, token)
+            if status != 200:
+                raise RuntimeError(f"{REAL_PATH} answered {status}: {body[:300]!r}")
+            constant_file.write_bytes(body)
+            status, constant = get(server.port, BASELINE_PATH, token)
+            if status != 200 or json.loads(constant) != json.loads(body):
+                raise RuntimeError(f"{BASELINE_PATH} answered {status}: {constant[:300]!r}")
+            document = json.loads(body)
+
+            print()
+            print(f"Embassy API: GET {REAL_PATH} vs baseline GET {BASELINE_PATH}")
+            print(
+                f"data: {state['projects']:,} projects in {database.name}; token of "
+                f"{BENCH_USER} (editor of {post}, {document.get('count', '?'):,} projects)"
+            )
+            print(
+                f"response: {len(document.get('results', []))} projects, {len(body):,} bytes "
+                f"(baseline {len(constant):,} bytes)"
+            )
+            print(
+                f"machine: {os.cpu_count()} CPUs; gunicorn: {args.workers} sync workers × "
+                f"1 thread, DJANGO_CONN_MAX_AGE={server_env.get('DJANGO_CONN_MAX_AGE', '0')}, "
+                "DEBUG on"
+            )
+            print(
+                f"load: {args.clients} clients (http.client threads, same machine), "
+                f"{args.warmup:g} s warm-up + {args.duration:g} s per endpoint",
+                flush=True,
+            )
+
+            real = measure(server.port, REAL_PATH, token, args)
+            baseline = measure(server.port, BASELINE_PATH, token, args)
+        except BaseException:
+            server.stop()
+            print("gunicorn log (tail):\n" + server.log_tail(), file=sys.stderr)
+            raise
+        server.stop()
+
+    print()
+    print(f"{'endpoint':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}", end="")
+    print(f"{'non-200':>10}{'connections':>13}")
+    for name, result in (("real", real), ("baseline", baseline)):
+        print(
+            f"{name:<10}{result.requests:>10,}{result.rate:>10.1f}"
+            f"{result.percentile_ms(0.50):>10.1f}{result.percentile_ms(0.95):>10.1f}"
+            f"{result.non_200:>10}{result.connections:>13,}"
+        )
+    ratio = real.rate / baseline.rate if baseline.rate else float("nan")
+    verdict = "meets" if ratio >= 0.5 else "below"
+    print(f"ratio real/baseline (req/s): {ratio:.2f} ({verdict} the target of 0.5)")
+    for name, result in (("real", real), ("baseline", baseline)):
+        if result.non_200:
+            print(f"{name}: non-200 responses: {dict(result.statuses)}", file=sys.stderr)
+    return 1 if real.non_200 or baseline.non_200 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
