@@ -13,7 +13,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Participation, Post
-from grants.access import Action
+from grants.access import Action, UnknownObject
 from grants.models import (
     COMMITTED_PROJECT_STATUSES,
     COUNTING_PROJECT_STATUSES,
@@ -184,7 +184,7 @@ def _clean_partner(partner) -> Partner:
     """A partner is named by a stored Partner; whether it exists and belongs to the post is read
     from the database for the whole batch at once (`_partners_of`, R11)."""
     if not isinstance(partner, Partner) or not isinstance(partner.pk, int):
-        raise FundRuleError("R11", _("Unknown partner for this post."), field="partner")
+        raise UnknownObject(_("partner"), field="partner")
     return partner
 
 
@@ -249,7 +249,7 @@ def _check_project_fields(
 ) -> None:
     if partner.pk not in own_partner_ids:
         # R11: another post's partner is treated as unknown, never confirmed to exist.
-        raise FundRuleError("R11", _("Unknown partner for this post."), field="partner")
+        raise UnknownObject(_("partner"), field="partner")
     ensure_period(start_date, end_date)
     foreign = [r for r in intended_results if r.priority_id != priority.pk]
     if foreign:
