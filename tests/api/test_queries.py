@@ -1,0 +1,92 @@
+"""Each list endpoint costs a constant number of queries, whatever the page size."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from grants import services
+from grants.models import Project
+from priorities.models import IntendedResult
+from tests.helpers import priority
+
+V1 = "/api/v1"
+
+
+def add_projects(world, count: int) -> None:
+    own = world.own
+    result = IntendedResult.objects.filter(priority__code="women_girls").order_by("pk").first()
+    for index in range(count):
+        project = services.project_create(
+            actor=world.admin,
+            post=own.post,
+            partner=own.partner,
+            priority=priority("women_girls"),
+            title=f"Bulk {index}",
+            start_date=date(2026, 1, 1),
+            end_date=date(2027, 12, 31),
+            status="active",
+            intended_results=[result],
+            budget={2026: Decimal("1000.00")},
+        )
+        indicator = services.indicator_save(
+            actor=world.admin,
+            project=project,
+            intended_result=result,
+            name=f"Indicator {index}",
+            unit="people",
+            baseline=0,
+            target=10,
+        )
+        services.indicator_value_set(actor=world.admin, indicator=indicator, year=2026, value=1)
+        services.disbursement_create(
+            actor=world.admin, project=project, date=date(2026, 6, 1), amount=Decimal("10.00")
+        )
+        # The first project's indicators grow as well (the nested lists).
+        extra = services.indicator_save(
+            actor=world.admin,
+            project=own.project,
+            intended_result=result,
+            name=f"Extra {index}",
+            unit="people",
+            baseline=0,
+            target=10,
+        )
+        services.indicator_value_set(actor=world.admin, indicator=extra, year=2026, value=2)
+
+
+LISTS = [
+    lambda w: f"{V1}/projects/?page_size=100",
+    lambda w: f"{V1}/partners/?page_size=100",
+    lambda w: f"{V1}/plans/?page_size=100",
+    lambda w: f"{V1}/disbursements/?page_size=100",
+    lambda w: f"{V1}/fund-years/",
+    lambda w: f"{V1}/priorities/",
+    lambda w: f"{V1}/projects/{w.own.project.public_id}/indicators/?page_size=100",
+    lambda w: (
+        f"{V1}/projects/{w.own.project.public_id}/indicators/{w.own.indicator.public_id}/values/"
+    ),
+]
+
+
+def queries_of(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    return len(captured)
+
+
+@pytest.mark.parametrize("url_of", LISTS, ids=[str(i) for i in range(len(LISTS))])
+def test_list_queries_do_not_grow_with_the_number_of_rows(
+    api_world, api, url_of, django_assert_max_num_queries
+):
+    url = url_of(api_world)
+    small = queries_of(api, url)
+    add_projects(api_world, 12)
+    assert Project.objects.filter(post=api_world.own.post).count() == 13
+    with django_assert_max_num_queries(small):
+        api.get(url)
+    # Enough to catch one query per row: 13 projects would add at least 12.
+    assert small <= 12
