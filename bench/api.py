@@ -4,9 +4,10 @@ Measures `GET /api/v1/projects/?page_size=50` (knox token of an editor of the po
 the most projects) served by gunicorn on PostgreSQL, and, in the same gunicorn process, a
 baseline `GET /bench/constant/`: a bare DRF view with the same token authentication that
 returns the very same JSON document without touching the project data (bench/baseline_urls.py,
-served through bench/settings.py). The ratio of the two request rates is the share of the
-request budget left after the endpoint's own work (queries, serialization); the target is
-at least 0.5. This is a measurement that prints figures, not a test.
+served through bench/settings.py). The ratio real/baseline of the request rates says how much
+of the throughput of a bare authenticated DRF response survives the endpoint's own work
+(queries, ORM, serialization); the target is at least 0.5. This is a measurement that prints
+figures, not a test.
 
 Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, user postgres):
 
@@ -16,9 +17,13 @@ Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, user postgr
 The database is `mrf_bench_api` unless `--database-url` or DATABASE_URL names another one.
 With `--setup`, or when that database is missing or holds fewer than `--projects` projects,
 it is dropped and created again, migrated and seeded with `seed_demo --scale K` (100 000
-projects take several minutes). The load comes from `--clients` threads of the standard
+projects took about a minute on 2 cores). The load comes from `--clients` threads of the standard
 library's http.client on the same machine: first a warm-up (`--warmup` seconds), then
 `--duration` seconds per endpoint, one endpoint after the other.
+
+Besides requests/s, p50/p95 latency and non-200 responses it prints the CPU time the gunicorn
+workers spent per request and how busy the whole machine was (Linux /proc): when other work
+shares the machine, request rates drop but CPU per request stays comparable.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import http.client
 import json
 import math
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -110,6 +116,9 @@ class Database:
         )
         return result.stdout.strip() == "1"
 
+    def analyze(self) -> None:
+        subprocess.run(["psql", *self.client_args, "-d", self.name, "-qc", "ANALYZE"], check=True)
+
     def recreate(self) -> None:
         if "bench" not in self.name:
             sys.exit(
@@ -181,6 +190,7 @@ def set_up(database: Database, env: dict[str, str], projects: int) -> dict:
     else:
         sys.exit(f"Seeding made only {state['projects']:,} projects, fewer than {projects:,}.")
     seconds = time.monotonic() - seeding_started
+    database.analyze()  # planner statistics, as autovacuum would gather them in time
     print(f"  seeding: {seconds:.0f} s ({seconds / 60:.1f} min), {state['projects']:,} projects")
     print(f"  setup in total: {time.monotonic() - started:.0f} s", flush=True)
     return state
@@ -265,6 +275,83 @@ class Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+# --- CPU accounting (Linux /proc; zeros elsewhere) ---------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_table() -> dict[int, tuple[str, int, float, float]]:
+    """pid → (command, parent pid, own CPU seconds, CPU seconds of its reaped children)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+            fields = tail.split()
+            own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+            children = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime + cstime
+            table[int(stat.parent.name)] = (head.split("(", 1)[1], int(fields[1]), own, children)
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, all CPUs together."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class Cpu:
+    """CPU seconds so far (or spent between two snapshots) by who spent them."""
+
+    workers: float = 0.0  # the gunicorn workers
+    postgres: float = 0.0  # every PostgreSQL process, ended backends included (all databases)
+    client: float = 0.0  # this script's load threads
+    busy: float = 0.0  # the whole machine, any process
+    total: float = 0.0  # the whole machine, busy or idle
+
+    @classmethod
+    def snapshot(cls, gunicorn_pid: int) -> Cpu:
+        table = _process_table()
+        workers = sum(row[2] for row in table.values() if row[1] == gunicorn_pid)
+        postgres = 0.0
+        for command, parent, own, children in table.values():
+            if command == "postgres":
+                postgres += own
+                if table.get(parent, ("",))[0] != "postgres":  # the postmaster reaps backends
+                    postgres += children
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        busy, total = machine_ticks()
+        return cls(
+            workers=workers,
+            postgres=postgres,
+            client=usage.ru_utime + usage.ru_stime,
+            busy=busy / CLOCK_TICKS,
+            total=total / CLOCK_TICKS,
+        )
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            **{name: getattr(self, name) - getattr(other, name) for name in self.__annotations__}
+        )
+
+    @property
+    def other(self) -> float:
+        return self.busy - self.workers - self.postgres - self.client
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 # --- Load --------------------------------------------------------------------------------------
 
 
@@ -274,6 +361,7 @@ class Result:
     statuses: Counter = field(default_factory=Counter)
     connections: int = 0
     seconds: float = 0.0
+    cpu: Cpu = field(default_factory=Cpu)  # spent during the run
 
     @property
     def requests(self) -> int:
@@ -282,6 +370,10 @@ class Result:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def cpu_ms(self, seconds: float) -> float:
+        """CPU milliseconds per request."""
+        return seconds / self.requests * 1000 if self.requests else float("nan")
 
     @property
     def non_200(self) -> int:
@@ -336,10 +428,13 @@ def run_load(port: int, path: str, token: str, clients: int, seconds: float) -> 
     return total
 
 
-def measure(port: int, path: str, token: str, args: argparse.Namespace) -> Result:
+def measure(server: Server, path: str, token: str, args: argparse.Namespace) -> Result:
     if args.warmup > 0:
-        run_load(port, path, token, args.clients, args.warmup)
-    return run_load(port, path, token, args.clients, args.duration)
+        run_load(server.port, path, token, args.clients, args.warmup)
+    before = Cpu.snapshot(server.process.pid)
+    result = run_load(server.port, path, token, args.clients, args.duration)
+    result.cpu = Cpu.snapshot(server.process.pid) - before
+    return result
 
 
 # --- Main --------------------------------------------------------------------------------------
@@ -410,9 +505,9 @@ def main() -> int:
                 f"(baseline {len(constant):,} bytes)"
             )
             print(
-                f"machine: {os.cpu_count()} CPUs; gunicorn: {args.workers} sync workers × "
-                f"1 thread, DJANGO_CONN_MAX_AGE={server_env.get('DJANGO_CONN_MAX_AGE', '0')}, "
-                "DEBUG on"
+                f"machine: {os.cpu_count()} CPUs, load average {load_average()}; "
+                f"gunicorn: {args.workers} sync workers × 1 thread, "
+                f"DJANGO_CONN_MAX_AGE={server_env.get('DJANGO_CONN_MAX_AGE', '0')}, DEBUG on"
             )
             print(
                 f"load: {args.clients} clients (http.client threads, same machine), "
@@ -420,8 +515,8 @@ def main() -> int:
                 flush=True,
             )
 
-            real = measure(server.port, REAL_PATH, token, args)
-            baseline = measure(server.port, BASELINE_PATH, token, args)
+            real = measure(server, REAL_PATH, token, args)
+            baseline = measure(server, BASELINE_PATH, token, args)
         except BaseException:
             server.stop()
             print("gunicorn log (tail):\n" + server.log_tail(), file=sys.stderr)
@@ -429,14 +524,31 @@ def main() -> int:
         server.stop()
 
     print()
-    print(f"{'endpoint':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}", end="")
-    print(f"{'non-200':>10}{'connections':>13}")
+    print("Throughput and latency:")
+    print(f"{'endpoint':<10}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}", end="")
+    print(f"{'non-200':>9}{'connections':>13}")
     for name, result in (("real", real), ("baseline", baseline)):
         print(
-            f"{name:<10}{result.requests:>10,}{result.rate:>10.1f}"
-            f"{result.percentile_ms(0.50):>10.1f}{result.percentile_ms(0.95):>10.1f}"
-            f"{result.non_200:>10}{result.connections:>13,}"
+            f"{name:<10}{result.requests:>10,}{result.rate:>9.1f}"
+            f"{result.percentile_ms(0.50):>9.1f}{result.percentile_ms(0.95):>9.1f}"
+            f"{result.non_200:>9}{result.connections:>13,}"
         )
+    print()
+    print("CPU ms per request (Linux /proc):")
+    print(f"{'endpoint':<10}{'gunicorn':>10}{'postgres':>10}{'client':>10}{'other':>10}", end="")
+    print(f"{'machine busy':>14}")
+    for name, result in (("real", real), ("baseline", baseline)):
+        cpu = result.cpu
+        busy = cpu.busy / cpu.total if cpu.total else float("nan")
+        print(
+            f"{name:<10}{result.cpu_ms(cpu.workers):>10.1f}{result.cpu_ms(cpu.postgres):>10.1f}"
+            f"{result.cpu_ms(cpu.client):>10.1f}{result.cpu_ms(cpu.other):>10.1f}{busy:>14.0%}"
+        )
+    print(
+        "(gunicorn: its workers; postgres: all PostgreSQL processes, any database; client: this "
+        "script; other: the rest of the machine, e.g. other programs running meanwhile)"
+    )
+    print()
     ratio = real.rate / baseline.rate if baseline.rate else float("nan")
     verdict = "meets" if ratio >= 0.5 else "below"
     print(f"ratio real/baseline (req/s): {ratio:.2f} ({verdict} the target of 0.5)")

@@ -115,12 +115,12 @@ class ETagMixin:
         return Response(data, headers={"ETag": tag})
 
     def locked_for_write(self):
-        """The object under its post's lock (in the caller's transaction), after If-Match."""
+        """The object under its post's lock, in the caller's transaction: another post's
+        object is 404 before anything else. Check If-Match on it (`check_if_match`) once the
+        input is known to be valid, so that a bad request is 400 whatever its ETag."""
         instance = self.get_object()
         Post.objects.select_for_update().filter(pk=self.post_id_of(instance)).first()
-        instance = self.get_object()  # as it is now that nobody else can change it
-        self.check_if_match(instance)
-        return instance
+        return self.get_object()  # as it is now that nobody else can change it
 
     def post_id_of(self, instance) -> int:
         return instance.post_id

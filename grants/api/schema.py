@@ -82,8 +82,7 @@ ACCEPT_LANGUAGE = OpenApiParameter(
     "Accept-Language",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    enum=["nl", "en"],
-    description="Language of messages (Dutch by default).",
+    description="Language of messages: `nl` (the default) or `en`; others fall back to Dutch.",
 )
 
 

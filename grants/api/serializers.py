@@ -43,6 +43,8 @@ def year(**kwargs):
 
 
 class IntendedResultSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(help_text="`<priority code>.<result>`, e.g. `women_girls.srhr`.")
+
     class Meta:
         model = IntendedResult
         fields = ["code", "text_nl", "text_en"]

@@ -26,5 +26,5 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     *router.urls,
     # Anything else under /api/v1/ is a problem document (401 or 404), never an HTML page.
-    re_path(r"^.*$", views.NotFoundView.as_view(), name="not-found"),
+    re_path(r"^[\s\S]*$", views.NotFoundView.as_view(), name="not-found"),
 ]

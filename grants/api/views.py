@@ -7,6 +7,7 @@ user; the views translate HTTP to service calls and nothing else.
 
 from __future__ import annotations
 
+from django import forms
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -49,9 +50,17 @@ from .base import ETagMixin, IsPostUser, PostUserThrottle, caller_post, idempote
 
 
 class ApiPagination(PageNumberPagination):
+    """50 per page by default; `page_size` up to 100 (larger asks get 100)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is not None and not (asked.isascii() and asked.isdigit() and int(asked) > 0):
+            raise ValidationError({"page_size": [_("Give a whole number from 1 to 100.")]})
+        return super().get_page_size(request)
 
 
 class PostApiMixin:
@@ -217,8 +226,17 @@ class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
 # --- Plans -----------------------------------------------------------------------------------
 
 
+class YearFilter(filters.NumberFilter):
+    """A whole calendar year; anything else is a 400, not an empty list."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=2000, max_value=2100, **kwargs)
+
+
 class PlanFilter(filters.FilterSet):
-    year = filters.NumberFilter(field_name="fund_year__year")
+    year = YearFilter(field_name="fund_year__year")
     status = filters.ChoiceFilter(choices=PlanStatus.choices)
 
     class Meta:
@@ -315,6 +333,7 @@ class PlanViewSet(
         with transaction.atomic():
             plan = self.locked_for_write()
             data = self._valid(s.PlanUpdateSerializer, request.data, partial=partial)
+            self.check_if_match(plan)
             if "narrative" in data:
                 services.plan_update(actor=request.user, plan=plan, narrative=data["narrative"])
             if "priorities" in data:
@@ -326,6 +345,7 @@ class PlanViewSet(
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
             plan = self.locked_for_write()
+            self.check_if_match(plan)
             services.plan_withdraw(actor=request.user, plan=plan)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -333,10 +353,10 @@ class PlanViewSet(
     @idempotent
     def submit(self, request, *args, **kwargs):
         with transaction.atomic():
-            plan = self.get_object()
-            if request.headers.get("If-Match"):
-                plan = self.locked_for_write()
+            plan = self.locked_for_write()
             data = self._valid(s.PlanSubmitSerializer, request.data)
+            if request.headers.get("If-Match"):
+                self.check_if_match(plan)
             services.plan_submit(actor=request.user, plan=plan, comment=data.get("comment", ""))
         return self.respond_with(self.get_object())
 
@@ -350,10 +370,10 @@ class PlanViewSet(
     @idempotent
     def add_priority(self, request, *args, **kwargs):
         with transaction.atomic():
-            plan = self.get_object()
-            if request.headers.get("If-Match"):
-                plan = self.locked_for_write()
+            plan = self.locked_for_write()
             data = self._valid(s.ChosenPrioritySerializer, request.data)
+            if request.headers.get("If-Match"):
+                self.check_if_match(plan)
             services.plan_priority_add(
                 actor=request.user, plan=plan, priority=data["priority"], amount=data["amount"]
             )
@@ -438,6 +458,7 @@ class PartnerViewSet(
             partner = self.locked_for_write()
             serializer = self.get_serializer(partner, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
+            self.check_if_match(partner)
             current = {
                 "name": partner.name,
                 "partner_type": partner.partner_type,
@@ -451,7 +472,7 @@ class PartnerViewSet(
 
 
 class ProjectFilter(filters.FilterSet):
-    year = filters.NumberFilter(method="in_year", label="Has a budget line in this year")
+    year = YearFilter(method="in_year", label="Has a budget line in this year")
     status = filters.ChoiceFilter(choices=ProjectStatus.choices)
     priority = filters.CharFilter(field_name="priority__code", label="Priority code")
     partner = filters.UUIDFilter(field_name="partner__public_id", label="Partner id")
@@ -539,6 +560,7 @@ class ProjectViewSet(
             project = self.locked_for_write()
             serializer = self.get_serializer(project, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
+            self.check_if_match(project)
             arguments = self._arguments(serializer.validated_data)
             if not partial:  # PUT replaces: what is left out is emptied
                 arguments.setdefault("intended_results", [])
@@ -642,6 +664,7 @@ class IndicatorViewSet(
             indicator = self.locked_for_write()
             serializer = self.get_serializer(indicator, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
+            self.check_if_match(indicator)
             current = {
                 "intended_result": {"code": indicator.intended_result.code},
                 "name": indicator.name,
@@ -655,6 +678,7 @@ class IndicatorViewSet(
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
             indicator = self.locked_for_write()
+            self.check_if_match(indicator)
             services.indicator_delete(actor=request.user, indicator=indicator)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -734,6 +758,7 @@ class IndicatorValueViewSet(
             value = self.locked_for_write()
             serializer = s.IndicatorValueUpdateSerializer(data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
+            self.check_if_match(value)
             data = {"value": value.value, "note": value.note, **serializer.validated_data}
             value = self._set(value.year, data)
         return self.respond_with(value)
@@ -741,6 +766,7 @@ class IndicatorValueViewSet(
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
             value = self.locked_for_write()
+            self.check_if_match(value)
             services.indicator_value_delete(
                 actor=request.user, indicator=self.indicator, year=value.year
             )
@@ -752,7 +778,7 @@ class IndicatorValueViewSet(
 
 class DisbursementFilter(filters.FilterSet):
     project = filters.UUIDFilter(field_name="project__public_id", label="Project id")
-    year = filters.NumberFilter(field_name="date__year", label="Calendar year of payment")
+    year = YearFilter(field_name="date__year", label="Calendar year of payment")
 
     class Meta:
         model = Disbursement
