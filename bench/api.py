@@ -197,6 +197,13 @@ def set_up(database: Database, env: dict[str, str], projects: int) -> dict:
 
 
 def create_token(env: dict[str, str], post: str) -> str:
+    """A fresh token for the bench user; its earlier tokens are deleted first, as knox reads
+    all of a user's tokens on every request and each run would otherwise add one."""
+    forget = (
+        "from knox.models import AuthToken; "
+        f"AuthToken.objects.filter(user__username={BENCH_USER!r}).delete()"
+    )
+    manage(env, "shell", "-c", forget, capture=True)
     result = manage(
         env, "create_post_user", BENCH_USER, "--post", post, "--role", "editor", capture=True
     )
