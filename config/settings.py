@@ -174,7 +174,13 @@ REST_FRAMEWORK = {
 # Requests per user (429 beyond); the counters live in the cache, so several app servers
 # need a shared cache (CACHE_URL=redis://…) to count together.
 API_USER_THROTTLE_RATE = env.str("API_USER_THROTTLE_RATE", default="600/minute")
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# How long a POST's Idempotency-Key is remembered (a retry within it gets the first answer).
+API_IDEMPOTENCY_KEY_HOURS = env.int("API_IDEMPOTENCY_KEY_HOURS", default=24)
+CACHES = {
+    "default": environ.Env.cache_url_config(
+        env.str("CACHE_URL", default="") or "locmemcache://mensenrechtenfonds"
+    )
+}
 # The API docs' login page, for ministry and embassy users alike.
 LOGIN_URL = "login"
 REST_KNOX = {

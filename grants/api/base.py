@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, serializers, status
 from rest_framework.renderers import JSONRenderer
@@ -159,6 +161,9 @@ def idempotent(handler):
         fingerprint = hashlib.sha256(
             f"{request.method} {request.path}\n{body}".encode()
         ).hexdigest()
+        # Keys are kept for a day: enough for any retry, and the table stays small.
+        expired = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS)
+        IdempotentRequest.objects.filter(user=request.user, created_at__lt=expired).delete()
         stored = _stored(request.user, key, fingerprint)
         if stored is not None:
             return stored

@@ -106,6 +106,20 @@ def test_keys_belong_to_their_user(api_world, api, other_api):
     assert Partner.objects.filter(name="Retry Foundation").count() == 2
 
 
+def test_a_key_is_forgotten_after_its_lifetime(api_world, api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from grants.models import IdempotentRequest
+
+    assert api.post(f"{V1}/partners/", PARTNER, HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    other = {**PARTNER, "name": "Next Year Foundation"}
+    assert api.post(f"{V1}/partners/", other, HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    assert IdempotentRequest.objects.get().response_body["name"] == "Next Year Foundation"
+
+
 def test_a_refused_create_is_not_stored_so_a_corrected_retry_works(api_world, api):
     bad = {**PARTNER, "country": "XX"}
     assert_problem(api.post(f"{V1}/partners/", bad, HTTP_IDEMPOTENCY_KEY="k-2"), 400)
