@@ -16,14 +16,17 @@ Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, user postgr
 
 The database is `mrf_bench_api` unless `--database-url` or DATABASE_URL names another one.
 With `--setup`, or when that database is missing or holds fewer than `--projects` projects,
-it is dropped and created again, migrated and seeded with `seed_demo --scale K` (100 000
-projects took about a minute on 2 cores). The load comes from `--clients` threads of the standard
-library's http.client on the same machine: first a warm-up (`--warmup` seconds), then
-`--duration` seconds per endpoint, one endpoint after the other.
+it is dropped and created again (only a database whose name contains "bench"), migrated,
+seeded with `seed_demo --scale K` and analyzed; 100 000 projects took about a minute on
+2 cores. The load comes from `--clients` threads of the standard library's http.client on
+the same machine: first a warm-up (`--warmup` seconds), then `--duration` seconds per
+endpoint, one endpoint after the other. `--conn-max-age N` runs the server with persistent
+database connections (the project's default is a new connection per request).
 
-Besides requests/s, p50/p95 latency and non-200 responses it prints the CPU time the gunicorn
-workers spent per request and how busy the whole machine was (Linux /proc): when other work
-shares the machine, request rates drop but CPU per request stays comparable.
+Besides requests/s, p50/p95 latency and non-200 responses it prints the CPU time per request
+spent by the gunicorn workers, by PostgreSQL, by the load threads and by everything else,
+and how busy the machine was (Linux /proc): when other work shares the machine, request
+rates drop but the CPU time per request of the workers stays comparable.
 """
 
 from __future__ import annotations
@@ -419,7 +422,8 @@ def run_load(port: int, path: str, token: str, clients: int, seconds: float) -> 
             result.statuses[status] += 1
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(result,)) for result in results]
+    # Daemon threads: an interrupted run (Ctrl-C, SIGTERM) exits without waiting for them.
+    threads = [threading.Thread(target=client, args=(result,), daemon=True) for result in results]
     for thread in threads:
         thread.start()
     began = time.perf_counter()
@@ -470,6 +474,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
+    # SIGTERM unwinds like Ctrl-C, so gunicorn is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args = parse_args()
     database = Database.parse(args.database_url)
     env = django_env(database)

@@ -16,7 +16,10 @@ A rule breach is 400; a role that may not act is 403 (`forbidden`); another post
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -68,12 +71,20 @@ PROBLEMS = {
     406: ("not-acceptable", _("This API answers in JSON only.")),
     409: ("conflict", _("The object's current state does not allow this.")),
     412: ("precondition-failed", _("The object changed since you read it.")),
+    413: ("too-large", _("The request body is too large.")),
     415: ("unsupported-media-type", _("Send the body as JSON.")),
     422: ("idempotency-key-reused", _("The Idempotency-Key was used for another request.")),
     428: ("precondition-required", _("If-Match is required.")),
     429: ("throttled", _("Too many requests.")),
 }
 RULE_BREACH = ("rule-breach", _("A rule of the fund is not met."))
+RULE_ID = re.compile(r"^R\d+$")
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "too_large"
 
 
 def status_for(error: FundRuleError) -> int:
@@ -129,13 +140,16 @@ def exception_handler(exc, context):
     # Django's own 404/403 say which model was looked for; the API says only "not found".
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, FundRuleError):
         code = status_for(exc)
         field = _field_alias(context, exc.field)
         errors = [{"field": field, "code": exc.rule, "message": exc.formatted_message}]
-        kind = RULE_BREACH if code == status.HTTP_400_BAD_REQUEST else None
+        is_rule = bool(RULE_ID.match(exc.rule))
+        kind = RULE_BREACH if code == status.HTTP_400_BAD_REQUEST and is_rule else None
         return problem(code, errors, kind=kind)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -162,7 +162,10 @@ REST_FRAMEWORK = {
     # R11: nothing but the health check is reachable without authentication.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
+    # The API's own documentation is the OpenAPI schema; OPTIONS is not another one.
+    "DEFAULT_METADATA_CLASS": None,
+    "DATE_INPUT_FORMATS": ["%Y-%m-%d"],
     "DEFAULT_SCHEMA_CLASS": "grants.api.schema.ProblemAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -500,6 +500,7 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField(_("status code"))
     response_body = models.JSONField(_("response body"), null=True)
     location = models.CharField(_("location"), max_length=500, blank=True)
+    etag = models.CharField(_("ETag"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:

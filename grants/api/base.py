@@ -12,7 +12,8 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, serializers, status
@@ -39,11 +40,12 @@ class IsPostUser(permissions.BasePermission):
         profile = profile_of(request.user)
         if not profile.is_post_user:
             return False
-        if request.method in UNSAFE_METHODS:
-            action = getattr(view, "write_action", None)
-            if action is None or not can(request.user, action, profile.post_id):
-                self.message = _("Your role at the post only allows reading.")
-                return False
+        action = getattr(view, "write_action", None)
+        # Views without writes answer 404/405 themselves: the role only matters for a write.
+        writes = request.method in UNSAFE_METHODS and action is not None
+        if writes and not can(request.user, action, profile.post_id):
+            self.message = _("Your role at the post only allows reading.")
+            return False
         return True
 
 
@@ -64,13 +66,14 @@ def caller_post(request) -> Post:
 
 
 class StrictSerializer(serializers.Serializer):
-    """Input serializer that rejects fields it does not know instead of ignoring them, so a
-    misspelt field is an error and not a silent no-op."""
+    # Rejects fields it does not know instead of ignoring them, so that a misspelt field is an
+    # error and not a silent no-op. Read-only fields it shows (id, totals, timestamps) may be
+    # sent back as read and are ignored. (A comment, not a docstring: drf-spectacular would
+    # show a docstring as the description of every schema built on this class.)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
+            unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
                     {
@@ -90,8 +93,13 @@ def etag_of(data) -> str:
     return '"' + hashlib.sha256(rendered).hexdigest()[:32] + '"'
 
 
-def _listed_tags(header: str) -> list[str]:
-    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+def _listed_tags(header: str, *, weak: bool) -> list[str]:
+    """The entity tags of an If-Match (strong comparison: a weak tag never matches) or
+    If-None-Match (weak comparison) header (RFC 9110 §13.1)."""
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    if weak:
+        return [tag.removeprefix("W/") for tag in tags]
+    return [tag for tag in tags if not tag.startswith("W/")]
 
 
 class ETagMixin:
@@ -112,7 +120,7 @@ class ETagMixin:
         instance = self.get_object()
         data = self.representation(instance)
         tag = etag_of(data)
-        if tag in _listed_tags(request.headers.get("If-None-Match", "")):
+        if tag in _listed_tags(request.headers.get("If-None-Match", ""), weak=True):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
         return Response(data, headers={"ETag": tag})
 
@@ -133,7 +141,7 @@ class ETagMixin:
             raise PreconditionRequired()
         if header.strip() == "*":
             return
-        if etag_of(self.representation(instance)) not in _listed_tags(header):
+        if etag_of(self.representation(instance)) not in _listed_tags(header, weak=False):
             raise PreconditionFailed()
 
 
@@ -164,26 +172,25 @@ def idempotent(handler):
         # Keys are kept for a day: enough for any retry, and the table stays small.
         expired = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS)
         IdempotentRequest.objects.filter(user=request.user, created_at__lt=expired).delete()
-        stored = _stored(request.user, key, fingerprint)
-        if stored is not None:
-            return stored
-        try:
-            with transaction.atomic():
-                response = handler(self, request, *args, **kwargs)
-                if 200 <= response.status_code < 300:
-                    IdempotentRequest.objects.create(
-                        user=request.user,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status_code=response.status_code,
-                        response_body=json.loads(JSONRenderer().render(response.data) or "null"),
-                        location=response.get("Location", ""),
-                    )
-        except IntegrityError:
+        with transaction.atomic():
+            # One keyed write per user at a time: a retry sent while the first try still runs
+            # waits for it here and then replays its result, instead of racing it.
+            user_model = get_user_model()
+            user_model.objects.select_for_update().filter(pk=request.user.pk).first()
             stored = _stored(request.user, key, fingerprint)
-            if stored is None:
-                raise
-            return stored
+            if stored is not None:
+                return stored
+            response = handler(self, request, *args, **kwargs)
+            if 200 <= response.status_code < 300:
+                IdempotentRequest.objects.create(
+                    user=request.user,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status_code=response.status_code,
+                    response_body=json.loads(JSONRenderer().render(response.data) or "null"),
+                    location=response.get("Location", ""),
+                    etag=response.get("ETag", ""),
+                )
         return response
 
     wrapper.__name__ = handler.__name__
@@ -200,4 +207,6 @@ def _stored(user, key: str, fingerprint: str) -> Response | None:
     headers = {"Idempotent-Replayed": "true"}
     if stored.location:
         headers["Location"] = stored.location
+    if stored.etag:
+        headers["ETag"] = stored.etag
     return Response(stored.response_body, status=stored.status_code, headers=headers)

@@ -145,7 +145,8 @@ project_create = extend_schema(
     responses={201: s.ProjectSerializer},
 )
 project_update = extend_schema(
-    summary="Replace a project (budget lines and intended results left out are removed).",
+    summary="Replace a project: budget lines and intended results left out are removed; "
+    "`description` and `status`, when left out, keep their value.",
     description=_PROJECT_RULES + " Payments already made stay covered by the budget (R5).",
     examples=[OpenApiExample("Two-year project", request_only=True, value=_project_example)],
 )

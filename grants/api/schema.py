@@ -46,6 +46,7 @@ ERRORS = {
     406: "Only JSON is served.",
     409: "The plan's status does not allow this write (R10).",
     412: "If-Match does not match the current ETag: someone changed the object.",
+    413: "The request body is too large.",
     415: "Send JSON.",
     422: "The Idempotency-Key was already used with a different request.",
     428: "If-Match is required.",
@@ -57,7 +58,8 @@ IF_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=True,
-    description="The ETag of the object as you last read it (or `*`).",
+    description="The ETag of the object as you last read it (or `*`); a weak ETag (`W/…`) "
+    "never matches.",
 )
 IF_MATCH_OPTIONAL = OpenApiParameter(
     "If-Match",
@@ -99,12 +101,16 @@ class ProblemAutoSchema(AutoSchema):
     def _is_detail(self) -> bool:
         return "{" in self.path.rstrip("/").rsplit("/", 1)[-1]
 
+    def _is_action(self) -> bool:
+        """An extra action such as submit (not one of the standard CRUD actions)."""
+        return getattr(self.view, "action", None) not in (
+            None, "list", "retrieve", "create", "update", "partial_update", "destroy",
+        )  # fmt: skip
+
     def get_override_parameters(self):
         parameters = [*super().get_override_parameters(), ACCEPT_LANGUAGE]
         method = self.method
-        is_action = getattr(self.view, "action", None) not in (
-            None, "list", "retrieve", "create", "update", "partial_update", "destroy",
-        )  # fmt: skip
+        is_action = self._is_action()
         if isinstance(self.view, ETagMixin):
             if method in ("PUT", "PATCH", "DELETE"):
                 parameters.append(IF_MATCH)
@@ -119,6 +125,15 @@ class ProblemAutoSchema(AutoSchema):
             parameters.append(_response_header("ETag", "The representation's ETag.", codes))
         if method == "POST" and not is_action:
             parameters.append(_response_header("Location", "URL of the new object.", [201]))
+        if method == "POST":
+            parameters.append(
+                _response_header(
+                    "Idempotent-Replayed",
+                    "`true` when this is the stored answer to an earlier request with the same "
+                    "Idempotency-Key.",
+                    [200, 201],
+                )
+            )
         parameters.append(_response_header("WWW-Authenticate", "`Token`.", [401]))
         parameters.append(_response_header("Retry-After", "Seconds to wait.", [429]))
         return parameters
@@ -126,14 +141,14 @@ class ProblemAutoSchema(AutoSchema):
     def _error_codes(self) -> list[int]:
         codes = [400, 401, 403, 404, 406, 429]
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
-            codes.append(415)
+            codes += [413, 415]
             if "/plans/" in self.path or "/values/" in self.path:
                 codes.append(409)
         if self.method == "POST":
             codes.append(422)
         if isinstance(self.view, ETagMixin) and self.method in ("PUT", "PATCH", "DELETE"):
             codes += [412, 428]
-        if isinstance(self.view, ETagMixin) and self.method == "POST":
+        if isinstance(self.view, ETagMixin) and self.method == "POST" and self._is_action():
             codes.append(412)
         return sorted(set(codes))
 

@@ -40,7 +40,7 @@ from grants.models import (
     Project,
     ProjectStatus,
 )
-from grants.rules import ZERO, FundRuleError
+from grants.rules import ZERO
 from grants.selectors import money_overview, projects_with_totals
 from priorities.models import IntendedResult, Priority
 
@@ -55,6 +55,12 @@ class ApiPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and not (page.isascii() and page.isdigit() and int(page) > 0):
+            raise ValidationError({"page": [_("Give a page number from 1.")]})
+        return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request):
         asked = request.query_params.get(self.page_size_query_param)
@@ -93,33 +99,6 @@ def _resolve_partner(public_id) -> Partner:
     if partner is None:
         raise UnknownObject(_("partner"), field="partner")
     return partner
-
-
-def _resolve_results(codes) -> list[IntendedResult]:
-    found = IntendedResult.objects.in_bulk(codes, field_name="code")
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise FundRuleError(
-            "R13",
-            _("'%(code)s' is not an intended result of the 5+1 priorities."),
-            field="intended_results",
-            params={"code": missing[0][:80]},
-        )
-    return [found[code] for code in codes]
-
-
-def _budget(lines) -> dict:
-    budget = {}
-    for index, line in enumerate(lines):
-        if line["year"] in budget:
-            raise FundRuleError(
-                "R9",
-                _("Give one budget line per year; %(year)s appears twice."),
-                field=f"budget.{index}.year",
-                params={"year": line["year"]},
-            )
-        budget[line["year"]] = line["amount"]
-    return budget
 
 
 # --- Who am I, reference data, fund years -------------------------------------------------------
@@ -306,13 +285,8 @@ class PlanViewSet(
         data = self._valid(s.PlanCreateSerializer, request.data)
         with transaction.atomic():
             fund_year = FundYear.objects.filter(year=data["year"]).first()
-            if fund_year is None:
-                raise FundRuleError(
-                    "R6",
-                    _("There is no fund year %(year)s."),
-                    field="year",
-                    params={"year": data["year"]},
-                )
+            if fund_year is None:  # a year the fund does not have is invalid input
+                raise ValidationError({"year": [_("There is no fund year %(year)s.") % data]})
             plan = services.plan_create(
                 actor=request.user,
                 post=self.own_post,
@@ -369,6 +343,8 @@ class PlanViewSet(
     )
     @idempotent
     def add_priority(self, request, *args, **kwargs):
+        # The services name the plan's choice `priorities`; here the body has one `priority`.
+        self.error_field_aliases = {**self.error_field_aliases, "priorities": "priority"}
         with transaction.atomic():
             plan = self.locked_for_write()
             data = self._valid(s.ChosenPrioritySerializer, request.data)
@@ -421,14 +397,8 @@ class PartnerViewSet(
         return Partner.objects.filter(post=self.own_post)
 
     def _save(self, data, partner=None):
-        country = Country.objects.filter(code=data["country_id"].upper()).first()
-        if country is None:
-            raise FundRuleError(
-                "invalid",
-                _("'%(code)s' is not an ISO 3166 country code we know."),
-                field="country",
-                params={"code": data["country_id"][:2]},
-            )
+        # The service reads the country from the database (and refuses one it does not know).
+        country = Country(code=data["country_id"].upper())
         return services.partner_save(
             actor=self.request.user,
             post=self.own_post,
@@ -536,9 +506,9 @@ class ProjectViewSet(
         if "priority" in data:
             arguments["priority"] = data["priority"]["code"]
         if "intended_results" in data:
-            arguments["intended_results"] = _resolve_results(data["intended_results"])
+            arguments["intended_results"] = data["intended_results"]  # codes (R13)
         if "budget_lines" in data:
-            arguments["budget"] = _budget(data["budget_lines"])
+            arguments["budget"] = [(line["year"], line["amount"]) for line in data["budget_lines"]]
         return arguments
 
     @idempotent
@@ -626,20 +596,11 @@ class IndicatorViewSet(
         )
 
     def _save(self, data, indicator=None):
-        code = data["intended_result"]["code"]
-        result = IntendedResult.objects.filter(code=code).first()
-        if result is None:
-            raise FundRuleError(
-                "R13",
-                _("'%(code)s' is not an intended result of the 5+1 priorities."),
-                field="intended_result",
-                params={"code": code[:80]},
-            )
         return services.indicator_save(
             actor=self.request.user,
             project=self.project,
             indicator=indicator,
-            intended_result=result,
+            intended_result=data["intended_result"]["code"],
             name=data["name"],
             unit=data["unit"],
             baseline=data["baseline"],

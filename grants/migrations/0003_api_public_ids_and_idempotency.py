@@ -77,6 +77,7 @@ class Migration(migrations.Migration):
                 ("status_code", models.PositiveSmallIntegerField(verbose_name="status code")),
                 ("response_body", models.JSONField(null=True, verbose_name="response body")),
                 ("location", models.CharField(blank=True, max_length=500, verbose_name="location")),
+                ("etag", models.CharField(blank=True, max_length=100, verbose_name="ETag")),
                 (
                     "created_at",
                     models.DateTimeField(

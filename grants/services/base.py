@@ -27,9 +27,10 @@ from grants.rules import (
     ZERO,
     FundRuleError,
     as_domain_error,
+    ensure_instances,
     invalid,
 )
-from priorities.models import Priority
+from priorities.models import IntendedResult, Priority
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -185,6 +186,24 @@ def _resolve_priority(value: Priority | str, *, field: str = "priorities") -> Pr
             params={"code": str(value)[:40]},
         )
     return priority
+
+
+def resolve_intended_results(values, *, field: str) -> list[IntendedResult]:
+    """Intended results named by stored object or by code, read from the database (R13);
+    an unknown code is refused by name."""
+    values = _as_list(values, field=field)
+    codes = [value for value in values if isinstance(value, str)]
+    by_code = IntendedResult.objects.in_bulk(codes, field_name="code") if codes else {}
+    unknown = [code for code in codes if code not in by_code]
+    if unknown:
+        raise FundRuleError(
+            "R13",
+            _("'%(code)s' is not an intended result of the 5+1 priorities."),
+            field=field,
+            params={"code": unknown[0][:80]},
+        )
+    named = [by_code[value] if isinstance(value, str) else value for value in values]
+    return ensure_instances(named, IntendedResult, rule="R13", field=field)
 
 
 def _as_list(items, *, field: str) -> list:

@@ -34,7 +34,6 @@ from grants.rules import (
     ensure_budget_years_in_period,
     ensure_choice,
     ensure_date,
-    ensure_instances,
     ensure_money,
     ensure_period,
     ensure_text,
@@ -55,6 +54,7 @@ from .base import (
     _resolve_priority,
     _sum,
     authorize,
+    resolve_intended_results,
     save_validated,
     service,
 )
@@ -160,12 +160,19 @@ def _with_start_year(budget: Mapping[int, Decimal], start: date) -> dict[int, De
     return dict(budget) if budget else {start.year: ZERO}
 
 
-def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
-    """{year: amount}: whole years (never 2027.9 read as 2027, R9) and money (R5)."""
-    if not isinstance(budget, Mapping):
+def _clean_budget(budget) -> dict[int, Decimal]:
+    """{year: amount}, or (year, amount) pairs: whole years (never 2027.9 read as 2027),
+    each once (R9), and money (R5)."""
+    if isinstance(budget, Mapping):
+        pairs = list(budget.items())
+    elif isinstance(budget, list | tuple) and all(
+        isinstance(pair, list | tuple) and len(pair) == 2 for pair in budget
+    ):
+        pairs = list(budget)
+    else:
         raise invalid(_("Give the budget as amounts per calendar year."), field="budget")
     cleaned = {}
-    for year, amount in budget.items():
+    for year, amount in pairs:
         year = ensure_year(year, field="budget")
         if year in cleaned:
             raise FundRuleError(
@@ -176,8 +183,16 @@ def _clean_budget(budget: Mapping) -> dict[int, Decimal]:
 
 
 def _clean_results(intended_results) -> list[IntendedResult]:
-    """Intended results as stored (R13 reads their priority from the database)."""
-    return ensure_instances(intended_results, IntendedResult, rule="R13", field="intended_results")
+    """Intended results as stored, named by object or by code (R13 reads their priority from
+    the database)."""
+    return resolve_intended_results(intended_results, field="intended_results")
+
+
+def _distinct_results(results: list[IntendedResult]) -> list[IntendedResult]:
+    """R13: a project serves each intended result once."""
+    if len({result.pk for result in results}) != len(results):
+        raise FundRuleError("R13", _("Name each intended result once."), field="intended_results")
+    return results
 
 
 def _clean_partner(partner) -> Partner:
@@ -214,7 +229,7 @@ def _clean_specs(specs) -> list[ProjectSpec]:
             end_date=ensure_date(spec.end_date, field="end_date"),
             budget=spec.budget,
             status=ensure_choice(spec.status, ProjectStatus, rule="R9", field="status"),
-            intended_results=[next(stored_results) for _result in results],
+            intended_results=_distinct_results([next(stored_results) for _result in results]),
         )
         for spec, results in zip(specs, result_lists, strict=True)
     ]
@@ -540,7 +555,7 @@ def project_update(
     old_budget = dict(project.budget_lines.values_list("year", "amount"))
     new_budget = _clean_budget(budget) if budget is not None else dict(old_budget)
     results = (
-        _clean_results(intended_results)
+        _distinct_results(_clean_results(intended_results))
         if intended_results is not None
         else list(project.intended_results.all())
     )

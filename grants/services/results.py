@@ -27,6 +27,7 @@ from .base import (
     _locked,
     authorize,
     pk_of,
+    resolve_intended_results,
     save_validated,
     service,
 )
@@ -94,9 +95,12 @@ def indicator_save(
             ensure_year_writable(first_year, history_import=history_import, field="indicator")
     else:
         project = _locked_project_for_results(actor, project, history_import=history_import)
-    intended_result = ensure_instance(
-        intended_result, IntendedResult, rule="R13", field="intended_result"
-    )
+    if isinstance(intended_result, str | IntendedResult):
+        [intended_result] = resolve_intended_results([intended_result], field="intended_result")
+    else:
+        intended_result = ensure_instance(
+            intended_result, IntendedResult, rule="R13", field="intended_result"
+        )
     name = ensure_text(name, field="name", max_length=250, required=True)
     unit = ensure_text(unit, field="unit", max_length=50, required=True)
     baseline = ensure_number(baseline, field="baseline")

@@ -323,3 +323,82 @@ def test_the_json_of_a_problem_is_documented_json(api_world, api):
     assert body["errors"] == [
         {"field": "year", "code": "invalid", "message": body["errors"][0]["message"]}
     ]
+
+
+# --- Found in review ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the JSON reader can go
+        b'{"narrative": "a", "narrative": "b"}',  # a key given twice
+    ],
+)
+def test_unreadable_json_is_400_not_500(api_world, api, raw):
+    response = api.generic(
+        "PATCH", plan_url(api_world), raw, content_type="application/json", HTTP_IF_MATCH="*"
+    )
+    assert_problem(response, 400, "parse_error")
+    api_world.own.plan.refresh_from_db()
+    assert api_world.own.plan.narrative == ""
+
+
+def test_a_body_beyond_the_upload_limit_is_413(api_world, api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"narrative": "x" * 2000}
+    response = api.patch(plan_url(api_world), body, HTTP_IF_MATCH="*")
+    assert_problem(response, 413, "too_large")
+
+
+def test_a_weak_etag_never_matches_if_match(api_world, api):
+    etag = api.get(plan_url(api_world))["ETag"]
+    response = api.patch(plan_url(api_world), {"narrative": "x"}, HTTP_IF_MATCH=f"W/{etag}")
+    assert_problem(response, 412)
+    assert api.get(plan_url(api_world), HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
+
+
+def test_a_replayed_create_carries_the_etag(api_world, api):
+    first = api.post(f"{V1}/partners/", PARTNER, HTTP_IDEMPOTENCY_KEY="etag-1")
+    again = api.post(f"{V1}/partners/", PARTNER, HTTP_IDEMPOTENCY_KEY="etag-1")
+    assert again["ETag"] == first["ETag"] == api.get(first["Location"])["ETag"]
+
+
+def test_what_was_read_can_be_sent_back_with_put(api_world, api):
+    url = f"{V1}/projects/{api_world.own.project.public_id}/"
+    read = api.get(url)
+    body = {**read.json(), "title": "Sent back"}
+    response = api.put(url, body, HTTP_IF_MATCH=read["ETag"])
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "Sent back"
+    assert response.json()["budget"] == read.json()["budget"]
+
+
+def test_page_numbers_are_checked(api_world, api):
+    assert_problem(api.get(f"{V1}/projects/?page=abc"), 400, field="page")
+    assert_problem(api.get(f"{V1}/projects/?page=0"), 400, field="page")
+    assert_problem(api.get(f"{V1}/projects/?page_size=-3"), 400, field="page_size")
+
+
+@pytest.mark.parametrize("date", ["20261231", "2026-W01-1", "2026-1-5"])
+def test_dates_are_iso_calendar_dates_only(api_world, api, date):
+    url = f"{V1}/projects/{api_world.own.project.public_id}/"
+    assert_problem(api.patch(url, {"end_date": date}, HTTP_IF_MATCH="*"), 400, field="end_date")
+
+
+def test_methods_an_endpoint_does_not_have_are_405_and_unknown_paths_404(api_world, api):
+    assert_problem(api.put(f"{V1}/fund-years/2026/", {}), 405)
+    assert_problem(api.post(f"{V1}/me/", {}), 405)
+    assert_problem(api.options(f"{V1}/plans/"), 405)
+    assert_problem(api.post(f"{V1}/project/", {}), 404)
+
+
+def test_an_input_error_of_the_service_is_typed_invalid_input_not_a_rule(api_world, api):
+    body = {"name": "X", "partner_type": "local_cso", "country": "QQ"}
+    problem = assert_problem(api.post(f"{V1}/partners/", body), 400, "invalid", "country")
+    assert problem["type"].endswith(":invalid-input")
+
+
+def test_adding_a_priority_names_the_priority_field(api_world, api):
+    url = f"{plan_url(api_world)}priorities/"
+    assert_problem(api.post(url, {"priority": "climate", "amount": "1"}), 400, "R3", "priority")

@@ -52,8 +52,10 @@ def test_adding_a_third_priority_is_refused_R2(api_world, api):
 
 
 def test_an_unknown_priority_is_refused_R3(api_world, api):
-    response = api.post(
-        f"{plan_url(api_world)}priorities/", {"priority": "climate", "amount": "1.00"}
+    response = api.patch(
+        plan_url(api_world),
+        {"priorities": [{"priority": "climate", "amount": "1.00"}]},
+        HTTP_IF_MATCH="*",
     )
     assert_problem(response, 400, "R3", "priorities")
 
@@ -85,7 +87,8 @@ def test_a_plan_for_a_year_the_post_is_not_selected_for_is_refused_R6(api_world,
     )
     response = api.post(f"{V1}/plans/", {"year": 2027})
     assert_problem(response, 400, "R6", "year")
-    assert_problem(api.post(f"{V1}/plans/", {"year": 2031}), 400, "R6", "year")
+    # A year the fund does not have at all is invalid input, not a rule breach.
+    assert_problem(api.post(f"{V1}/plans/", {"year": 2031}), 400, "invalid", "year")
 
 
 def test_a_year_before_the_reform_is_history_R7(api_world, api):
@@ -142,6 +145,26 @@ def test_an_intended_result_of_another_priority_is_refused_R13(api_world, api):
     assert_problem(api.post(f"{V1}/projects/", body), 400, "R13", "intended_results")
     body = project_body(api_world, intended_results=["no.such-result"])
     assert_problem(api.post(f"{V1}/projects/", body), 400, "R13", "intended_results")
+
+
+def test_an_intended_result_named_twice_is_refused_R13(api_world, api):
+    twice = ["women_girls.violence", "women_girls.violence"]
+    body = project_body(api_world, intended_results=twice)
+    assert_problem(api.post(f"{V1}/projects/", body), 400, "R13", "intended_results")
+    url = f"{V1}/projects/{api_world.own.project.public_id}/"
+    response = api.patch(url, {"intended_results": twice}, HTTP_IF_MATCH="*")
+    assert_problem(response, 400, "R13", "intended_results")
+
+
+def test_a_budget_year_given_twice_is_refused_R9(api_world, api):
+    lines = [{"year": 2026, "amount": "1.00"}, {"year": 2026, "amount": "2.00"}]
+    body = project_body(api_world, budget=lines)
+    assert_problem(api.post(f"{V1}/projects/", body), 400, "R9", "budget")
+
+
+def test_an_unknown_country_is_refused_by_the_service(api_world, api):
+    body = {"name": "X", "partner_type": "local_cso", "country": "QQ"}
+    assert_problem(api.post(f"{V1}/partners/", body), 400, "invalid", "country")
 
 
 def test_a_value_for_a_year_the_project_does_not_run_in_is_refused_R13(api_world, api):

@@ -110,22 +110,31 @@ def test_two_colleagues_spending_the_last_euro_at_once_one_wins_R5(live_server, 
     assert spent == Decimal("100000.00")
 
 
-def test_a_create_retried_at_once_with_one_key_creates_one_project(live_server):
-    """Two copies of one request (a client that timed out and retried) race: one project."""
-    admin = StaffFactory(username="http-idempotent")
+@pytest.mark.parametrize("resource", ["projects", "partners", "plans"])
+def test_a_create_retried_at_once_with_one_key_writes_once(live_server, resource):
+    """Two copies of one request (a client that timed out and retried) race: both get the one
+    object, also where a second copy would break a uniqueness rule (partner name, R10)."""
+    from grants.models import AnnualPlan, Partner
+
+    admin = StaffFactory(username=f"http-idempotent-{resource}")
     year = FundYearFactory(year=2026)
     post = make_participant(admin, year)
-    make_plan(admin, post, year)
+    if resource != "plans":
+        make_plan(admin, post, year)
     partner = PartnerFactory(post=post)
     token = token_for(admin, post, "carol")
     body = {
-        "partner": str(partner.public_id),
-        "priority": "women_girls",
-        "title": "Once",
-        "start_date": "2026-01-01",
-        "end_date": "2026-12-31",
-    }
-    url = f"{live_server.url}/api/v1/projects/"
+        "projects": {
+            "partner": str(partner.public_id),
+            "priority": "women_girls",
+            "title": "Once",
+            "start_date": "2026-01-01",
+            "end_date": "2026-12-31",
+        },
+        "partners": {"name": "Once", "partner_type": "local_cso", "country": "KE"},
+        "plans": {"year": 2026, "narrative": "Once"},
+    }[resource]
+    url = f"{live_server.url}/api/v1/{resource}/"
     barrier = threading.Barrier(2)
     outcomes = [None, None]
 
@@ -137,12 +146,15 @@ def test_a_create_retried_at_once_with_one_key_creates_one_project(live_server):
             headers={
                 "Authorization": f"Token {token}",
                 "Content-Type": "application/json",
-                "Idempotency-Key": "project-once",
+                "Idempotency-Key": f"{resource}-once",
             },
         )
         barrier.wait(timeout=10)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            outcomes[index] = (response.status, json.loads(response.read()))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                outcomes[index] = (response.status, json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            outcomes[index] = (error.code, json.loads(error.read()))
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -151,4 +163,9 @@ def test_a_create_retried_at_once_with_one_key_creates_one_project(live_server):
         thread.join(timeout=60)
     assert [status for status, _ in outcomes] == [201, 201], outcomes
     assert outcomes[0][1]["id"] == outcomes[1][1]["id"]
-    assert Project.objects.filter(post=post, title="Once").count() == 1
+    created = {
+        "projects": Project.objects.filter(post=post, title="Once"),
+        "partners": Partner.objects.filter(post=post, name="Once"),
+        "plans": AnnualPlan.objects.filter(post=post, narrative="Once"),
+    }[resource]
+    assert created.count() == 1
