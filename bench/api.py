@@ -488,10 +488,17 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="mrf-bench-api-") as tmp:
         constant_file = Path(tmp) / "constant.json"
+        # The server runs as in production (DEBUG off: no query log, no debug pages), over
+        # plain HTTP on the loopback interface.
         server_env = django_env(
             database,
             DJANGO_SETTINGS_MODULE="bench.settings",
             BENCH_CONSTANT_FILE=str(constant_file),
+            DJANGO_DEBUG="false",
+            DJANGO_SECRET_KEY="bench-" + "x" * 50,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            DJANGO_LOG_LEVEL="WARNING",
         )
         if args.conn_max_age is not None:
             server_env["DJANGO_CONN_MAX_AGE"] = str(args.conn_max_age)
@@ -520,7 +527,7 @@ def main() -> int:
             print(
                 f"machine: {os.cpu_count()} CPUs, load average {load_average()}; "
                 f"gunicorn: {args.workers} sync workers × 1 thread, "
-                f"DJANGO_CONN_MAX_AGE={server_env.get('DJANGO_CONN_MAX_AGE', '0')}, DEBUG on"
+                f"DJANGO_CONN_MAX_AGE={server_env.get('DJANGO_CONN_MAX_AGE', '0')}, DEBUG off"
             )
             print(
                 f"load: {args.clients} clients (http.client threads, same machine), "

@@ -148,6 +148,7 @@ class Profile:
 
 NOBODY = Profile(roles=frozenset())
 _CACHE = "_fund_access_profile"
+_POST_CACHE = "_fund_access_post"
 
 
 def profile_of(actor) -> Profile:
@@ -157,22 +158,23 @@ def profile_of(actor) -> Profile:
     cached = getattr(actor, _CACHE, None)
     if cached is not None:
         return cached
-    group_names = set(actor.groups.values_list("name", flat=True))
-    if SYSTEM_GROUP in group_names and not actor.is_active and not actor.has_usable_password():
-        profile = Profile(roles=frozenset({Role.SYSTEM}))
-    elif not actor.is_active:
-        profile = NOBODY
+    if not actor.is_active:
+        group_names = set(actor.groups.values_list("name", flat=True))
+        is_system = SYSTEM_GROUP in group_names and not actor.has_usable_password()
+        profile = Profile(roles=frozenset({Role.SYSTEM})) if is_system else NOBODY
     elif actor.is_superuser:
         profile = Profile(roles=frozenset({Role.SUPERUSER}))
     else:
         from countries.models import PostMembership, PostRole
 
-        membership = PostMembership.objects.filter(user=actor).first()
+        membership = PostMembership.objects.select_related("post").filter(user=actor).first()
         if membership is not None:
             # Embassy staff are never ministry staff at the same time: the post role decides.
             role = Role.POST_EDITOR if membership.role == PostRole.EDITOR else Role.POST_VIEWER
             profile = Profile(roles=frozenset({role}), post_id=membership.post_id)
+            setattr(actor, _POST_CACHE, membership.post)
         else:
+            group_names = set(actor.groups.values_list("name", flat=True))
             profile = Profile(
                 roles=frozenset(
                     role for role, group in MINISTRY_GROUPS.items() if group in group_names
@@ -184,8 +186,23 @@ def profile_of(actor) -> Profile:
 
 def forget(actor) -> None:
     """Drop the cached profile, e.g. after changing the actor's groups or membership."""
-    if actor is not None and hasattr(actor, _CACHE):
-        delattr(actor, _CACHE)
+    for name in (_CACHE, _POST_CACHE):
+        if actor is not None and hasattr(actor, name):
+            delattr(actor, name)
+
+
+def own_post_of(actor):
+    """The post of an embassy user (read with their profile), or None for anyone else."""
+    profile = profile_of(actor)
+    if not profile.is_post_user:
+        return None
+    post = getattr(actor, _POST_CACHE, None)
+    if post is None or post.pk != profile.post_id:
+        from countries.models import Post
+
+        post = Post.objects.get(pk=profile.post_id)
+        setattr(actor, _POST_CACHE, post)
+    return post
 
 
 def post_id_of(obj) -> int | None:

@@ -370,7 +370,13 @@ class Project(models.Model):
                 condition=Q(status__in=ProjectStatus.values), name="project_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["post", "status"], name="project_post_status_idx")]
+        indexes = [
+            models.Index(fields=["post", "status"], name="project_post_status_idx"),
+            # The embassy API's project list: a post's projects in their default order.
+            models.Index(
+                fields=["post", "start_date", "title", "id"], name="project_post_listing_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

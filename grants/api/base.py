@@ -23,7 +23,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from config.api import IdempotencyKeyReused, PreconditionFailed, PreconditionRequired
 from countries.models import Post
-from grants.access import can, profile_of
+from grants.access import can, own_post_of, profile_of
 from grants.models import IdempotentRequest
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -57,12 +57,8 @@ class PostUserThrottle(UserRateThrottle):
 
 
 def caller_post(request) -> Post:
-    """The post of the calling embassy user (read once per request)."""
-    post = getattr(request, "_fund_post", None)
-    if post is None:
-        post = Post.objects.get(pk=profile_of(request.user).post_id)
-        request._fund_post = post
-    return post
+    """The post of the calling embassy user (read with their profile, once per request)."""
+    return own_post_of(request.user)
 
 
 class StrictSerializer(serializers.Serializer):

@@ -7,8 +7,11 @@ user; the views translate HTTP to service calls and nothing else.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django import forms
-from django.db import transaction
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -16,6 +19,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.fields import DateTimeField
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -441,6 +445,30 @@ class PartnerViewSet(
 # --- Projects --------------------------------------------------------------------------------
 
 
+# The columns of a project row in the list (ProjectViewSet.list).
+_PROJECT_ROW = (
+    "id",
+    "public_id",
+    "partner__public_id",
+    "priority__code",
+    "title",
+    "description",
+    "start_date",
+    "end_date",
+    "status",
+    "total_budget",
+    "total_disbursed",
+    "created_at",
+    "updated_at",
+)
+_DATETIME = DateTimeField()
+
+
+def _money(amount) -> str:
+    """As the serializers' DecimalField(decimal_places=2) writes it."""
+    return f"{amount:.2f}"
+
+
 class ProjectFilter(filters.FilterSet):
     year = YearFilter(method="in_year", label="Has a budget line in this year")
     status = filters.ChoiceFilter(choices=ProjectStatus.choices)
@@ -493,6 +521,76 @@ class ProjectViewSet(
                 Prefetch("intended_results", queryset=IntendedResult.objects.order_by("code")),
             )
         )
+
+    def list(self, request, *args, **kwargs):
+        """A page of projects exactly as ProjectSerializer shows each one, built from rows
+        rather than model instances, for the API's busiest list: on PostgreSQL two queries
+        (count, and the page with its budget lines and intended results as arrays), elsewhere
+        four; a fraction of the CPU of serializing objects."""
+        queryset = self.filter_queryset(
+            projects_with_totals(Project.objects.filter(post=self.own_post))
+        )
+        in_arrays = connection.vendor == "postgresql"
+        columns = _PROJECT_ROW
+        if in_arrays:
+            lines = BudgetLine.objects.filter(project=OuterRef("pk")).order_by("year")
+            served = IntendedResult.objects.filter(projects=OuterRef("pk")).order_by("code")
+            queryset = queryset.annotate(
+                budget_years=ArraySubquery(lines.values("year")),
+                budget_amounts=ArraySubquery(lines.values("amount")),
+                result_codes=ArraySubquery(served.values("code")),
+            )
+            columns = (*columns, "budget_years", "budget_amounts", "result_codes")
+        rows = self.paginate_queryset(queryset.values(*columns))
+        if in_arrays:
+            budgets = {
+                row["id"]: [
+                    {"year": line_year, "amount": _money(amount)}
+                    for line_year, amount in zip(
+                        row["budget_years"], row["budget_amounts"], strict=True
+                    )
+                ]
+                for row in rows
+            }
+            results = {row["id"]: row["result_codes"] for row in rows}
+        else:
+            budgets, results = self._children_of([row["id"] for row in rows])
+        return self.get_paginated_response(
+            [
+                {
+                    "id": str(row["public_id"]),
+                    "partner": str(row["partner__public_id"]),
+                    "priority": row["priority__code"],
+                    "title": row["title"],
+                    "description": row["description"],
+                    "start_date": row["start_date"].isoformat(),
+                    "end_date": row["end_date"].isoformat(),
+                    "status": row["status"],
+                    "intended_results": results.get(row["id"], []),
+                    "budget": budgets.get(row["id"], []),
+                    "total_budget": _money(row["total_budget"]),
+                    "disbursed": _money(row["total_disbursed"]),
+                    "created_at": _DATETIME.to_representation(row["created_at"]),
+                    "updated_at": _DATETIME.to_representation(row["updated_at"]),
+                }
+                for row in rows
+            ]
+        )
+
+    @staticmethod
+    def _children_of(ids):
+        """Budget lines and intended-result codes of these projects, one query each."""
+        budgets = defaultdict(list)
+        lines = BudgetLine.objects.filter(project_id__in=ids).order_by("project_id", "year")
+        for project_id, line_year, amount in lines.values_list("project_id", "year", "amount"):
+            budgets[project_id].append({"year": line_year, "amount": _money(amount)})
+        results = defaultdict(list)
+        served = Project.intended_results.through.objects.filter(project_id__in=ids)
+        for project_id, code in served.order_by("project_id", "intendedresult__code").values_list(
+            "project_id", "intendedresult__code"
+        ):
+            results[project_id].append(code)
+        return budgets, results
 
     @staticmethod
     def _arguments(data) -> dict:

@@ -90,3 +90,12 @@ def test_list_queries_do_not_grow_with_the_number_of_rows(
         api.get(url)
     # Enough to catch one query per row: 13 projects would add at least 12.
     assert small <= 12
+
+
+def test_the_project_list_shows_each_project_exactly_as_its_detail(api_world, api):
+    """The list is built from rows for speed; it must say what the serializer says."""
+    add_projects(api_world, 3)
+    listed = api.get(f"{V1}/projects/?page_size=100").json()["results"]
+    assert len(listed) == 4
+    for item in listed:
+        assert item == api.get(f"{V1}/projects/{item['id']}/").json()
