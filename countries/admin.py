@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.db.models import Avg, Count
 from django.utils.translation import gettext_lazy as _
 
-from grants.admin_base import ReadOnlyAdmin, ServiceAdmin, inline_data, replaced_or_deleted
+from grants.access import Action
+from grants.admin_base import (
+    PolicyInline,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdmin,
+    inline_data,
+    replaced_or_deleted,
+)
 
 from . import services
 from .models import Assessment, Country, Participation, Post, PostMembership
@@ -16,14 +24,17 @@ class CountryAdmin(ReadOnlyAdmin):
     search_fields = ["code", "name_nl", "name_en"]
 
 
-class PostMembershipInline(admin.TabularInline):
+class PostMembershipInline(ReadOnlyInline):
+    """Shown with the post; created and changed under "post memberships" (a service)."""
+
     model = PostMembership
-    extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+    readonly_fields = fields
 
 
 @admin.register(Post)
 class PostAdmin(ServiceAdmin):
+    write_action = Action.SAVE_POST
     list_display = ["code", "name", "kind", "city", "host_country", "is_demo"]
     list_filter = ["kind", "is_demo"]
     list_select_related = ["host_country"]
@@ -44,12 +55,13 @@ class PostAdmin(ServiceAdmin):
         return False
 
     def save_related(self, request, form, formsets, change):
-        # countries_covered was set by the service; memberships carry no fund rule.
+        # countries_covered was set by the service; memberships are read-only here.
         for formset in formsets:
-            self.save_formset(request, form, formset, change)
+            inline_data(formset)
 
 
-class AssessmentInline(admin.TabularInline):
+class AssessmentInline(PolicyInline, admin.TabularInline):
+    write_action = Action.ASSESS_POST
     model = Assessment
     extra = 0
     max_num = 5
@@ -59,6 +71,8 @@ class AssessmentInline(admin.TabularInline):
 @admin.register(Participation)
 class ParticipationAdmin(ServiceAdmin):
     """R1 selection of posts per fund year with the R12 assessment behind it."""
+
+    write_action = Action.SELECT_POST
 
     list_display = ["post", "fund_year", "post_kind", "selected", "average_score", "decided_at"]
     list_filter = ["fund_year", "selected", "post__kind"]
@@ -135,9 +149,20 @@ class AssessmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PostMembership)
-class PostMembershipAdmin(admin.ModelAdmin):
+class PostMembershipAdmin(ServiceAdmin):
+    """Embassy accounts and their post (R11); ministry accounts are refused by the service."""
+
+    write_action = Action.SAVE_POST
     list_display = ["user", "post", "role"]
     list_filter = ["role"]
     list_select_related = ["user", "post"]
     search_fields = ["user__username", "post__code"]
     autocomplete_fields = ["user", "post"]
+    delete_service = services.membership_delete
+    action_argument = "membership"
+
+    def save_model(self, request, obj, form, change):
+        saved = services.membership_set(
+            actor=request.user, user=obj.user, post=obj.post, role=obj.role
+        )
+        self.adopt(obj, saved)

@@ -258,3 +258,17 @@ def membership_set(*, actor, user, post: Post, role: str):
     save_validated(membership, actor)
     forget(user)
     return membership
+
+
+@service
+def membership_delete(*, actor, membership: PostMembership) -> None:
+    """End an embassy user's membership of their post (they lose all access, R11)."""
+    from grants.access import forget
+
+    what = _("post membership")
+    membership = _locked(PostMembership, membership, what=what, field="membership")
+    post = _locked(Post, membership.post_id, what=_("post"), field="post")
+    authorize(actor, Action.SAVE_POST, post, what=_("post"), field="post")
+    user = membership.user
+    membership.delete()
+    forget(user)

@@ -71,6 +71,7 @@ class Action(StrEnum):
     PAY = "pay"  # disbursements
     REPORT_RESULTS = "report_results"  # indicators and reported values (R13)
     IMPORT_HISTORY = "import_history"  # write years before the reform (R7)
+    IDENTIFY_PARTNER = "identify_partner"  # see who a highly sensitive partner is (R11)
 
     @property
     def permission(self) -> str:
@@ -94,6 +95,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.PAY: frozenset({Role.FUND_MANAGER}),
     Action.REPORT_RESULTS: frozenset({Role.POST_EDITOR}),
     Action.IMPORT_HISTORY: frozenset(),
+    # R11: the name of a highly sensitive partner only for those who work with it: the post
+    # itself and the fund managers who pay it. Reviewers and readers see its type and country.
+    Action.IDENTIFY_PARTNER: frozenset({Role.FUND_MANAGER}) | POST_ROLES,
 }
 
 _ACTION_DESCRIPTIONS = {
@@ -111,6 +115,7 @@ _ACTION_DESCRIPTIONS = {
     Action.PAY: _("record payments"),
     Action.REPORT_RESULTS: _("report results"),
     Action.IMPORT_HISTORY: _("import history"),
+    Action.IDENTIFY_PARTNER: _("see who a highly sensitive partner is"),
 }
 
 

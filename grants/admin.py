@@ -16,11 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
+from .access import Action, can
 from .admin_base import (
+    PolicyInline,
     ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceAdmin,
     inline_data,
+    is_ministry,
     replaced_or_deleted,
 )
 from .models import (
@@ -37,6 +40,7 @@ from .models import (
     PlanStatus,
     PlanTransition,
     Project,
+    Sensitivity,
 )
 from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
 
@@ -67,6 +71,7 @@ class ServiceHistoryAdmin(ServiceAdmin, SimpleHistoryAdmin):
 
 @admin.register(FundYear)
 class FundYearAdmin(ServiceHistoryAdmin):
+    write_action = Action.SAVE_FUND_YEAR
     list_display = [
         "year",
         "envelope_eur",
@@ -135,6 +140,7 @@ class FundYearAdmin(ServiceHistoryAdmin):
 
 @admin.register(Allocation)
 class AllocationAdmin(ServiceHistoryAdmin):
+    write_action = Action.ALLOCATE
     list_display = ["post", "fund_year", "amount_eur"]
     list_filter = ["fund_year", "post__kind"]
     list_select_related = ["post", "fund_year"]
@@ -223,7 +229,8 @@ class MoneyOverviewAdmin(ReadOnlyAdmin):
 # --- Annual plans ------------------------------------------------------------------------------
 
 
-class PlanPriorityInline(admin.TabularInline):
+class PlanPriorityInline(PolicyInline, admin.TabularInline):
+    write_action = Action.EDIT_PLAN
     model = PlanPriority
     fields = ["priority", "amount"]
     extra = 0
@@ -239,6 +246,7 @@ class PlanTransitionInline(ReadOnlyInline):
 
 @admin.register(AnnualPlan)
 class AnnualPlanAdmin(ServiceHistoryAdmin):
+    write_action = Action.EDIT_PLAN
     list_display = ["post", "fund_year", "status", "version", "priorities", "updated_at"]
     list_filter = ["fund_year", "status", "post__kind"]
     list_select_related = ["post", "fund_year"]
@@ -285,15 +293,24 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
                 items = [(data["priority"], data["amount"]) for _i, data, gone in rows if not gone]
                 services.plan_priorities_set(actor=request.user, plan=form.instance, items=items)
 
-    @admin.action(description=_("Submit selected plans for review (R10)"))
+    def has_submit_permission(self, request):
+        return is_ministry(request.user) and can(request.user, Action.SUBMIT_PLAN)
+
+    def has_review_permission(self, request):
+        return is_ministry(request.user) and can(request.user, Action.REVIEW_PLAN)
+
+    @admin.action(description=_("Submit selected plans for review (R10)"), permissions=["submit"])
     def submit_plans(self, request, queryset):
         self.run_service_action(request, queryset, services.plan_submit)
 
-    @admin.action(description=_("Approve selected plans (R10)"))
+    @admin.action(description=_("Approve selected plans (R10)"), permissions=["review"])
     def approve_plans(self, request, queryset):
         self.run_service_action(request, queryset, services.plan_approve)
 
-    @admin.action(description=_("Return selected plans for revision, with a comment (R10)"))
+    @admin.action(
+        description=_("Return selected plans for revision, with a comment (R10)"),
+        permissions=["review"],
+    )
     def return_plans(self, request, queryset):
         return self.transition_with_comment(
             request,
@@ -303,7 +320,10 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
             explanation=_("The post revises the plan and submits it again. Say what to change."),
         )
 
-    @admin.action(description=_("Open an amendment of selected approved plans (R10)"))
+    @admin.action(
+        description=_("Open an amendment of selected approved plans (R10)"),
+        permissions=["review"],
+    )
     def amend_plans(self, request, queryset):
         return self.transition_with_comment(
             request,
@@ -380,8 +400,35 @@ class PlanTransitionAdmin(ReadOnlyAdmin):
 # --- Partners and projects ---------------------------------------------------------------------
 
 
+def may_identify(request, partner=None) -> bool:
+    """R11: whether the user may see who a highly sensitive partner is (the policy decides)."""
+    return can(request.user, Action.IDENTIFY_PARTNER, partner)
+
+
+def partner_label(request, partner) -> str:
+    """A partner as this user may see it: a highly sensitive one by type and country only,
+    unless the policy lets the user identify it (R11)."""
+    if partner.sensitivity != Sensitivity.HIGH or may_identify(request, partner):
+        return partner.name
+    return _("%(type)s in %(country)s (highly sensitive)") % {
+        "type": partner.get_partner_type_display(),
+        "country": partner.country_id,
+    }
+
+
+def identity_column(request, *, partner_of=lambda obj: obj, description=None):
+    """A list column (bound to this request) naming the partner as partner_label does."""
+
+    def identity(obj):
+        return partner_label(request, partner_of(obj))
+
+    identity.short_description = description or _("partner")
+    return identity
+
+
 @admin.register(Partner)
 class PartnerAdmin(ServiceHistoryAdmin):
+    write_action = Action.EDIT_PARTNER
     list_display = [
         "name",
         "post",
@@ -398,6 +445,21 @@ class PartnerAdmin(ServiceHistoryAdmin):
 
     delete_service = services.partner_delete
     action_argument = "partner"
+
+    def get_list_display(self, request):
+        if may_identify(request):
+            return self.list_display
+        return [identity_column(request, description=_("name")), *self.list_display[1:]]
+
+    def get_search_fields(self, request):
+        # Searching by name would tell whether a sensitive partner exists (R11).
+        return self.search_fields if may_identify(request) else ["post__code"]
+
+    def has_view_permission(self, request, obj=None):
+        hidden = obj is not None and obj.sensitivity == Sensitivity.HIGH
+        if hidden and not may_identify(request, obj):
+            return False
+        return super().has_view_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         # A partner with projects stays: its projects and payments refer to it.
@@ -418,7 +480,8 @@ class PartnerAdmin(ServiceHistoryAdmin):
         self.adopt(obj, saved)
 
 
-class BudgetLineInline(admin.TabularInline):
+class BudgetLineInline(PolicyInline, admin.TabularInline):
+    write_action = Action.EDIT_PROJECT
     model = BudgetLine
     fields = ["year", "amount"]
     extra = 0
@@ -444,6 +507,7 @@ PROJECT_FORM_FIELDS = [
 
 @admin.register(Project)
 class ProjectAdmin(ServiceHistoryAdmin):
+    write_action = Action.EDIT_PROJECT
     list_display = [
         "title",
         "post",
@@ -468,7 +532,36 @@ class ProjectAdmin(ServiceHistoryAdmin):
         return selectors.projects_with_totals(super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
-        return ["post", "public_id"] if obj else ["public_id"]
+        fixed = ["post", "public_id"] if obj else ["public_id"]
+        if obj is not None and not may_identify(request, obj.partner):
+            return [*fixed, self._masked_partner(request)]
+        return fixed
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None or may_identify(request, obj.partner):
+            return fields
+        masked = self._masked_partner(request)
+        return [masked if field in ("partner", masked) else field for field in fields]
+
+    def _masked_partner(self, request):
+        """One column object per request (fields and readonly_fields must name the same)."""
+        column = getattr(request, "_masked_partner_column", None)
+        if column is None:
+            column = identity_column(request, partner_of=lambda project: project.partner)
+            request._masked_partner_column = column
+        return column
+
+    def get_list_display(self, request):
+        if may_identify(request):
+            return self.list_display
+        column = identity_column(request, partner_of=lambda project: project.partner)
+        return [column if name == "partner" else name for name in self.list_display]
+
+    def get_search_fields(self, request):
+        if may_identify(request):
+            return self.search_fields
+        return [name for name in self.search_fields if not name.startswith("partner__")]
 
     @admin.display(description=_("budget"), ordering="total_budget")
     def budget_eur(self, obj):
@@ -535,6 +628,8 @@ class BudgetLineAdmin(ReadOnlyAdmin):
 class DisbursementAdmin(ServiceHistoryAdmin):
     """Payments are recorded once and never edited (R5 keeps them within the budget)."""
 
+    write_action = Action.PAY
+
     list_display = ["project", "date", "amount_eur", "reference"]
     list_filter = ["date"]
     list_select_related = ["project"]
@@ -566,7 +661,8 @@ class DisbursementAdmin(ServiceHistoryAdmin):
 # --- Results framework (R13) -------------------------------------------------------------------
 
 
-class IndicatorValueInline(admin.TabularInline):
+class IndicatorValueInline(PolicyInline, admin.TabularInline):
+    write_action = Action.REPORT_RESULTS
     model = IndicatorValue
     fields = ["year", "value", "note"]
     extra = 0
@@ -574,6 +670,7 @@ class IndicatorValueInline(admin.TabularInline):
 
 @admin.register(Indicator)
 class IndicatorAdmin(ServiceHistoryAdmin):
+    write_action = Action.REPORT_RESULTS
     list_display = ["name", "project", "intended_result", "unit", "baseline", "target", "latest"]
     list_select_related = ["project", "intended_result"]
     list_filter = [("intended_result__priority", admin.RelatedOnlyFieldListFilter)]

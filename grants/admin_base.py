@@ -9,10 +9,53 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import ngettext
 
+from .access import Action, can, profile_of
 from .rules import FundRuleError
 
 
-class ServiceAdmin(admin.ModelAdmin):
+def is_ministry(user) -> bool:
+    """Ministry staff (a ministry group), superusers: the people the admin is for. Embassy
+    staff use the API, even if someone gave their account staff status."""
+    return bool(user.is_active and user.is_staff and profile_of(user).is_ministry)
+
+
+class PolicyPermissions:
+    """The admin asks the access policy (grants.access) what a user may see and do, exactly
+    as the services do: nobody gets a page, field or button the policy would refuse.
+
+    `write_action` is the policy's action for adding, changing and deleting on this screen;
+    None means the screen only shows. Reading needs Action.VIEW (every ministry role)."""
+
+    write_action: Action | None = None
+
+    def has_module_permission(self, request):
+        return is_ministry(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_ministry(request.user) and can(request.user, Action.VIEW, obj)
+
+    def may_write(self, request, obj=None) -> bool:
+        action = self.write_action
+        return action is not None and is_ministry(request.user) and can(request.user, action, obj)
+
+    def has_add_permission(self, request, *args):
+        return self.may_write(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.may_write(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.may_write(request, obj)
+
+
+class PolicyInline(PolicyPermissions):
+    """An inline is written by its parent's action."""
+
+    def has_add_permission(self, request, obj=None):
+        return self.may_write(request, obj)
+
+
+class ServiceAdmin(PolicyPermissions, admin.ModelAdmin):
     """A ModelAdmin whose save goes through a service.
 
     When the service refuses (FundRuleError), the whole save is rolled back and the same form
@@ -137,7 +180,7 @@ def show_service_error(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PolicyPermissions, admin.ModelAdmin):
     """Reference data and records only written through another screen."""
 
     def has_add_permission(self, request, obj=None):
@@ -150,7 +193,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(PolicyInline, admin.TabularInline):
     extra = 0
     can_delete = False
 

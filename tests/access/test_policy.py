@@ -192,6 +192,19 @@ def approved(world: World) -> AnnualPlan:
 # name: (prepare the state as the world's admin and return a call by `actor`, allowed roles,
 #        scoped: whether the object belongs to post A, so that post B's users get R11)
 SCENARIOS = {
+    "membership_delete": (
+        lambda w: (
+            lambda membership: (
+                lambda actor: country_services.membership_delete(actor=actor, membership=membership)
+            )
+        )(
+            PostMembership.objects.create(
+                user=UserFactory(username="leaving"), post=w.post, role=PostRole.VIEWER
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
     "membership_set": (
         lambda w: (
             lambda user: (
