@@ -140,7 +140,7 @@ class Participation(models.Model):
 
 
 class SelectionCriterion(models.TextChoices):
-    """R12: the five selection criteria of letter 003."""
+    """R12: the five selection criteria of the 2025 letter on the fund's reform."""
 
     HUMAN_RIGHTS_SITUATION = "human_rights_situation", _("Human rights situation in the country")
     IMPACT = "impact", _("Impact of the Dutch effort")

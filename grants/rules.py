@@ -1,6 +1,7 @@
 """The fund's rules as constants, the one domain error, and small pure checks.
 
-Rule ids (R1…R13) refer to DOMAIN.md, which traces each to the 2024–2025 letters to parliament.
+Rule ids (R1…R13) are explained in docs/domain.md, which traces each to the letters to
+parliament of 2023–2025.
 Services call these; nothing else decides a rule.
 """
 
@@ -16,12 +17,14 @@ from django.db import models
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-# R7: the reformed, focused fund starts with fund year 2026 (letter 003).
+# The reform letter below is the 2025 letter on the reform of the decentral fund
+# (docs/domain.md, Sources).
+# R7: the reformed, focused fund starts with fund year 2026 (reform letter).
 REFORM_START_YEAR = 2026
-# R1: at most 31 bilateral and 5 multilateral posts per reformed fund year (letter 003).
+# R1: at most 31 bilateral and 5 multilateral posts per reformed fund year (reform letter).
 MAX_BILATERAL_POSTS = 31
 MAX_MULTILATERAL_POSTS = 5
-# R2: at most two of the 5+1 priorities per post and year (letter 003, footnote 3).
+# R2: at most two of the 5+1 priorities per post and year (reform letter, footnote 3).
 MAX_PRIORITIES_PER_PLAN = 2
 ZERO = Decimal("0.00")
 

@@ -20,7 +20,8 @@ PRIORITY_CODES = (
 
 class Theme(models.TextChoices):
     HUMAN_RIGHTS = "human_rights", _("Human rights")
-    # R3: since letter 004 accountability falls under the international legal order.
+    # R3: since the 2023 policy note (and the letter of 21 March 2025) accountability falls
+    # under the international legal order.
     INTERNATIONAL_LEGAL_ORDER = "international_legal_order", _("International legal order")
 
 

@@ -1,4 +1,5 @@
-"""Reference data of R3 and R13, as in DOMAIN.md §2–3 (Dutch texts from letter 001's annex)."""
+"""Reference data of R3 and R13, as in docs/domain.md §3 (Dutch texts from the annex of the
+2023 policy note Mensenrechten, Democratie en Internationale Rechtsorde)."""
 
 from .models import Theme
 
@@ -72,7 +73,7 @@ INTENDED_RESULTS = {
         ("accountability", "Accountability voor aanvallen op mensenrechtenverdedigers",
          "Accountability for attacks on human rights defenders"),
     ],
-    # No annex row; drawn from letter 001, Doelstelling III (see DOMAIN.md §3).
+    # No annex row; drawn from the 2023 policy note, Doelstelling III (docs/domain.md §3).
     "accountability": [
         ("perpetrators", "Verantwoordelijken voor de ernstigste schendingen ter verantwoording "
          "geroepen",

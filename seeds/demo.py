@@ -1,6 +1,6 @@
 """The demo world: fictional posts in fictional countries, built only through the services.
 
-Everything here is illustrative (DOMAIN.md §6): the real list of participating posts is
+Everything here is illustrative (docs/domain.md, R11): the real list of participating posts is
 confidential (R11) and is never shipped. Demo countries use ISO 3166's user-assigned codes
 (AA, QM–QZ, XA–XZ, ZZ), which no real country has.
 """

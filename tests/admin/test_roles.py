@@ -1,0 +1,216 @@
+"""What each ministry role sees and may do in the admin: decided by the access policy, the
+same table the services apply (issue: roles in the admin; R10, R11)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+
+from countries.models import PostMembership, PostRole
+from grants import services
+from grants.access import ensure_roles
+from grants.models import FundYear, PartnerType, PlanStatus, ProjectStatus, Sensitivity
+from tests.factories import StaffFactory, UserFactory, country
+from tests.helpers import make_participant, make_plan, priority
+
+SECRET = "Vertrouwelijke Verdedigers"  # the highly sensitive partner's name
+
+
+@pytest.fixture
+def world(db):
+    ensure_roles()
+    admin = StaffFactory(username="roles-builder")
+    year = FundYear.objects.create(
+        year=2026, envelope=Decimal("10000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+    post = make_participant(admin, year)
+    plan = make_plan(admin, post, year)
+    services.plan_submit(actor=admin, plan=plan)
+    secret = services.partner_save(
+        actor=admin,
+        post=post,
+        name=SECRET,
+        partner_type=PartnerType.LOCAL_CSO,
+        country=country("KE"),
+        sensitivity=Sensitivity.HIGH,
+    )
+    public = services.partner_save(
+        actor=admin,
+        post=post,
+        name="Openbare Stichting",
+        partner_type=PartnerType.NHRI,
+        country=country("KE"),
+        sensitivity=Sensitivity.NORMAL,
+    )
+    project = services.project_create(
+        actor=admin,
+        post=post,
+        partner=secret,
+        priority=priority("women_girls"),
+        title="Bescherming",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        status=ProjectStatus.ACTIVE,
+        budget={2026: Decimal("100000.00")},
+    )
+    return {"post": post, "plan": plan, "secret": secret, "public": public, "project": project}
+
+
+def staff_in(group: str, username: str):
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def as_role(client, world):
+    def login(role: str):
+        if role == "embassy":
+            # membership_set refuses staff accounts; a misconfigured one is made by hand.
+            user = UserFactory(username="embassy-staff", is_staff=True)
+            PostMembership.objects.create(user=user, post=world["post"], role=PostRole.EDITOR)
+        elif role == "no_role":
+            user = UserFactory(username="staff-without-role", is_staff=True)
+        else:
+            user = staff_in(role, f"user-{role}")
+        client.force_login(user)
+        return client
+
+    return login
+
+
+PAGES = {
+    "fund years": "/admin/grants/fundyear/",
+    "allocations": "/admin/grants/allocation/",
+    "money overview": "/admin/grants/moneyoverview/",
+    "plans": "/admin/grants/annualplan/",
+    "partners": "/admin/grants/partner/",
+    "projects": "/admin/grants/project/",
+    "payments": "/admin/grants/disbursement/",
+    "posts": "/admin/countries/post/",
+    "selection": "/admin/countries/participation/",
+}
+ADD_PAGES = {
+    "fund years": "/admin/grants/fundyear/add/",
+    "allocations": "/admin/grants/allocation/add/",
+    "payments": "/admin/grants/disbursement/add/",
+    "posts": "/admin/countries/post/add/",
+    "selection": "/admin/countries/participation/add/",
+    "plans": "/admin/grants/annualplan/add/",
+    "projects": "/admin/grants/project/add/",
+    "partners": "/admin/grants/partner/add/",
+    "memberships": "/admin/countries/postmembership/add/",
+}
+# Which add pages each role gets (the policy: fund managers run the fund's money and posts;
+# plans, partners and projects are the posts' own, through the API).
+MAY_ADD = {
+    "fondsbeheerder": {
+        "fund years",
+        "allocations",
+        "payments",
+        "posts",
+        "selection",
+        "memberships",
+    },
+    "beoordelaar": set(),
+    "alleen-lezen": set(),
+}
+
+
+@pytest.mark.parametrize("role", ["fondsbeheerder", "beoordelaar", "alleen-lezen"])
+def test_every_ministry_role_reads_every_page(as_role, role):
+    client = as_role(role)
+    for name, url in PAGES.items():
+        assert client.get(url).status_code == 200, name
+
+
+@pytest.mark.parametrize("role", ["fondsbeheerder", "beoordelaar", "alleen-lezen"])
+def test_each_role_gets_exactly_the_add_pages_the_policy_allows(as_role, role):
+    client = as_role(role)
+    allowed = {name for name, url in ADD_PAGES.items() if client.get(url).status_code == 200}
+    assert allowed == MAY_ADD[role]
+
+
+@pytest.mark.parametrize("role", ["no_role", "embassy"])
+def test_staff_without_a_ministry_role_see_nothing(as_role, role):
+    client = as_role(role)
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert "grants" not in index.content.decode()
+    for name, url in PAGES.items():
+        assert client.get(url).status_code == 403, name
+
+
+def plan_actions(client) -> set[str]:
+    page = client.get(PAGES["plans"]).content.decode()
+    return {
+        action
+        for action in ("submit_plans", "approve_plans", "return_plans", "amend_plans")
+        if f'value="{action}"' in page
+    }
+
+
+def test_the_plan_actions_follow_the_policy_R10(as_role):
+    assert plan_actions(as_role("beoordelaar")) == {
+        "submit_plans",
+        "approve_plans",
+        "return_plans",
+        "amend_plans",
+    }
+
+
+@pytest.mark.parametrize("role", ["fondsbeheerder", "alleen-lezen"])
+def test_roles_without_review_get_no_review_actions_R10(as_role, role):
+    assert not plan_actions(as_role(role)) & {"approve_plans", "return_plans", "amend_plans"}
+
+
+def test_a_reviewer_approves_and_a_reader_cannot_R10(as_role, world):
+    plan = world["plan"]
+    reader = as_role("alleen-lezen")
+    reader.post(PAGES["plans"], {"action": "approve_plans", "_selected_action": [plan.pk]})
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.SUBMITTED
+    reviewer = as_role("beoordelaar")
+    reviewer.post(PAGES["plans"], {"action": "approve_plans", "_selected_action": [plan.pk]})
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.APPROVED
+
+
+@pytest.mark.parametrize("role", ["fondsbeheerder", "beoordelaar", "alleen-lezen"])
+def test_a_plan_is_read_only_for_the_ministry(as_role, world, role):
+    """Plans are the posts' own (R10): the ministry reviews, it does not edit them."""
+    page = as_role(role).get(f"{PAGES['plans']}{world['plan'].pk}/change/").content.decode()
+    assert 'name="_save"' not in page
+    assert 'name="narrative"' not in page
+
+
+def test_a_fund_manager_edits_a_fund_year_and_a_reader_only_sees_it(as_role):
+    year = FundYear.objects.get(year=2026)
+    url = f"/admin/grants/fundyear/{year.pk}/change/"
+    assert 'name="_save"' in as_role("fondsbeheerder").get(url).content.decode()
+    assert 'name="_save"' not in as_role("alleen-lezen").get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "identifies"),
+    [("fondsbeheerder", True), ("beoordelaar", False), ("alleen-lezen", False)],
+)
+def test_a_highly_sensitive_partner_is_named_only_to_who_needs_it_R11(
+    as_role, world, role, identifies
+):
+    client = as_role(role)
+    partners = client.get(PAGES["partners"]).content.decode()
+    projects = client.get(PAGES["projects"]).content.decode()
+    project = client.get(f"{PAGES['projects']}{world['project'].pk}/change/").content.decode()
+    assert (SECRET in partners) is identifies
+    assert (SECRET in projects) is identifies
+    assert (SECRET in project) is identifies
+    assert "Openbare Stichting" in partners  # a normal partner is named to everyone
+    detail = client.get(f"{PAGES['partners']}{world['secret'].pk}/change/")
+    assert (detail.status_code == 200) is identifies
+    if not identifies:
+        # Type and country instead; and no searching by name either.
+        assert "KE" in partners
+        found = client.get(PAGES["partners"], {"q": "Vertrouwelijke"}).content.decode()
+        assert "0 partners" in found or SECRET not in found
