@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 
@@ -25,6 +26,8 @@ admin.site.site_title = _("Mensenrechtenfonds")
 admin.site.index_title = _("Decentraal Mensenrechtenfonds")
 
 urlpatterns = [
+    # The ministry's start page (the admin asks for a login first); never a 404.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -266,7 +266,14 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
 
     @admin.display(description=_("priorities"))
     def priorities(self, obj):
-        return ", ".join(pp.priority.code for pp in obj.plan_priorities.all()) or "—"
+        return "; ".join(pp.priority.name for pp in obj.plan_priorities.all()) or "—"
+
+    def has_change_permission(self, request, obj=None):
+        # R7, R10: a submitted, approved or pre-2026 plan is frozen, so it is shown read-only
+        # (no inputs, no Save) instead of being refused only when saved.
+        if obj is not None and services.plan_edit_refusal(obj) is not None:
+            return False
+        return super().has_change_permission(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":

@@ -146,12 +146,15 @@ def test_admin_refuses_a_plan_for_a_year_the_post_is_not_in_R6(ministry, year202
     assert not AnnualPlan.objects.exists()
 
 
-def test_admin_refuses_writes_to_a_pre_2026_plan_R7(ministry, actor, year2025):
+def test_a_pre_2026_plan_is_shown_read_only_and_refuses_writes_R7(ministry, actor, year2025):
     post = make_participant(actor, year2025)
     plan = make_plan(actor, post, year2025, history_import=True)
     url = reverse("admin:grants_annualplan_change", args=[plan.pk])
-    response = submit(ministry, url, narrative="rewritten")
-    assert "[R7]" in errors_of(response)
+    page = ministry.get(url).content.decode()
+    assert "[R7]" in page  # the reason, as a warning
+    assert 'name="_save"' not in page and 'name="narrative"' not in page
+    response = ministry.post(url, {"narrative": "rewritten"})
+    assert response.status_code == 403
     plan.refresh_from_db()
     assert plan.narrative == ""
 

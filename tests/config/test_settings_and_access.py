@@ -69,3 +69,34 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = run_manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_root_leads_to_the_admin_login_not_a_404(client):
+    response = client.get("/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_password_guessing_is_locked_out_with_a_dutch_message(client, settings):
+    from tests.factories import StaffFactory
+
+    StaffFactory(username="geraden", password="the-right-password-1")
+    for _attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post("/admin/login/", {"username": "geraden", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+    last = client.post("/admin/login/", {"username": "geraden", "password": "wrong"})
+    assert last.status_code == 429
+    locked = client.post(
+        "/admin/login/", {"username": "geraden", "password": "the-right-password-1"}
+    )
+    assert locked.status_code == 429
+    assert "Te veel mislukte" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    english = client.post(
+        "/admin/login/",
+        {"username": "geraden", "password": "wrong"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "Too many failed logins" in english.content.decode()
