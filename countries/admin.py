@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Avg, Count
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from grants.access import Action
 from grants.admin_base import (
@@ -8,12 +11,23 @@ from grants.admin_base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceAdmin,
+    describe,
     inline_data,
     replaced_or_deleted,
 )
+from grants.models import FundYear
+from grants.rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, REFORM_START_YEAR
+from grants.selectors import fund_years_with_totals
 
 from . import services
-from .models import Assessment, Country, Participation, Post, PostMembership
+from .models import (
+    Assessment,
+    Country,
+    Participation,
+    Post,
+    PostMembership,
+    SelectionCriterion,
+)
 
 
 @admin.register(Country)
@@ -68,26 +82,109 @@ class AssessmentInline(PolicyInline, admin.TabularInline):
     fields = ["criterion", "score", "note"]
 
 
+def criterion_column(criterion, label):
+    """A list column with the R12 score for one criterion (from the prefetched assessments)."""
+
+    def score(obj):
+        found = [a.score for a in obj.assessments.all() if a.criterion == criterion]
+        return found[0] if found else "—"
+
+    score.short_description = label
+    return score
+
+
 @admin.register(Participation)
 class ParticipationAdmin(ServiceAdmin):
-    """R1 selection of posts per fund year with the R12 assessment behind it."""
+    """The selection of posts per fund year (R1), with the R12 assessment per criterion next
+    to each candidate and a running count of the selected posts against 31 and 5."""
 
     write_action = Action.SELECT_POST
-
-    list_display = ["post", "fund_year", "post_kind", "selected", "average_score", "decided_at"]
+    change_list_template = "admin/countries/participation/change_list.html"
+    list_display = [
+        "post",
+        "fund_year",
+        "post_kind",
+        *[criterion_column(value, label) for value, label in SelectionCriterion.choices],
+        "average_score",
+        "selected",
+        "decided_at",
+    ]
     list_filter = ["fund_year", "selected", "post__kind"]
     list_select_related = ["post", "fund_year"]
     search_fields = ["post__code", "post__name"]
     autocomplete_fields = ["post"]
     readonly_fields = ["decided_by", "decided_at"]
     inlines = [AssessmentInline]
+    actions = ["select_posts", "deselect_posts"]
+
+    def get_ordering(self, request):
+        # Candidates of the newest year first, the best assessed (R12) on top.
+        return ["-fund_year__year", "post__kind", "-_average", "post__code"]
 
     def get_queryset(self, request):
+        # Not super(): its default ordering would name the annotation before it exists.
         return (
-            super()
-            .get_queryset(request)
-            .annotate(_average=Avg("assessments__score"), _criteria=Count("assessments"))
+            Participation.objects.annotate(
+                _average=Avg("assessments__score"), _criteria=Count("assessments")
+            )
+            .prefetch_related("assessments")
+            .order_by(*self.get_ordering(request))
         )
+
+    def has_select_permission(self, request):
+        return self.may_write(request)
+
+    @admin.action(description=_("Select the chosen posts for their fund year (R1)"),
+                  permissions=["select"])  # fmt: skip
+    def select_posts(self, request, queryset):
+        self._set_selected(request, queryset, selected=True)
+
+    @admin.action(description=_("Deselect the chosen posts (R6)"), permissions=["select"])
+    def deselect_posts(self, request, queryset):
+        self._set_selected(request, queryset, selected=False)
+
+    def _set_selected(self, request, queryset, *, selected: bool):
+        done = 0
+        for participation in queryset.select_related("post", "fund_year"):
+            try:
+                with transaction.atomic():
+                    services.participation_set(
+                        actor=request.user,
+                        post=participation.post,
+                        fund_year=participation.fund_year,
+                        selected=selected,
+                        decision_note=participation.decision_note,
+                    )
+                done += 1
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{participation.post}: {describe(error)}", messages.ERROR
+                )
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d post updated.", "%(count)d posts updated.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+    def changelist_view(self, request, extra_context=None):
+        """The running count (R1) of the fund year being looked at (the filter, or the
+        newest reformed year)."""
+        years = fund_years_with_totals(FundYear.objects.filter(year__gte=REFORM_START_YEAR))
+        chosen = request.GET.get("fund_year__id__exact")
+        year = (
+            (years.filter(pk=chosen) if chosen and chosen.isdigit() else years)
+            .order_by("-year")
+            .first()
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "selection_year": year,
+            "max_bilateral": MAX_BILATERAL_POSTS,
+            "max_multilateral": MAX_MULTILATERAL_POSTS,
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["post", "fund_year"] if obj else []

@@ -214,3 +214,57 @@ def test_a_highly_sensitive_partner_is_named_only_to_who_needs_it_R11(
         assert "KE" in partners
         found = client.get(PAGES["partners"], {"q": "Vertrouwelijke"}).content.decode()
         assert "0 partners" in found or SECRET not in found
+
+
+# --- Selection of posts (R1, R12) --------------------------------------------------------------
+
+
+def test_the_selection_page_shows_scores_and_the_running_count_R1_R12(as_role, world):
+    from countries.models import Participation
+    from countries.services import assessment_set
+
+    participation = Participation.objects.get(post=world["post"], fund_year__year=2026)
+    assessment_set(
+        actor=StaffFactory(username="assessor"),
+        participation=participation,
+        criterion="impact",
+        score=4,
+        note="",
+    )
+    page = as_role("alleen-lezen").get("/admin/countries/participation/").content.decode()
+    assert "Impact van de Nederlandse inzet" in page or "Impact" in page
+    assert ">4<" in page.replace(" ", "")
+    assert "1 van 31 bilaterale" in page or "1 of 31 bilateral" in page
+
+
+def test_selecting_beyond_31_is_refused_with_the_rule_R1(as_role, world, settings):
+    from countries.models import Participation, PostKind
+    from countries.services import participation_set
+    from tests.factories import PostFactory
+
+    year = FundYear.objects.get(year=2026)
+    builder = StaffFactory(username="selector")
+    for _index in range(30):  # the world's post is the first of 31
+        make_participant(builder, year, allocation=None, kind=PostKind.BILATERAL)
+    candidate = PostFactory(kind=PostKind.BILATERAL)
+    participation_set(actor=builder, post=candidate, fund_year=year, selected=False)
+    row = Participation.objects.get(post=candidate, fund_year=year)
+    client = as_role("fondsbeheerder")
+    response = client.post(
+        "/admin/countries/participation/",
+        {"action": "select_posts", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    row.refresh_from_db()
+    assert not row.selected
+    assert "[R1]" in response.content.decode()
+    assert "31 van 31" in response.content.decode()
+
+
+def test_a_reader_has_no_select_action(as_role):
+    page = as_role("alleen-lezen").get("/admin/countries/participation/").content.decode()
+    assert 'value="select_posts"' not in page
+    assert (
+        'value="select_posts"'
+        in as_role("fondsbeheerder").get("/admin/countries/participation/").content.decode()
+    )
