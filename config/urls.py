@@ -9,6 +9,8 @@ from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from grants.admin_dashboard import dashboard_view
+
 
 @require_GET
 def health(request):
@@ -27,8 +29,9 @@ admin.site.index_title = _("Decentraal Mensenrechtenfonds")
 
 urlpatterns = [
     # The ministry's start page (the admin asks for a login first); never a 404.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
+    path("", RedirectView.as_view(pattern_name="fund-dashboard", permanent=False), name="home"),
     path("health/", health, name="health"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="fund-dashboard"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
@@ -16,6 +17,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, ExtractYear
+from django.utils import timezone
 
 from .models import (
     COMMITTED_PROJECT_STATUSES,
@@ -145,4 +147,89 @@ def fragmentation(fund_year: FundYear) -> dict[str, object]:
         "projects": total,
         "below_threshold": small,
         "share_below_threshold_pct": share,
+    }
+
+
+def fund_year_dashboard(fund_year: FundYear, *, today: date | None = None) -> dict:
+    """A fund year at a glance (R5, R10): money per priority and per post, plans by status,
+    overdue plans. A constant number of grouped queries, however many projects."""
+    from countries.models import Participation
+    from priorities.models import Priority
+
+    from .models import AnnualPlan, PlanStatus
+
+    today = today or timezone.localdate()
+    year = fund_year.year
+    per_post = money_overview(
+        MoneyOverview.objects.filter(fund_year=fund_year).select_related("post", "fund_year")
+    )
+
+    def grouped(queryset, *keys):
+        sums = queryset.order_by().values(*keys).annotate(total=Sum("amount"))
+        return {tuple(item[k] for k in keys): item["total"] for item in sums}
+
+    in_plan = grouped(PlanPriority.objects.filter(plan__fund_year=fund_year), "priority")
+    lines = grouped(
+        BudgetLine.objects.filter(year=year, project__status__in=COUNTING_PROJECT_STATUSES),
+        "project__priority",
+        "project__status",
+    )
+    paid = grouped(Disbursement.objects.filter(date__year=year), "project__priority")
+    per_priority = []
+    for priority in Priority.objects.order_by("position"):
+        key = (priority.pk,)
+        committed = sum(
+            (lines.get((priority.pk, status), ZERO) for status in COMMITTED_PROJECT_STATUSES),
+            ZERO,
+        )
+        per_priority.append(
+            {
+                "priority": priority,
+                "in_plan": in_plan.get(key, ZERO),
+                "planned": lines.get((priority.pk, ProjectStatus.PLANNED), ZERO),
+                "committed": committed,
+                "disbursed": paid.get(key, ZERO),
+            }
+        )
+    status_counts = dict(
+        AnnualPlan.objects.filter(fund_year=fund_year)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    plans_by_status = [
+        {"status": status, "label": label, "count": status_counts.get(status, 0)}
+        for status, label in PlanStatus.choices
+    ]
+    overdue_plans, posts_without_plan = [], []
+    if today > fund_year.plan_submission_deadline:
+        # R10: past the deadline, a plan that is not (yet again) with the ministry is late.
+        overdue_plans = list(
+            AnnualPlan.objects.filter(
+                fund_year=fund_year,
+                status__in=(PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING),
+            )
+            .select_related("post")
+            .order_by("post__code")
+        )
+        posts_without_plan = list(
+            Participation.objects.filter(fund_year=fund_year, selected=True)
+            .exclude(post__annual_plans__fund_year=fund_year)
+            .select_related("post")
+            .order_by("post__code")
+        )
+    totals = {
+        name: sum((getattr(row, name) for row in per_post), ZERO)
+        for name in ("amount", "in_plan", "planned", "committed", "disbursed")
+    }
+    totals["remaining"] = totals["amount"] - totals["planned"] - totals["committed"]
+    return {
+        "fund_year": fund_year,
+        "per_post": per_post,
+        "per_priority": per_priority,
+        "plans_by_status": plans_by_status,
+        "overdue_plans": overdue_plans,
+        "posts_without_plan": posts_without_plan,
+        "totals": totals,
+        "deadline_passed": today > fund_year.plan_submission_deadline,
     }

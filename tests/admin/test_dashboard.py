@@ -1,0 +1,95 @@
+"""The fund-year dashboard: figures that add up, a constant number of queries, ministry only."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from grants import services
+from grants.models import FundYear, PlanStatus, ProjectStatus
+from grants.selectors import fund_year_dashboard
+from tests.factories import PartnerFactory, StaffFactory
+from tests.helpers import make_participant, make_plan, priority
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def year():
+    return FundYear.objects.create(
+        year=2026, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+
+
+def add_post(actor, year, *, projects: int, submit: bool):
+    post = make_participant(actor, year, allocation=Decimal("1000000.00"))
+    plan = make_plan(actor, post, year, priorities=(("women_girls", "500000.00"),))
+    partner = PartnerFactory(post=post)
+    for index in range(projects):
+        project = services.project_create(
+            actor=actor,
+            post=post,
+            partner=partner,
+            priority=priority("women_girls"),
+            title=f"P{index}",
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 12, 31),
+            status=ProjectStatus.ACTIVE if index % 2 else ProjectStatus.PLANNED,
+            budget={2026: Decimal("1000.00")},
+        )
+        if index % 2:
+            services.disbursement_create(
+                actor=actor, project=project, date=date(2026, 2, 1), amount=Decimal("100.00")
+            )
+    if submit:
+        services.plan_submit(actor=actor, plan=plan)
+    return post
+
+
+def test_the_figures_add_up_against_a_plain_computation(year):
+    actor = StaffFactory(username="dash")
+    add_post(actor, year, projects=4, submit=True)
+    add_post(actor, year, projects=3, submit=False)
+    board = fund_year_dashboard(year, today=date(2026, 1, 10))
+    women = next(r for r in board["per_priority"] if r["priority"].code == "women_girls")
+    # Plain sums of what was made above: 7 projects of € 1,000; 3 active (odd index) paid € 100.
+    assert women["in_plan"] == Decimal("1000000.00")
+    assert women["committed"] == Decimal("3000.00")  # indexes 1, 3 and 1
+    assert women["planned"] == Decimal("4000.00")
+    assert women["disbursed"] == Decimal("300.00")
+    assert board["totals"]["amount"] == Decimal("2000000.00")
+    assert board["totals"]["remaining"] == Decimal("2000000.00") - Decimal("7000.00")
+    counts = {row["status"]: row["count"] for row in board["plans_by_status"]}
+    assert counts[PlanStatus.SUBMITTED] == 1 and counts[PlanStatus.DRAFT] == 1
+    # Past the deadline: the draft plan is overdue, the submitted one is not.
+    assert [plan.status for plan in board["overdue_plans"]] == [PlanStatus.DRAFT]
+
+
+def test_the_dashboard_costs_the_same_queries_at_any_size(year, admin_client):
+    actor = StaffFactory(username="dash2")
+    add_post(actor, year, projects=1, submit=True)
+    with CaptureQueriesContext(connection) as small:
+        assert admin_client.get("/admin/dashboard/?year=2026").status_code == 200
+    for _post in range(3):
+        add_post(actor, year, projects=6, submit=False)
+    with CaptureQueriesContext(connection) as large:
+        response = admin_client.get("/admin/dashboard/?year=2026")
+    assert len(large) == len(small)
+    html = response.content.decode()
+    assert "<svg" in html and "bar-projects" in html  # the chart
+
+
+def test_only_ministry_staff_see_the_dashboard(client, year):
+    assert client.get("/admin/dashboard/").status_code == 302  # to the login
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="no-role", is_staff=True))
+    assert client.get("/admin/dashboard/").status_code == 403
+
+
+def test_the_root_leads_to_the_dashboard(admin_client, year):
+    response = admin_client.get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/admin/dashboard/"
+    assert response.status_code == 200
