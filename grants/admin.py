@@ -8,8 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +26,7 @@ from .admin_base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceAdmin,
+    describe,
     inline_data,
     is_ministry,
     replaced_or_deleted,
@@ -244,11 +249,51 @@ class PlanTransitionInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """R10: plans past their fund year's deadlines."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("submission", _("not submitted by the deadline")),
+            ("review", _("not reviewed by the deadline")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "submission":
+            return queryset.filter(
+                status__in=(PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING),
+                fund_year__plan_submission_deadline__lt=today,
+            )
+        if self.value() == "review":
+            return queryset.filter(
+                status=PlanStatus.SUBMITTED, fund_year__review_deadline__lt=today
+            )
+        return queryset
+
+
 @admin.register(AnnualPlan)
 class AnnualPlanAdmin(ServiceHistoryAdmin):
     write_action = Action.EDIT_PLAN
-    list_display = ["post", "fund_year", "status", "version", "priorities", "updated_at"]
-    list_filter = ["fund_year", "status", "post__kind"]
+    list_display = [
+        "post",
+        "fund_year",
+        "status",
+        "version",
+        "priorities",
+        "updated_at",
+        "review_link",
+    ]
+    list_filter = [
+        "fund_year",
+        "status",
+        OverdueFilter,
+        ("plan_priorities__priority", admin.RelatedOnlyFieldListFilter),
+        "post__kind",
+    ]
     list_select_related = ["post", "fund_year"]
     search_fields = ["post__code", "post__name"]
     autocomplete_fields = ["post"]
@@ -274,6 +319,72 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         if obj is not None and services.plan_edit_refusal(obj) is not None:
             return False
         return super().has_change_permission(request, obj)
+
+    def get_urls(self):
+        review = path(
+            "<path:object_id>/review/",
+            self.admin_site.admin_view(self.review_view),
+            name="grants_annualplan_review",
+        )
+        return [review, *super().get_urls()]
+
+    @admin.display(description=_("review"))
+    def review_link(self, obj):
+        url = reverse("admin:grants_annualplan_review", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("review"))
+
+    def review_view(self, request, object_id):
+        """The review page (R10): the plan, its projects and money per priority against the
+        allocation, warnings, and the steps its status allows, each with its comment."""
+        plan = self.get_object(request, object_id)
+        if plan is None or not self.has_view_permission(request, plan):
+            raise PermissionDenied
+        steps = {
+            step: allowed
+            for step, allowed in (
+                ("approve", plan.status == PlanStatus.SUBMITTED),
+                ("return", plan.status == PlanStatus.SUBMITTED),
+                ("amend", plan.status == PlanStatus.APPROVED),
+            )
+            if allowed and self.has_review_permission(request)
+        }
+        form = TransitionCommentForm(request.POST or None)
+        form.fields["comment"].required = False
+        if request.method == "POST":
+            step = request.POST.get("step")
+            if step not in steps:
+                raise PermissionDenied
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        services.plan_transition(
+                            actor=request.user,
+                            plan=plan,
+                            action=step,
+                            comment=form.cleaned_data["comment"],
+                        )
+                except ValidationError as error:
+                    self.message_user(request, describe(error), messages.ERROR)
+                else:
+                    self.message_user(request, _("The plan is %(status)s.") % {
+                        "status": AnnualPlan.objects.get(pk=plan.pk).get_status_display().lower()
+                    }, messages.SUCCESS)  # fmt: skip
+                    return redirect(request.path)
+        review = selectors.plan_review(plan)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Review of %(plan)s") % {"plan": plan},
+            "plan": plan,
+            "review": review,
+            "project_rows": [
+                (project, partner_label(request, project.partner)) for project in review["projects"]
+            ],
+            "steps": list(steps),
+            "form": form,
+            "frozen": services.plan_edit_refusal(plan),
+        }
+        return TemplateResponse(request, "admin/grants/annualplan/review.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":

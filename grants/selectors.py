@@ -233,3 +233,52 @@ def fund_year_dashboard(fund_year: FundYear, *, today: date | None = None) -> di
         "totals": totals,
         "deadline_passed": today > fund_year.plan_submission_deadline,
     }
+
+
+def plan_review(plan) -> dict:
+    """What a reviewer weighs for one annual plan (R4, R5, R9, R10): the plan's split per
+    priority against the post's project money in the year, its projects, and warnings."""
+    from .models import Allocation
+
+    year = plan.fund_year.year
+    allocation = Allocation.objects.filter(post=plan.post_id, fund_year=plan.fund_year).first()
+    allocated = allocation.amount if allocation else ZERO
+    chosen = list(plan.plan_priorities.select_related("priority").order_by("slot"))
+    projects = list(
+        projects_with_totals(
+            Project.objects.filter(post=plan.post_id, budget_lines__year=year)
+            .exclude(status=ProjectStatus.CANCELLED)
+            .select_related("partner", "priority")
+            .annotate(year_amount=Sum("budget_lines__amount", filter=Q(budget_lines__year=year)))
+            .order_by("priority__position", "title")
+        )
+    )
+    chosen_ids = {row.priority_id for row in chosen}
+    per_priority = []
+    for row in chosen:
+        mine = [p for p in projects if p.priority_id == row.priority_id]
+        per_priority.append(
+            {
+                "priority": row.priority,
+                "in_plan": row.amount,
+                "planned": sum(
+                    (p.year_amount for p in mine if p.status == ProjectStatus.PLANNED), ZERO
+                ),
+                "committed": sum(
+                    (p.year_amount for p in mine if p.status in COMMITTED_PROJECT_STATUSES),
+                    ZERO,
+                ),
+            }
+        )
+    in_plan = sum((row.amount for row in chosen), ZERO)
+    off_plan = [p for p in projects if p.priority_id not in chosen_ids]
+    small = [p for p in projects if p.total_budget < plan.fund_year.min_project_size]
+    return {
+        "allocated": allocated,
+        "in_plan": in_plan,
+        "unplanned": allocated - in_plan,
+        "per_priority": per_priority,
+        "projects": projects,
+        "off_plan": off_plan,
+        "small": small,
+    }
