@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_countries",
     "simple_history",
     "axes",
+    "import_export",
     "django_celery_beat",
     "countries",
     "priorities",
@@ -249,6 +250,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Import and export in the admin (posts, participations, allocations): CSV and XLSX; an
+# import runs in one transaction, so a refused row leaves nothing written.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
 # Audit history is read-only: a "revert" would write around the service layer.
 SIMPLE_HISTORY_REVERT_DISABLED = True

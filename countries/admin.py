@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from grants.access import Action
 from grants.admin_base import (
+    PolicyImportExport,
     PolicyInline,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -28,6 +29,7 @@ from .models import (
     PostMembership,
     SelectionCriterion,
 )
+from .resources import ParticipationResource, PostResource
 
 
 @admin.register(Country)
@@ -47,8 +49,9 @@ class PostMembershipInline(ReadOnlyInline):
 
 
 @admin.register(Post)
-class PostAdmin(ServiceAdmin):
+class PostAdmin(PolicyImportExport, ServiceAdmin):
     write_action = Action.SAVE_POST
+    resource_classes = [PostResource]
     list_display = ["code", "name", "kind", "city", "host_country", "is_demo"]
     list_filter = ["kind", "is_demo"]
     list_select_related = ["host_country"]
@@ -94,11 +97,12 @@ def criterion_column(criterion, label):
 
 
 @admin.register(Participation)
-class ParticipationAdmin(ServiceAdmin):
+class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
     """The selection of posts per fund year (R1), with the R12 assessment per criterion next
     to each candidate and a running count of the selected posts against 31 and 5."""
 
     write_action = Action.SELECT_POST
+    resource_classes = [ParticipationResource]
     change_list_template = "admin/countries/participation/change_list.html"
     list_display = [
         "post",

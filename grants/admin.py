@@ -19,9 +19,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from countries.resources import AllocationResource
+
 from . import selectors, services
 from .access import Action, can
 from .admin_base import (
+    PolicyImportExport,
     PolicyInline,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -144,8 +147,9 @@ class FundYearAdmin(ServiceHistoryAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ServiceHistoryAdmin):
+class AllocationAdmin(PolicyImportExport, ServiceHistoryAdmin):
     write_action = Action.ALLOCATE
+    resource_classes = [AllocationResource]
     list_display = ["post", "fund_year", "amount_eur"]
     list_filter = ["fund_year", "post__kind"]
     list_select_related = ["post", "fund_year"]

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import ngettext
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 
 from .access import Action, can, profile_of
 from .rules import FundRuleError
@@ -53,6 +55,20 @@ class PolicyInline(PolicyPermissions):
 
     def has_add_permission(self, request, obj=None):
         return self.may_write(request, obj)
+
+
+class PolicyImportExport(ImportExportMixin):
+    """Import (through the services) for who may write on the screen, export for who may
+    read it; CSV and XLSX. An import is previewed (dry run) and, when confirmed, written in
+    one transaction: one refused row and nothing is imported."""
+
+    formats = [base_formats.CSV, base_formats.XLSX]
+
+    def has_import_permission(self, request):
+        return self.may_write(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
 
 
 class ServiceAdmin(PolicyPermissions, admin.ModelAdmin):
