@@ -244,12 +244,40 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# Without a broker (the quick start, the tests) messages go to an embedded transport, so that
+# nothing waits for a service that is not there: in tests an in-memory one, otherwise kombu's
+# filesystem transport in .celery/ (a worker started beside it picks them up).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or (
+    "memory://" if TESTING else "filesystem://"
+)
+if CELERY_BROKER_URL == "filesystem://":
+    _queue_dir = BASE_DIR / ".celery" / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(BASE_DIR / ".celery" / "processed"),
+        "store_processed": False,
+    }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- E-mail (notifications of the plan cycle) ---------------------------------------------------
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587; without it, mail is printed to
+# the console (development). DEFAULT_FROM_EMAIL is the sender.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mensenrechtenfonds@localhost")
+# The address the app is reached at, for links in e-mails.
+FUND_SITE_URL = env.str("FUND_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Import and export in the admin (posts, participations, allocations): CSV and XLSX; an
 # import runs in one transaction, so a refused row leaves nothing written.

@@ -264,6 +264,6 @@ class PostMembershipAdmin(ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         saved = services.membership_set(
-            actor=request.user, user=obj.user, post=obj.post, role=obj.role
+            actor=request.user, user=obj.user, post=obj.post, role=obj.role, language=obj.language
         )
         self.adopt(obj, saved)

@@ -91,6 +91,13 @@ class PostMembership(models.Model):
         Post, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("post")
     )
     role = models.CharField(_("role"), max_length=10, choices=PostRole.choices)
+    language = models.CharField(
+        _("language"),
+        max_length=5,
+        choices=settings.LANGUAGES,
+        default="nl",
+        help_text=_("The language of the e-mails this user gets."),
+    )
 
     class Meta:
         verbose_name = _("post membership")

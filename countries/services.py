@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -230,7 +231,7 @@ def assessment_delete(
 
 
 @service
-def membership_set(*, actor, user, post: Post, role: str):
+def membership_set(*, actor, user, post: Post, role: str, language: str | None = None):
     """Bind an embassy user to their one post as editor or viewer (R11).
 
     Post users are never ministry staff: a staff, superuser or ministry-group account is
@@ -255,6 +256,10 @@ def membership_set(*, actor, user, post: Post, role: str):
     membership = PostMembership.objects.filter(user=user).first() or PostMembership(user=user)
     membership.post = post
     membership.role = role
+    if language is not None:
+        if language not in dict(settings.LANGUAGES):
+            raise invalid(_("Choose nl or en."), field="language")
+        membership.language = language
     save_validated(membership, actor)
     forget(user)
     return membership

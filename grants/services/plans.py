@@ -72,7 +72,9 @@ def _ensure_editable(plan: AnnualPlan) -> None:
 
 
 def _record_transition(plan: AnnualPlan, *, actor, from_status: str, comment: str = "") -> None:
-    PlanTransition.objects.create(
+    from grants.notifications import announce
+
+    transition = PlanTransition.objects.create(
         plan=plan,
         from_status=from_status,
         to_status=plan.status,
@@ -80,6 +82,7 @@ def _record_transition(plan: AnnualPlan, *, actor, from_status: str, comment: st
         actor=actor,
         comment=comment,
     )
+    announce(transition, actor=actor)  # e-mails, after the commit (R10)
 
 
 def plan_edit_refusal(plan: AnnualPlan) -> FundRuleError | None:

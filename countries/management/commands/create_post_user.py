@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=PostRole.values)
         parser.add_argument("--email", default="", help="E-mail address of the user.")
         parser.add_argument(
+            "--language", choices=["nl", "en"], default=None, help="Language of their e-mails."
+        )
+        parser.add_argument(
             "--expiry-days",
             type=int,
             default=None,
@@ -43,7 +46,9 @@ class Command(BaseCommand):
             help="Also ask for a password, for logging in to the API documentation.",
         )
 
-    def handle(self, *args, username, post, role, email, expiry_days, with_password, **options):
+    def handle(
+        self, *args, username, post, role, email, language, expiry_days, with_password, **options
+    ):
         if expiry_days is not None and expiry_days < 1:
             raise CommandError("--expiry-days must be 1 or more.")
         password = self._ask_password(username) if with_password else None

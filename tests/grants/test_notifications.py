@@ -1,0 +1,88 @@
+"""E-mails of the plan cycle (R10): after the commit, to the right people, in their language,
+with a link, never naming a partner (R11)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+
+from countries.models import PostRole
+from countries.services import membership_set
+from grants import services
+from grants.access import ensure_roles, system_actor
+from grants.models import FundYear, PartnerType, PlanTransition, Sensitivity
+from grants.notifications import notify_plan_step
+from tests.factories import StaffFactory, UserFactory, country
+from tests.helpers import make_participant, make_plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cycle():
+    ensure_roles()
+    actor = StaffFactory(username="cycle")
+    year = FundYear.objects.create(
+        year=2026, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+    post = make_participant(actor, year)
+    plan = make_plan(actor, post, year)
+    services.partner_save(
+        actor=actor,
+        post=post,
+        name="Naamloze Verdedigers",
+        partner_type=PartnerType.LOCAL_CSO,
+        country=country("KE"),
+        sensitivity=Sensitivity.HIGH,
+    )
+    reviewer = UserFactory(username="rev", email="rev@example.org", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="beoordelaar"))
+    dutch = UserFactory(username="nl-editor", email="nl@example.org")
+    english = UserFactory(username="en-viewer", email="en@example.org")
+    membership_set(actor=actor, user=dutch, post=post, role=PostRole.EDITOR)
+    membership_set(actor=actor, user=english, post=post, role=PostRole.VIEWER, language="en")
+    return {"actor": actor, "plan": plan, "post": post}
+
+
+def send_last_step():
+    return notify_plan_step(PlanTransition.objects.latest("pk").pk)
+
+
+def test_a_submitted_plan_is_announced_to_the_reviewers_after_the_commit_R10(
+    cycle, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.plan_submit(actor=cycle["actor"], plan=cycle["plan"])
+        assert not mail.outbox  # nothing inside the transaction
+    assert len(callbacks) == 1
+    assert send_last_step() == 1
+    [message] = mail.outbox
+    assert message.to == ["rev@example.org"]
+    assert cycle["post"].code in message.subject
+    assert "/admin/grants/annualplan/" in message.body and "/review/" in message.body
+    assert "Naamloze Verdedigers" not in message.body + message.alternatives[0][0]
+
+
+def test_a_returned_plan_reaches_the_post_in_each_users_language_R10(cycle):
+    services.plan_submit(actor=cycle["actor"], plan=cycle["plan"])
+    services.plan_return(actor=cycle["actor"], plan=cycle["plan"], comment="Meer focus graag.")
+    mail.outbox.clear()
+    assert send_last_step() == 2
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert "Meer focus graag." in by_address["nl@example.org"].body
+    assert "Het jaarplan" in by_address["nl@example.org"].body
+    assert "Teruggestuurd" in by_address["nl@example.org"].body
+    assert "Returned for revision" in by_address["en@example.org"].body
+    assert f"/api/v1/plans/{cycle['plan'].public_id}/" in by_address["en@example.org"].body
+
+
+def test_steps_of_seeds_and_imports_send_nothing(cycle, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.plan_submit(actor=system_actor("seed"), plan=cycle["plan"])
+    assert callbacks == []
+
+
+def test_a_withdrawn_plan_sends_nothing(cycle):
+    assert notify_plan_step(10**9) == 0
