@@ -93,3 +93,15 @@ def test_the_root_leads_to_the_dashboard(admin_client, year):
     response = admin_client.get("/", follow=True)
     assert response.redirect_chain[-1][0] == "/admin/dashboard/"
     assert response.status_code == 200
+
+
+def test_the_money_overview_sorts_by_its_computed_columns_R5(year, admin_client):
+    actor = StaffFactory(username="sorter")
+    add_post(actor, year, projects=1, submit=False)  # remaining 1,000,000 − 1,000
+    add_post(actor, year, projects=5, submit=False)  # remaining 1,000,000 − 5,000
+    # Column 7 is "remaining" (0-based; the list has no action checkbox).
+    for order, expected in (("7", ["995000.00", "999000.00"]), ("-7", ["999000.00", "995000.00"])):
+        response = admin_client.get("/admin/grants/moneyoverview/", {"o": order})
+        rows = response.context["cl"].result_list
+        assert [str(row.remaining) for row in rows] == expected, order
+        assert "995.000,00" in response.content.decode()
