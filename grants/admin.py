@@ -658,12 +658,11 @@ class ProjectAdmin(ServiceHistoryAdmin):
     write_action = Action.EDIT_PROJECT
     list_display = [
         "title",
-        "post",
+        "post_code",
         "partner",
-        "priority",
+        "priority_short",
         "status",
         "start_date",
-        "end_date",
         "budget_eur",
         "disbursed_eur",
     ]
@@ -729,6 +728,16 @@ class ProjectAdmin(ServiceHistoryAdmin):
             if partners:
                 matches |= Q(partner__in=partners)
         return queryset.filter(matches), False
+
+    @admin.display(description=_("post"), ordering="post__code")
+    def post_code(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.post.name, obj.post.code)
+
+    @admin.display(description=_("priority"), ordering="priority__position")
+    def priority_short(self, obj):
+        name = str(obj.priority)
+        short = name if len(name) <= 28 else name[:27] + "…"
+        return format_html('<span title="{}">{}</span>', name, short)
 
     @admin.display(description=_("budget"), ordering="total_budget")
     def budget_eur(self, obj):
