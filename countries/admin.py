@@ -120,10 +120,8 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
     readonly_fields = ["decided_by", "decided_at"]
     inlines = [AssessmentInline]
     actions = ["select_posts", "deselect_posts"]
-
-    def get_ordering(self, request):
-        # Candidates of the newest year first, the best assessed (R12) on top.
-        return ["-fund_year__year", "post__kind", "-_average", "post__code"]
+    # Newest year first; click "average score" to put the best assessed (R12) on top.
+    ordering = ["-fund_year__year", "post__kind", "post__code"]
 
     def get_queryset(self, request):
         # Not super(): its default ordering would name the annotation before it exists.
@@ -258,7 +256,8 @@ class PostMembershipAdmin(ServiceAdmin):
     list_filter = ["role"]
     list_select_related = ["user", "post"]
     search_fields = ["user__username", "post__code"]
-    autocomplete_fields = ["user", "post"]
+    # Users are picked from a list: the user admin itself is for superusers only.
+    autocomplete_fields = ["post"]
     delete_service = services.membership_delete
     action_argument = "membership"
 

@@ -7,10 +7,13 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -207,7 +210,10 @@ class MoneyOverviewChangeList(ChangeList):
         self.can_show_all = self.result_count <= self.list_max_show_all
         self.multi_page = self.result_count > self.list_per_page
         show_all = self.show_all and self.can_show_all
-        self.result_list = rows if show_all else paginator.page(self.page_num).object_list
+        try:
+            self.result_list = rows if show_all else paginator.page(self.page_num).object_list
+        except InvalidPage as error:
+            raise IncorrectLookupParameters from error
         self.paginator = paginator
 
 
@@ -367,8 +373,11 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         """The review page (R10): the plan, its projects and money per priority against the
         allocation, warnings, and the steps its status allows, each with its comment."""
         plan = self.get_object(request, object_id)
-        if plan is None or not self.has_view_permission(request, plan):
+        if plan is None:
+            raise Http404
+        if not self.has_view_permission(request, plan):
             raise PermissionDenied
+        reformed = plan.fund_year.is_reformed  # R7: history has no decisions left
         steps = {
             step: allowed
             for step, allowed in (
@@ -376,14 +385,22 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
                 ("return", plan.status == PlanStatus.SUBMITTED),
                 ("amend", plan.status == PlanStatus.APPROVED),
             )
-            if allowed and self.has_review_permission(request)
+            if allowed and reformed and self.has_review_permission(request)
         }
         form = TransitionCommentForm(request.POST or None)
         form.fields["comment"].required = False
         if request.method == "POST":
             step = request.POST.get("step")
-            if step not in steps:
+            if not self.has_review_permission(request):
                 raise PermissionDenied
+            if step not in steps:  # e.g. another reviewer decided meanwhile
+                self.message_user(
+                    request,
+                    _("This step is not possible for a plan that is %(status)s.")
+                    % {"status": plan.get_status_display().lower()},
+                    messages.WARNING,
+                )
+                return redirect(request.path)
             if form.is_valid():
                 try:
                     with transaction.atomic():
@@ -603,6 +620,26 @@ class PartnerAdmin(ServiceHistoryAdmin):
         # Searching by name would tell whether a sensitive partner exists (R11).
         return self.search_fields if may_identify(request) else ["post__code"]
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, duplicates = super().get_search_results(request, queryset, search_term)
+        if not may_identify(request) and request.path.endswith("/autocomplete/"):
+            # Autocomplete answers with names: highly sensitive partners are left out (R11).
+            queryset = queryset.exclude(sensitivity=Sensitivity.HIGH)
+        return queryset, duplicates
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A filter on the name would reveal it letter by letter (R11).
+        if lookup.startswith("name") and request is not None and not may_identify(request):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # Judge the partner as it is now: an old version may predate its "highly sensitive".
+        partner = self.get_object(request, object_id)
+        if partner is not None and not self.has_view_permission(request, partner):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def has_view_permission(self, request, obj=None):
         hidden = obj is not None and obj.sensitivity == Sensitivity.HIGH
         if hidden and not may_identify(request, obj):
@@ -709,6 +746,32 @@ class ProjectAdmin(ServiceHistoryAdmin):
         if may_identify(request):
             return self.search_fields
         return [name for name in self.search_fields if not name.startswith("partner__")]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        hidden = lookup.startswith("partner__name") and request is not None
+        if hidden and not may_identify(request):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def _shows_hidden_partner(self, request, object_id) -> bool:
+        """Whether the project's history names a partner this user may not identify (R11)."""
+        if may_identify(request):
+            return False
+        project = self.get_object(request, object_id)
+        if project is None:
+            return False
+        ever = project.history.values("partner_id")
+        return Partner.objects.filter(pk__in=ever, sensitivity=Sensitivity.HIGH).exists()
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self._shows_hidden_partner(request, object_id):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if self._shows_hidden_partner(request, object_id):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         """Title (a trigram index on PostgreSQL), post code, and partner name for who may

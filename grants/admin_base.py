@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
@@ -69,6 +70,44 @@ class PolicyImportExport(ImportExportMixin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        # The confirmed import is all or nothing too: rows may have become refusals since the
+        # preview (another user's change), and then nothing is written.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:  # confirmed twice: the uploaded file is gone
+            self.message_user(
+                request, _("This import was already processed; upload the file again."),
+                messages.WARNING,
+            )  # fmt: skip
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+
+    def process_result(self, result, request):
+        if result.has_validation_errors() or result.has_errors():
+            for row in result.invalid_rows:
+                for field, errors in row.error_dict.items():
+                    self.message_user(
+                        request,
+                        _("Row %(row)s, %(field)s: %(errors)s") % {
+                            "row": row.number, "field": field, "errors": " ".join(errors)
+                        },
+                        messages.ERROR,
+                    )  # fmt: skip
+            for row_number, errors in result.row_errors():
+                for error in errors:
+                    self.message_user(
+                        request, _("Row %(row)s: %(error)s") % {
+                            "row": row_number, "error": error.error
+                        },
+                        messages.ERROR,
+                    )  # fmt: skip
+            self.message_user(request, _("Nothing was imported."), messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        return super().process_result(result, request)
 
 
 class ServiceAdmin(PolicyPermissions, admin.ModelAdmin):

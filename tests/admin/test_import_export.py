@@ -141,3 +141,35 @@ def test_the_sample_files_in_docs_import_cleanly(manager):
         assert preview.context.get("confirm_form") is not None, name
         confirm(manager, url, preview)
     assert Allocation.objects.filter(post__code="XX-NAI", fund_year__year=2027).exists()
+
+
+def test_a_row_refused_between_preview_and_confirm_leaves_nothing_written_R5(manager):
+    """Another user's change after the preview turns a row into a refusal: the confirmed
+    import writes nothing and says which row and rule."""
+    from countries.services import participation_set
+    from grants.services import allocation_set
+    from tests.factories import StaffFactory
+
+    year = FundYear.objects.get(year=2027)  # envelope € 36,000,000
+    other = StaffFactory(username="other-manager")
+    for code in ("XX-1", "XX-2", "XX-3"):
+        participation_set(actor=other, post=PostFactory(code=code), fund_year=year, selected=True)
+    rows = "post,fund_year,amount,note\nXX-1,2027,10000000.00,\nXX-2,2027,10000000.00,\n"
+    url = "/admin/grants/allocation/import/"
+    preview = upload(manager, url, rows)
+    assert preview.context.get("confirm_form") is not None
+    xx3 = Post.objects.get(code="XX-3")
+    allocation_set(actor=other, post=xx3, fund_year=year, amount=Decimal("20000000.00"))
+    response = confirm(manager, url, preview)
+    html = response.content.decode()
+    assert "[R5]" in html
+    assert not Allocation.objects.filter(post__code__in=["XX-1", "XX-2"]).exists()
+
+
+def test_confirming_an_import_twice_is_explained(manager):
+    url = "/admin/countries/post/import/"
+    preview = upload(manager, url, POSTS)
+    confirm(manager, url, preview)
+    again = confirm(manager, url, preview)
+    assert again.status_code == 200
+    assert Post.objects.filter(code="XX-NAI").count() == 1

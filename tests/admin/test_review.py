@@ -83,7 +83,9 @@ def test_steps_the_status_does_not_allow_are_not_offered_or_taken_R10(client, su
     assert client.post(url, {"step": "approve"}).status_code == 302
     html = client.get(url).content.decode()
     assert 'value="approve"' not in html and 'value="amend"' in html
-    assert client.post(url, {"step": "return", "comment": "x"}).status_code == 403
+    # A step the status no longer allows is explained, and nothing changes.
+    assert client.post(url, {"step": "return", "comment": "x"}).status_code == 302
+    assert AnnualPlan.objects.get(pk=submitted.pk).status == PlanStatus.APPROVED
 
 
 def test_a_reader_sees_the_review_page_without_decisions(client, submitted):

@@ -268,3 +268,70 @@ def test_a_reader_has_no_select_action(as_role):
         'value="select_posts"'
         in as_role("fondsbeheerder").get("/admin/countries/participation/").content.decode()
     )
+
+
+# --- Found in review: other ways a partner's name could leak (R11), and 500s -----------------
+
+
+def test_autocomplete_leaves_highly_sensitive_partners_out_for_readers_R11(as_role, world):
+    url = "/admin/autocomplete/?app_label=grants&model_name=project&field_name=partner"
+    reader = as_role("beoordelaar").get(url)
+    assert reader.status_code == 200
+    assert SECRET not in reader.content.decode()
+    assert SECRET in as_role("fondsbeheerder").get(url).content.decode()
+
+
+def test_a_projects_history_is_closed_when_it_names_a_hidden_partner_R11(as_role, world):
+    url = f"{PAGES['projects']}{world['project'].pk}/history/"
+    assert as_role("beoordelaar").get(url).status_code == 403
+    assert as_role("fondsbeheerder").get(url).status_code == 200
+
+
+def test_an_old_version_of_a_now_sensitive_partner_stays_closed_R11(as_role, world):
+    public = world["public"]
+    services.partner_save(
+        actor=StaffFactory(username="raiser"),
+        post=world["post"],
+        partner=public,
+        name=public.name,
+        partner_type=public.partner_type,
+        country=public.country,
+        sensitivity=Sensitivity.HIGH,
+    )
+    first = public.history.earliest("history_date")
+    url = f"{PAGES['partners']}{public.pk}/history/{first.history_id}/"
+    assert as_role("alleen-lezen").get(url).status_code == 403
+
+
+def test_filtering_partners_by_name_is_refused_to_readers_R11(as_role, world):
+    response = as_role("beoordelaar").get(PAGES["partners"], {"name__startswith": "Vertr"})
+    assert response.status_code == 400
+    projects = as_role("beoordelaar").get(PAGES["projects"], {"partner__name": SECRET})
+    assert projects.status_code == 400
+
+
+def test_assessment_pages_and_money_pages_past_the_end_do_not_fail(as_role, world):
+    from countries.models import Participation
+    from countries.services import assessment_set
+
+    participation = Participation.objects.get(post=world["post"], fund_year__year=2026)
+    assessment = assessment_set(
+        actor=StaffFactory(username="a"), participation=participation, criterion="impact", score=3
+    )
+    client = as_role("fondsbeheerder")
+    assert client.get(f"/admin/countries/assessment/{assessment.pk}/change/").status_code == 200
+    past = client.get("/admin/grants/moneyoverview/", {"o": "-7", "p": "99"})
+    assert past.status_code in (200, 302)
+
+
+def test_the_review_page_of_a_missing_plan_is_404(as_role):
+    assert as_role("beoordelaar").get(f"{PAGES['plans']}999999/review/").status_code == 404
+
+
+def test_a_decision_taken_meanwhile_is_explained_not_refused(as_role, world):
+    client = as_role("beoordelaar")
+    url = f"{PAGES['plans']}{world['plan'].pk}/review/"
+    assert client.post(url, {"step": "approve"}).status_code == 302
+    again = client.post(url, {"step": "approve"}, follow=True)
+    assert again.status_code == 200
+    assert "goedgekeurd" in again.content.decode().lower()
