@@ -8,6 +8,7 @@ the admin imports in one transaction and writes nothing when any row fails.
 from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from grants import services as grant_services
@@ -16,6 +17,21 @@ from grants.rules import FundRuleError
 
 from . import services
 from .models import Country, Participation, Post
+
+
+class YesNoWidget(widgets.BooleanWidget):
+    """ja/nee, yes/no, 1/0, true/false; anything else is an error, never a silent "no"."""
+
+    YES = {"1", "ja", "j", "yes", "y", "true", "waar"}
+    NO = {"0", "nee", "n", "no", "false", "onwaar"}
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value).strip().lower() if value is not None else ""
+        if text in self.YES:
+            return True
+        if text in self.NO:
+            return False
+        raise ValueError(_("Give ja or nee (or 1 or 0), not '%(value)s'.") % {"value": text[:20]})
 
 
 class ServiceResource(resources.ModelResource):
@@ -65,6 +81,8 @@ class PostAndYear(ServiceResource):
 
 
 class ParticipationResource(PostAndYear):
+    selected = fields.Field(attribute="selected", column_name="selected", widget=YesNoWidget())
+
     class Meta:
         model = Participation
         fields = ["post", "fund_year", "selected", "decision_note"]

@@ -58,12 +58,26 @@ class PolicyInline(PolicyPermissions):
         return self.may_write(request, obj)
 
 
+class SpreadsheetCSV(base_formats.CSV):
+    """CSV as spreadsheets save it: comma- or semicolon-separated (Dutch Excel uses ";"),
+    with or without a byte-order mark."""
+
+    def create_dataset(self, in_stream, **kwargs):
+        if isinstance(in_stream, bytes):
+            in_stream = in_stream.decode(self.encoding or "utf-8-sig")
+        in_stream = in_stream.removeprefix("\ufeff")
+        header = in_stream.split("\n", 1)[0]
+        if header.count(";") > header.count(","):
+            kwargs.setdefault("delimiter", ";")
+        return super().create_dataset(in_stream, **kwargs)
+
+
 class PolicyImportExport(ImportExportMixin):
     """Import (through the services) for who may write on the screen, export for who may
     read it; CSV and XLSX. An import is previewed (dry run) and, when confirmed, written in
     one transaction: one refused row and nothing is imported."""
 
-    formats = [base_formats.CSV, base_formats.XLSX]
+    formats = [SpreadsheetCSV, base_formats.XLSX]
 
     def has_import_permission(self, request):
         return self.may_write(request)

@@ -173,3 +173,21 @@ def test_confirming_an_import_twice_is_explained(manager):
     again = confirm(manager, url, preview)
     assert again.status_code == 200
     assert Post.objects.filter(code="XX-NAI").count() == 1
+
+
+def test_dutch_spreadsheet_files_import_semicolons_and_ja_nee(manager):
+    PostFactory(code="XX-J")
+    rows = "\ufeffpost;fund_year;selected;decision_note\nXX-J;2027;ja;Geselecteerd\n"
+    url = "/admin/countries/participation/import/"
+    preview = upload(manager, url, rows)
+    assert preview.context.get("confirm_form") is not None, preview.content.decode()[-2000:]
+    confirm(manager, url, preview)
+    assert Participation.objects.get(post__code="XX-J").selected is True
+
+
+def test_an_unclear_yes_no_is_an_error_not_a_silent_no(manager):
+    PostFactory(code="XX-K")
+    rows = "post,fund_year,selected,decision_note\nXX-K,2027,misschien,\n"
+    preview = upload(manager, "/admin/countries/participation/import/", rows)
+    assert preview.context.get("confirm_form") is None
+    assert "misschien" in preview.content.decode()
