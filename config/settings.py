@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "countries",
     "priorities",
     "grants",
+    "reports",
     "seeds",
 ]
 
@@ -277,6 +278,8 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mensenrechtenfonds@localhost")
+# Who gets the periodic reports (comma-separated addresses).
+FUND_REPORT_RECIPIENTS = env.list("FUND_REPORT_RECIPIENTS", default=[])
 # The address the app is reached at, for links in e-mails.
 FUND_SITE_URL = env.str("FUND_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -1,0 +1,46 @@
+"""Periodic summary reports of the fund, stored once per kind and period."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportKind(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly fund summary")
+    MONTHLY = "monthly", _("Monthly execution report")
+    RESULTS = "results", _("Yearly results report (R13)")
+
+
+class ReportStatus(models.TextChoices):
+    PENDING = "pending", _("Being made")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Report(models.Model):
+    """One report per kind and period (exactly once: the database's unique key)."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ReportKind.choices)
+    period = models.CharField(_("period"), max_length=20, help_text=_("2026-W48, 2026-11 or 2026."))
+    fund_year = models.PositiveSmallIntegerField(_("fund year"), null=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    data = models.JSONField(_("figures"), default=dict, blank=True)
+    xlsx = models.BinaryField(_("XLSX"), null=True, blank=True)
+    csv = models.TextField(_("CSV"), blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "period"], name="report_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period}"

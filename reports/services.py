@@ -1,0 +1,348 @@
+"""Report services: what a weekly, monthly or yearly results report says, computed with
+grouped queries (a constant number however many projects), stored once per period, and
+e-mailed once. Partner names never appear (R11): reports speak of posts and priorities."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from grants.models import BudgetLine, FundYear, Indicator, IndicatorValue, PlanPriority
+from grants.rules import ZERO
+from grants.selectors import fragmentation, fund_year_dashboard
+
+from .models import Report, ReportKind, ReportStatus
+
+HEADLINE = ("allocated", "in_plan", "planned", "committed", "disbursed", "remaining")
+
+
+# --- Periods -----------------------------------------------------------------------------------
+
+
+def default_period(kind: str, today: date | None = None) -> str:
+    """The period a scheduled run reports on: the week or month just ended; for results,
+    the current fund year."""
+    today = today or timezone.localdate()
+    if kind == ReportKind.WEEKLY:
+        year, week, _day = (today - timedelta(days=7)).isocalendar()
+        return f"{year}-W{week:02d}"
+    if kind == ReportKind.MONTHLY:
+        last = today.replace(day=1) - timedelta(days=1)
+        return f"{last.year}-{last.month:02d}"
+    return str(today.year)
+
+
+def period_year(period: str) -> int:
+    return int(period[:4])
+
+
+def fund_year_for(period: str) -> FundYear | None:
+    """The fund year a period belongs to (or the newest one before it)."""
+    return FundYear.objects.filter(year__lte=period_year(period)).order_by("-year").first()
+
+
+# --- Content --------------------------------------------------------------------------------
+
+
+def _money(value) -> str:
+    return f"{(value or ZERO):.2f}"
+
+
+def summary(fund_year: FundYear) -> dict:
+    """Weekly and monthly content (R5, R9, R10): money per priority and per post with the
+    share executed, plans by status, overdue plans and warnings."""
+    board = fund_year_dashboard(fund_year)
+    chosen = set(
+        PlanPriority.objects.filter(plan__fund_year=fund_year).values_list("plan__post", "priority")
+    )
+    used = (
+        BudgetLine.objects.filter(year=fund_year.year, project__status__in=("planned", "active"))
+        .order_by()
+        .values("project__post", "project__post__code", "project__priority")
+        .annotate(projects=Count("project", distinct=True))
+    )
+    warnings = []
+    for row in board["per_post"]:
+        spent = row.planned + row.committed
+        if row.amount and spent > row.amount:
+            warnings.append(
+                _("%(post)s: projects exceed the allocation (R5).") % {"post": row.post.code}
+            )
+        elif row.amount and spent > row.amount * Decimal("0.9"):
+            warnings.append(
+                _("%(post)s: more than 90%% of the allocation is used.") % {"post": row.post.code}
+            )
+    for row in used:
+        if (row["project__post"], row["project__priority"]) not in chosen:
+            warnings.append(
+                _("%(post)s: %(count)s project(s) on a priority the plan does not choose (R4).")
+                % {"post": row["project__post__code"], "count": row["projects"]}
+            )
+    small = fragmentation(fund_year)
+    if small["below_threshold"]:
+        warnings.append(
+            _("%(small)s of %(total)s projects are below the minimum size (R9).")
+            % {"small": small["below_threshold"], "total": small["projects"]}
+        )
+    totals = board["totals"]
+    return {
+        "fund_year": fund_year.year,
+        "headline": {
+            "allocated": _money(totals["amount"]),
+            "in_plan": _money(totals["in_plan"]),
+            "planned": _money(totals["planned"]),
+            "committed": _money(totals["committed"]),
+            "disbursed": _money(totals["disbursed"]),
+            "remaining": _money(totals["remaining"]),
+            "overdue_plans": len(board["overdue_plans"]) + len(board["posts_without_plan"]),
+        },
+        "per_priority": [
+            {
+                "priority": str(row["priority"]),
+                **{key: _money(row[key]) for key in ("in_plan", "planned", "committed")},
+                "disbursed": _money(row["disbursed"]),
+            }
+            for row in board["per_priority"]
+        ],
+        "per_post": [
+            {
+                "post": row.post.code,
+                "allocated": _money(row.amount),
+                "in_plan": _money(row.in_plan),
+                "planned": _money(row.planned),
+                "committed": _money(row.committed),
+                "disbursed": _money(row.disbursed),
+                "remaining": _money(row.remaining),
+                "executed_pct": f"{(row.disbursed / row.amount * 100):.1f}" if row.amount else "",
+            }
+            for row in board["per_post"]
+        ],
+        "plans_by_status": [
+            {"status": str(row["label"]), "count": row["count"]} for row in board["plans_by_status"]
+        ],
+        "overdue": [plan.post.code for plan in board["overdue_plans"]]
+        + [p.post.code for p in board["posts_without_plan"]],
+        "warnings": warnings,
+    }
+
+
+def results(year: int) -> dict:
+    """Yearly results content (R13): per priority and intended result, each indicator with
+    its baseline, target and the value reported for the year, per post."""
+    values = dict(IndicatorValue.objects.filter(year=year).values_list("indicator", "value"))
+    rows = (
+        Indicator.objects.filter(project__budget_lines__year=year)
+        .distinct()
+        .order_by(
+            "intended_result__priority__position", "intended_result__position", "project__post"
+        )
+        .values(
+            "pk",
+            "intended_result__priority__name_nl",
+            "intended_result__code",
+            "project__post__code",
+            "name",
+            "unit",
+            "baseline",
+            "target",
+        )
+    )
+    return {
+        "fund_year": year,
+        "headline": {"indicators": len(rows), "reported": len(values)},
+        "results": [
+            {
+                "priority": row["intended_result__priority__name_nl"],
+                "intended_result": row["intended_result__code"],
+                "post": row["project__post__code"],
+                "indicator": row["name"],
+                "unit": row["unit"],
+                "baseline": _money(row["baseline"]),
+                "target": _money(row["target"]),
+                "value": _money(values[row["pk"]]) if row["pk"] in values else "",
+            }
+            for row in rows
+        ],
+    }
+
+
+def changes_since(previous: Report | None, data: dict) -> dict:
+    """The headline's change since the previous report of the same kind."""
+    if previous is None:
+        return {}
+    before = previous.data.get("headline", {})
+    return {
+        key: str(Decimal(str(data["headline"][key])) - Decimal(str(before[key])))
+        for key in data["headline"]
+        if key in before
+    }
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+SHEETS = {
+    "per_priority": ("priority", "in_plan", "planned", "committed", "disbursed"),
+    "per_post": (
+        "post", "allocated", "in_plan", "planned", "committed", "disbursed", "remaining",
+        "executed_pct",
+    ),
+    "plans_by_status": ("status", "count"),
+    "results": (
+        "priority", "intended_result", "post", "indicator", "unit", "baseline", "target", "value",
+    ),
+}  # fmt: skip
+MONEY_COLUMNS = {"allocated", "in_plan", "planned", "committed", "disbursed", "remaining"}
+
+
+def to_xlsx(data: dict) -> bytes:
+    """A sheet per view, a frozen header row, money as euros."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    first = book.active
+    first.title = "summary"
+    first.append(["figure", "value"])
+    for key, value in data.get("headline", {}).items():
+        first.append([key, _number(key, value)])
+    for key, value in data.get("changes", {}).items():
+        first.append([f"change: {key}", _number(key, value)])
+    for text in data.get("warnings", []):
+        first.append(["warning", text])
+    for name, columns in SHEETS.items():
+        if name not in data:
+            continue
+        sheet = book.create_sheet(name)
+        sheet.append(list(columns))
+        for row in data[name]:
+            sheet.append([_number(column, row.get(column)) for column in columns])
+    for sheet in book.worksheets:
+        sheet.freeze_panes = "A2"
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for column_cells in sheet.columns:
+            if column_cells[0].value in MONEY_COLUMNS or sheet.title == "summary":
+                for cell in column_cells[1:]:
+                    if isinstance(cell.value, Decimal | float | int):
+                        cell.number_format = '"€" #,##0.00'
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def _number(column, value):
+    if column in MONEY_COLUMNS and value not in (None, ""):
+        return Decimal(str(value))
+    return value
+
+
+def to_csv(data: dict) -> str:
+    name = "results" if "results" in data else "per_post"
+    output = io.StringIO()
+    writer = csv.DictWriter(output, fieldnames=SHEETS[name], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(data.get(name, []))
+    return output.getvalue()
+
+
+# --- Exactly once -----------------------------------------------------------------------------
+
+
+def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
+    """Make the report of a kind for a period, once: returns (report, made now). A report
+    that is done stays as it is; a failed one is made again (its reason kept until then)."""
+    period = period or default_period(kind)
+    try:
+        with transaction.atomic():
+            report, _created = Report.objects.get_or_create(kind=kind, period=period)
+    except IntegrityError:  # a second beat made it at the same moment
+        report = Report.objects.get(kind=kind, period=period)
+    try:
+        with transaction.atomic():
+            report = Report.objects.select_for_update().get(pk=report.pk)
+            if report.status == ReportStatus.DONE:
+                return report, False
+            report.attempts += 1
+            data = _content(kind, period)
+            previous = (
+                Report.objects.filter(kind=kind, status=ReportStatus.DONE)
+                .exclude(pk=report.pk)
+                .order_by("-period")
+                .first()
+            )
+            data["changes"] = changes_since(previous, data)
+            report.data = data
+            report.fund_year = data.get("fund_year")
+            report.xlsx = to_xlsx(data)
+            report.csv = to_csv(data)
+            report.status = ReportStatus.DONE
+            report.failure_reason = ""
+            report.finished_at = timezone.now()
+            report.save()
+            transaction.on_commit(lambda: _queue_email(report.pk))
+            return report, True
+    except Exception as error:
+        Report.objects.filter(pk=report.pk).exclude(status=ReportStatus.DONE).update(
+            status=ReportStatus.FAILED,
+            failure_reason=f"{type(error).__name__}: {error}"[:2000],
+            attempts=F("attempts") + 1,  # the attempt's own count was rolled back with it
+        )
+        raise
+
+
+def _content(kind: str, period: str) -> dict:
+    if kind == ReportKind.RESULTS:
+        return results(period_year(period))
+    fund_year = fund_year_for(period)
+    if fund_year is None:
+        return {"fund_year": None, "headline": {}, "warnings": [_("There is no fund year yet.")]}
+    return summary(fund_year)
+
+
+def _queue_email(report_id: int) -> None:
+    from .tasks import send_report_email
+
+    try:
+        send_report_email.delay(report_id)
+    except Exception:  # the broker is down: the next run or an operator sends it
+        import logging
+
+        logging.getLogger(__name__).exception("could not queue the e-mail of report %s", report_id)
+
+
+def send_report(report_id: int) -> bool:
+    """E-mail a done report once to the configured recipients (headline and XLSX)."""
+    recipients = settings.FUND_REPORT_RECIPIENTS
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None or report.status != ReportStatus.DONE or report.emailed_at:
+            return False
+        if not recipients:
+            return False
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {"report": report, "data": report.data}
+            subject = str(report)
+            text = render_to_string("reports/email.txt", context)
+            html = render_to_string("reports/email.html", context)
+        mail = EmailMultiAlternatives(subject, text, to=recipients)
+        mail.attach_alternative(html, "text/html")
+        mail.attach(
+            f"{report.kind}-{report.period}.xlsx",
+            bytes(report.xlsx),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        mail.send()
+        report.emailed_at = timezone.now()
+        report.save(update_fields=["emailed_at"])
+    return True

@@ -1,0 +1,22 @@
+"""Celery tasks: thin wrappers over the report services (JSON arguments only)."""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from . import services
+
+TRANSIENT = (DatabaseError, SMTPException, OSError)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=5)
+def make_report(kind: str, period: str | None = None) -> int:
+    """Make (once) the report of a kind for a period; returns its id."""
+    report, _made = services.build_report(kind, period)
+    return report.pk
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=5)
+def send_report_email(report_id: int) -> bool:
+    return services.send_report(report_id)

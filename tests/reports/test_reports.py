@@ -1,0 +1,161 @@
+"""Periodic reports: figures that match an independent computation, made and e-mailed once
+per period, in a constant number of queries, a failure recorded and retried (R5, R9, R13)."""
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from grants import services
+from grants.models import FundYear, ProjectStatus
+from reports import services as reports
+from reports.models import Report, ReportStatus
+from tests.factories import PartnerFactory, StaffFactory
+from tests.helpers import make_participant, make_plan, priority
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def year():
+    return FundYear.objects.create(
+        year=2026, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+
+
+def add_post(actor, year, amounts):
+    """A post with € 1,000,000 and one active project per amount, each paid 10 %."""
+    post = make_participant(actor, year, allocation=Decimal("1000000.00"))
+    make_plan(actor, post, year, priorities=(("women_girls", "500000.00"),))
+    partner = PartnerFactory(post=post, name=f"Geheim {post.code}")
+    for index, amount in enumerate(amounts):
+        project = services.project_create(
+            actor=actor,
+            post=post,
+            partner=partner,
+            priority=priority("women_girls"),
+            title=f"P{index}",
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 12, 31),
+            status=ProjectStatus.ACTIVE,
+            budget={2026: Decimal(amount)},
+        )
+        services.disbursement_create(
+            actor=actor, project=project, date=date(2026, 3, 1), amount=Decimal(amount) / 10
+        )
+    return post
+
+
+def test_the_weekly_figures_match_a_plain_computation(year):
+    actor = StaffFactory(username="rep")
+    inputs = [["200000.00", "50000.00"], ["950000.00"]]
+    posts = [add_post(actor, year, amounts) for amounts in inputs]
+    data = reports.summary(year)
+    committed = sum(Decimal(a) for amounts in inputs for a in amounts)
+    assert Decimal(data["headline"]["allocated"]) == Decimal("2000000.00")
+    assert Decimal(data["headline"]["committed"]) == committed
+    assert Decimal(data["headline"]["disbursed"]) == committed / 10
+    assert Decimal(data["headline"]["remaining"]) == Decimal("2000000.00") - committed
+    by_post = {row["post"]: row for row in data["per_post"]}
+    assert by_post[posts[1].code]["executed_pct"] == "9.5"
+    # The second post uses 95 % of its allocation: a warning names it.
+    assert any(posts[1].code in warning for warning in data["warnings"])
+    assert not any("Geheim" in str(value) for value in data.values())  # R11
+
+
+def test_a_report_is_made_and_mailed_once_per_period(year, settings):
+    settings.FUND_REPORT_RECIPIENTS = ["fonds@example.org"]
+    add_post(StaffFactory(username="rep2"), year, ["100000.00"])
+    report, made = reports.build_report("weekly", "2026-W10")
+    again, made_again = reports.build_report("weekly", "2026-W10")
+    assert (made, made_again) == (True, False)
+    assert again.pk == report.pk and Report.objects.count() == 1
+    assert reports.send_report(report.pk) is True
+    assert reports.send_report(report.pk) is False
+    [message] = mail.outbox
+    assert message.attachments[0][0] == "weekly-2026-W10.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(message.attachments[0][1]))
+    assert {"summary", "per_priority", "per_post", "plans_by_status"} <= set(book.sheetnames)
+    sheet = book["per_post"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["B2"].number_format.startswith('"€"')
+
+
+def test_the_summary_costs_the_same_queries_at_two_sizes(year):
+    actor = StaffFactory(username="rep3")
+    add_post(actor, year, ["100000.00"])
+    with CaptureQueriesContext(connection) as small:
+        reports.summary(year)
+    for _post in range(3):
+        add_post(actor, year, ["100000.00", "120000.00", "130000.00"])
+    with CaptureQueriesContext(connection) as large:
+        reports.summary(year)
+    assert len(large) == len(small)
+
+
+def test_a_failed_report_is_recorded_and_made_on_the_next_run(year, monkeypatch):
+    def broken(kind, period):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(reports, "_content", broken)
+    with pytest.raises(RuntimeError):
+        reports.build_report("monthly", "2026-10")
+    failed = Report.objects.get(kind="monthly", period="2026-10")
+    assert failed.status == ReportStatus.FAILED
+    assert "database went away" in failed.failure_reason
+    monkeypatch.undo()
+    report, made = reports.build_report("monthly", "2026-10")
+    assert made and report.status == ReportStatus.DONE and report.attempts == 2
+
+
+def test_the_results_report_lists_indicators_with_their_values_R13(year):
+    actor = StaffFactory(username="rep4")
+    post = add_post(actor, year, ["100000.00"])
+    project = post.projects.get()
+    result = priority("women_girls").intended_results.first()
+    services.project_update(actor=actor, project=project, intended_results=[result])
+    indicator = services.indicator_save(
+        actor=actor,
+        project=project,
+        intended_result=result,
+        name="Bereikte vrouwen",
+        unit="personen",
+        baseline=0,
+        target=100,
+    )
+    services.indicator_value_set(actor=actor, indicator=indicator, year=2026, value=40)
+    data = reports.results(2026)
+    [row] = data["results"]
+    assert (row["indicator"], row["target"], row["value"]) == (
+        "Bereikte vrouwen",
+        "100.00",
+        "40.00",
+    )
+
+
+def test_make_report_runs_the_same_code_for_operators(year, capsys):
+    call_command("make_report", "weekly", "--period", "2026-W11")
+    call_command("make_report", "weekly", "--period", "2026-W11")
+    output = capsys.readouterr().out
+    assert "made" in output and "already there" in output
+    assert Report.objects.filter(kind="weekly", period="2026-W11").count() == 1
+
+
+def test_the_default_schedules_exist_once():
+    from django_celery_beat.models import PeriodicTask
+
+    from reports.schedules import ensure_schedules
+
+    ensure_schedules()
+    ensure_schedules()
+    names = set(PeriodicTask.objects.values_list("name", flat=True))
+    assert "Wekelijkse fondssamenvatting" in names
+    weekly = PeriodicTask.objects.get(name="Wekelijkse fondssamenvatting")
+    assert (weekly.crontab.hour, weekly.crontab.day_of_week) == ("7", "1")
+    assert str(weekly.crontab.timezone) == "Europe/Amsterdam"
