@@ -8,6 +8,7 @@ class ReportKind(models.TextChoices):
     WEEKLY = "weekly", _("Weekly fund summary")
     MONTHLY = "monthly", _("Monthly execution report")
     RESULTS = "results", _("Yearly results report (R13)")
+    REMINDER = "reminder", _("Daily plan reminder to the posts (R10)")
 
 
 class ReportStatus(models.TextChoices):

@@ -8,6 +8,7 @@ SCHEDULES = {
     "Wekelijkse fondssamenvatting": ("weekly", ("0", "7", "1", "*", "*")),
     "Maandelijkse uitvoeringsrapportage": ("monthly", ("0", "7", "*", "1", "*")),
     "Jaarlijkse resultatenrapportage": ("results", ("0", "7", "*", "15", "1")),
+    "Dagelijkse herinnering jaarplannen": ("reminder", ("0", "8", "*", "*", "*")),
 }
 
 

@@ -39,6 +39,8 @@ def default_period(kind: str, today: date | None = None) -> str:
     if kind == ReportKind.MONTHLY:
         last = today.replace(day=1) - timedelta(days=1)
         return f"{last.year}-{last.month:02d}"
+    if kind == ReportKind.REMINDER:
+        return today.isoformat()
     return str(today.year)
 
 
@@ -176,6 +178,51 @@ def results(year: int) -> dict:
     }
 
 
+REMINDER_DAYS = 14
+OPEN_PLAN_STATUSES = ("draft", "returned", "amending")
+
+
+def plan_reminders(today: date) -> dict:
+    """R10: the posts whose annual plan is due within 14 days, or overdue, and not with the
+    ministry (a draft, returned or amending plan, or none yet): current and next years only."""
+    from countries.models import Participation
+    from grants.models import AnnualPlan
+
+    years = list(
+        FundYear.objects.filter(
+            year__gte=today.year,
+            plan_submission_deadline__lte=today + timedelta(days=REMINDER_DAYS),
+        )
+    )
+    status = {
+        (plan["post"], plan["fund_year"]): plan["status"]
+        for plan in AnnualPlan.objects.filter(fund_year__in=years).values(
+            "post", "fund_year", "status"
+        )
+    }
+    rows = []
+    for participation in (
+        Participation.objects.filter(fund_year__in=years, selected=True)
+        .select_related("post", "fund_year")
+        .order_by("fund_year__year", "post__code")
+    ):
+        fund_year = participation.fund_year
+        plan_status = status.get((participation.post_id, fund_year.pk))
+        if plan_status is not None and plan_status not in OPEN_PLAN_STATUSES:
+            continue
+        rows.append(
+            {
+                "post": participation.post.code,
+                "post_id": participation.post_id,
+                "fund_year": fund_year.year,
+                "deadline": fund_year.plan_submission_deadline.isoformat(),
+                "status": plan_status or "",
+                "overdue": fund_year.plan_submission_deadline < today,
+            }
+        )
+    return {"headline": {"posts": len(rows)}, "reminders": rows}
+
+
 def changes_since(previous: Report | None, data: dict) -> dict:
     """The headline's change since the previous report of the same kind."""
     if previous is None:
@@ -201,6 +248,7 @@ SHEETS = {
     "results": (
         "priority", "intended_result", "post", "indicator", "unit", "baseline", "target", "value",
     ),
+    "reminders": ("post", "fund_year", "deadline", "status", "overdue"),
 }  # fmt: skip
 MONEY_COLUMNS = {"allocated", "in_plan", "planned", "committed", "disbursed", "remaining"}
 
@@ -248,7 +296,7 @@ def _number(column, value):
 
 
 def to_csv(data: dict) -> str:
-    name = "results" if "results" in data else "per_post"
+    name = next((n for n in ("results", "reminders") if n in data), "per_post")
     output = io.StringIO()
     writer = csv.DictWriter(output, fieldnames=SHEETS[name], extrasaction="ignore")
     writer.writeheader()
@@ -304,6 +352,8 @@ def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
 def _content(kind: str, period: str) -> dict:
     if kind == ReportKind.RESULTS:
         return results(period_year(period))
+    if kind == ReportKind.REMINDER:
+        return plan_reminders(date.fromisoformat(period))
     fund_year = fund_year_for(period)
     if fund_year is None:
         return {"fund_year": None, "headline": {}, "warnings": [_("There is no fund year yet.")]}
@@ -322,12 +372,18 @@ def _queue_email(report_id: int) -> None:
 
 
 def send_report(report_id: int) -> bool:
-    """E-mail a done report once to the configured recipients (headline and XLSX)."""
+    """E-mail a done report once: to the configured recipients (headline and XLSX), or, for
+    the daily reminder, to each reminded post's users in their language."""
     recipients = settings.FUND_REPORT_RECIPIENTS
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None or report.status != ReportStatus.DONE or report.emailed_at:
             return False
+        if report.kind == ReportKind.REMINDER:
+            _send_reminders(report)
+            report.emailed_at = timezone.now()
+            report.save(update_fields=["emailed_at"])
+            return True
         if not recipients:
             return False
         with translation.override(settings.LANGUAGE_CODE):
@@ -346,3 +402,25 @@ def send_report(report_id: int) -> bool:
         report.emailed_at = timezone.now()
         report.save(update_fields=["emailed_at"])
     return True
+
+
+def _send_reminders(report: Report) -> None:
+    """One e-mail per post user of each reminded post (R10), in the user's language, with a
+    link to the post's fund years in the API; nothing else of the plan (R11)."""
+    from countries.models import PostMembership
+
+    rows = report.data.get("reminders", [])
+    memberships = PostMembership.objects.filter(
+        post__in={row["post_id"] for row in rows}, user__is_active=True
+    ).select_related("user")
+    by_post: dict[int, list] = {}
+    for membership in memberships:
+        if membership.user.email:
+            by_post.setdefault(membership.post_id, []).append(membership)
+    for row in rows:
+        for membership in by_post.get(row["post_id"], []):
+            with translation.override(membership.language):
+                context = {**row, "link": f"{settings.FUND_SITE_URL}/api/v1/fund-years/"}
+                subject = render_to_string("reports/reminder_subject.txt", context).strip()
+                text = render_to_string("reports/reminder.txt", context)
+            EmailMultiAlternatives(subject, text, to=[membership.user.email]).send()

@@ -159,3 +159,36 @@ def test_the_default_schedules_exist_once():
     weekly = PeriodicTask.objects.get(name="Wekelijkse fondssamenvatting")
     assert (weekly.crontab.hour, weekly.crontab.day_of_week) == ("7", "1")
     assert str(weekly.crontab.timezone) == "Europe/Amsterdam"
+
+
+def test_the_daily_reminder_reaches_posts_with_a_plan_due_or_overdue_once_R10(year):
+    from countries.models import PostRole
+    from countries.services import membership_set
+    from tests.factories import UserFactory
+
+    actor = StaffFactory(username="rem")
+    coming = FundYear.objects.create(
+        year=2027, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2026, 12, 5)
+    )
+    late = make_participant(actor, coming)  # no plan yet
+    done = make_participant(actor, coming)
+    services.plan_submit(actor=actor, plan=make_plan(actor, done, coming))
+    for post, address, language in (
+        (late, "late@example.org", "en"),
+        (done, "d@example.org", "nl"),
+    ):
+        membership_set(
+            actor=actor,
+            user=UserFactory(username=address, email=address),
+            post=post,
+            role=PostRole.EDITOR,
+            language=language,
+        )
+    report, made = reports.build_report("reminder", "2026-11-30")  # 5 days before
+    assert made
+    assert [row["post"] for row in report.data["reminders"]] == [late.code]
+    assert reports.send_report(report.pk) is True
+    assert reports.send_report(report.pk) is False  # once a day
+    [message] = mail.outbox
+    assert message.to == ["late@example.org"]
+    assert "due on 2026-12-05" in message.subject
