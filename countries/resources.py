@@ -8,7 +8,7 @@ the admin imports in one transaction and writes nothing when any row fails.
 from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 
 from grants import services as grant_services
@@ -34,6 +34,21 @@ class YesNoWidget(widgets.BooleanWidget):
         raise ValueError(_("Give ja or nee (or 1 or 0), not '%(value)s'.") % {"value": text[:20]})
 
 
+class KnownKeyWidget(widgets.ForeignKeyWidget):
+    """A post by code or a fund year by year; one that does not exist is named in the error,
+    not Django's "matching query does not exist"."""
+
+    def __init__(self, model, field, message):
+        super().__init__(model, field=field)
+        self.message = message
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(self.message % {"value": str(value)[:40]}) from None
+
+
 class ServiceResource(resources.ModelResource):
     """Rows are saved by a service; its refusal becomes the row's error, naming the rule."""
 
@@ -52,7 +67,7 @@ class PostResource(ServiceResource):
     host_country = fields.Field(
         attribute="host_country",
         column_name="host_country",
-        widget=widgets.ForeignKeyWidget(Country, field="code"),
+        widget=KnownKeyWidget(Country, "code", _("'%(value)s' is not an ISO 3166 country code.")),
     )
 
     class Meta:
@@ -71,12 +86,14 @@ class PostAndYear(ServiceResource):
     """Rows about one post in one fund year, named by post code and year."""
 
     post = fields.Field(
-        attribute="post", column_name="post", widget=widgets.ForeignKeyWidget(Post, field="code")
+        attribute="post",
+        column_name="post",
+        widget=KnownKeyWidget(Post, "code", _("There is no post with code '%(value)s'.")),
     )
     fund_year = fields.Field(
         attribute="fund_year",
         column_name="fund_year",
-        widget=widgets.ForeignKeyWidget(FundYear, field="year"),
+        widget=KnownKeyWidget(FundYear, "year", _("There is no fund year %(value)s.")),
     )
 
 

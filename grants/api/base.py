@@ -112,6 +112,13 @@ class ETagMixin:
         headers = {"ETag": etag_of(data), **(headers or {})}
         return Response(data, status=status_code, headers=headers)
 
+    def created(self, instance, *, key):
+        """201 with the new object, its ETag and its URL (`key` is its last path part)."""
+        location = self.request.build_absolute_uri(f"{key}/")
+        return self.respond_with(
+            instance, status_code=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         data = self.representation(instance)

@@ -96,6 +96,14 @@ class PostApiMixin:
         return self.queryset
 
 
+class ByPublicId:
+    """Objects are addressed by their public UUID (`{id}`), never by a database key."""
+
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+
+
 def _resolve_partner(public_id) -> Partner:
     """A partner named in a payload: another post's partner is unknown, as a missing one
     (R11); the service reads again, under the post lock, whether it belongs to the post."""
@@ -238,6 +246,7 @@ class PlanFilter(filters.FilterSet):
     add_priority=docs.plan_add_priority,
 )
 class PlanViewSet(
+    ByPublicId,
     PostApiMixin,
     ETagMixin,
     mixins.ListModelMixin,
@@ -250,9 +259,6 @@ class PlanViewSet(
     queryset = AnnualPlan.objects.none()
     serializer_class = s.PlanSerializer
     write_action = Action.EDIT_PLAN
-    lookup_field = "public_id"
-    lookup_url_kwarg = "id"
-    lookup_value_converter = "uuid"
     filterset_class = PlanFilter
 
     def scoped_queryset(self):
@@ -302,10 +308,7 @@ class PlanViewSet(
                     actor=request.user, plan=plan, items=self._items(data["priorities"])
                 )
         plan = self.get_queryset().get(pk=plan.pk)
-        location = request.build_absolute_uri(f"{plan.public_id}/")
-        return self.respond_with(
-            plan, status_code=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+        return self.created(plan, key=plan.public_id)
 
     def update(self, request, *args, partial=False, **kwargs):
         with transaction.atomic():
@@ -378,6 +381,7 @@ class PlanViewSet(
     partial_update=docs.partner_partial_update,
 )
 class PartnerViewSet(
+    ByPublicId,
     PostApiMixin,
     ETagMixin,
     mixins.ListModelMixin,
@@ -389,9 +393,6 @@ class PartnerViewSet(
     queryset = Partner.objects.none()
     serializer_class = s.PartnerSerializer
     write_action = Action.EDIT_PARTNER
-    lookup_field = "public_id"
-    lookup_url_kwarg = "id"
-    lookup_value_converter = "uuid"
     filter_backends = [SearchFilter, OrderingFilter]
     search_fields = ["name"]
     ordering_fields = ["name", "partner_type", "country"]
@@ -422,10 +423,7 @@ class PartnerViewSet(
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             partner = self._save(serializer.validated_data)
-        location = request.build_absolute_uri(f"{partner.public_id}/")
-        return self.respond_with(
-            partner, status_code=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+        return self.created(partner, key=partner.public_id)
 
     def update(self, request, *args, partial=False, **kwargs):
         with transaction.atomic():
@@ -492,6 +490,7 @@ class ProjectFilter(filters.FilterSet):
     partial_update=docs.project_partial_update,
 )
 class ProjectViewSet(
+    ByPublicId,
     PostApiMixin,
     ETagMixin,
     mixins.ListModelMixin,
@@ -503,9 +502,6 @@ class ProjectViewSet(
     queryset = Project.objects.none()
     serializer_class = s.ProjectSerializer
     write_action = Action.EDIT_PROJECT
-    lookup_field = "public_id"
-    lookup_url_kwarg = "id"
-    lookup_value_converter = "uuid"
     filter_backends = [filters.DjangoFilterBackend, SearchFilter, OrderingFilter]
     filterset_class = ProjectFilter
     search_fields = ["title"]
@@ -618,10 +614,7 @@ class ProjectViewSet(
                 actor=request.user, post=self.own_post, **self._arguments(serializer.validated_data)
             )
         project = self.get_queryset().get(pk=project.pk)
-        location = request.build_absolute_uri(f"{project.public_id}/")
-        return self.respond_with(
-            project, status_code=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+        return self.created(project, key=project.public_id)
 
     def update(self, request, *args, partial=False, **kwargs):
         with transaction.atomic():
@@ -670,6 +663,7 @@ class ProjectChildMixin(PostApiMixin):
     destroy=docs.indicator_destroy,
 )
 class IndicatorViewSet(
+    ByPublicId,
     ProjectChildMixin,
     ETagMixin,
     mixins.ListModelMixin,
@@ -681,9 +675,6 @@ class IndicatorViewSet(
 ):
     queryset = Indicator.objects.none()
     serializer_class = s.IndicatorSerializer
-    lookup_field = "public_id"
-    lookup_url_kwarg = "id"
-    lookup_value_converter = "uuid"
 
     def scoped_queryset(self):
         return (
@@ -711,12 +702,7 @@ class IndicatorViewSet(
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             indicator = self._save(serializer.validated_data)
-        location = request.build_absolute_uri(f"{indicator.public_id}/")
-        return self.respond_with(
-            self.get_queryset().get(pk=indicator.pk),
-            status_code=status.HTTP_201_CREATED,
-            headers={"Location": location},
-        )
+        return self.created(self.get_queryset().get(pk=indicator.pk), key=indicator.public_id)
 
     def update(self, request, *args, partial=False, **kwargs):
         with transaction.atomic():
@@ -807,10 +793,7 @@ class IndicatorValueViewSet(
                     % {"year": data["year"]}
                 )
             value = self._set(data["year"], data)
-        location = request.build_absolute_uri(f"{value.year}/")
-        return self.respond_with(
-            value, status_code=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+        return self.created(value, key=value.year)
 
     def update(self, request, *args, partial=False, **kwargs):
         with transaction.atomic():
@@ -848,12 +831,9 @@ class DisbursementFilter(filters.FilterSet):
     list=extend_schema(summary="Payments to the post's projects (R5); made by the ministry."),
     retrieve=extend_schema(summary="One payment."),
 )
-class DisbursementViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
+class DisbursementViewSet(ByPublicId, PostApiMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Disbursement.objects.none()
     serializer_class = s.DisbursementSerializer
-    lookup_field = "public_id"
-    lookup_url_kwarg = "id"
-    lookup_value_converter = "uuid"
     filterset_class = DisbursementFilter
 
     def scoped_queryset(self):

@@ -191,3 +191,14 @@ def test_an_unclear_yes_no_is_an_error_not_a_silent_no(manager):
     preview = upload(manager, "/admin/countries/participation/import/", rows)
     assert preview.context.get("confirm_form") is None
     assert "misschien" in preview.content.decode()
+
+
+def test_an_unknown_post_or_year_is_named_in_the_row_error(manager):
+    PostFactory(code="XX-P")
+    rows = "post,fund_year,amount,note\nXX-NONE,2027,1.00,\nXX-P,1999,1.00,\n"
+    preview = upload(manager, "/admin/grants/allocation/import/", rows)
+    html = preview.content.decode()
+    assert "Er is geen post met code &#x27;XX-NONE&#x27;" in html
+    assert "Er is geen fondsjaar 1999" in html
+    assert "matching query does not exist" not in html
+    assert preview.context.get("confirm_form") is None
