@@ -12,12 +12,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from grants.models import BudgetLine, FundYear, Indicator, IndicatorValue, PlanPriority
+from countries.models import Post
+from grants.models import FundYear, Indicator, IndicatorValue
 from grants.rules import ZERO
 from grants.selectors import fragmentation, fund_year_dashboard
 
@@ -64,15 +65,12 @@ def summary(fund_year: FundYear) -> dict:
     """Weekly and monthly content (R5, R9, R10): money per priority and per post with the
     share executed, plans by status, overdue plans and warnings."""
     board = fund_year_dashboard(fund_year)
-    chosen = set(
-        PlanPriority.objects.filter(plan__fund_year=fund_year).values_list("plan__post", "priority")
-    )
-    used = (
-        BudgetLine.objects.filter(year=fund_year.year, project__status__in=("planned", "active"))
-        .order_by()
-        .values("project__post", "project__post__code", "project__priority")
-        .annotate(projects=Count("project", distinct=True))
-    )
+    money = board["money"]
+    off_plan = {  # R4: planned or active projects on a priority the post's plan does not choose
+        pair: count for pair, count in money.projects_in_use.items() if pair not in money.in_plan
+    }
+    posts = {post for post, _priority in off_plan}
+    codes = dict(Post.objects.filter(pk__in=posts).values_list("pk", "code"))
     warnings = []
     for row in board["per_post"]:
         spent = row.planned + row.committed
@@ -84,12 +82,11 @@ def summary(fund_year: FundYear) -> dict:
             warnings.append(
                 _("%(post)s: more than 90%% of the allocation is used.") % {"post": row.post.code}
             )
-    for row in used:
-        if (row["project__post"], row["project__priority"]) not in chosen:
-            warnings.append(
-                _("%(post)s: %(count)s project(s) on a priority the plan does not choose (R4).")
-                % {"post": row["project__post__code"], "count": row["projects"]}
-            )
+    for (post, _priority), count in sorted(off_plan.items(), key=lambda item: codes[item[0][0]]):
+        warnings.append(
+            _("%(post)s: %(count)s project(s) on a priority the plan does not choose (R4).")
+            % {"post": codes[post], "count": count}
+        )
     small = fragmentation(fund_year)
     if small["below_threshold"]:
         warnings.append(

@@ -9,6 +9,7 @@ from django.db import connection
 
 from countries import services as country_services
 from grants import services
+from grants.models import ProjectStatus
 from grants.rules import FundRuleError
 from priorities.models import Priority
 
@@ -73,6 +74,30 @@ def make_project(actor, post, *, priority_code="women_girls", budget=None, **kw)
         budget=budget if budget is not None else {2026: Decimal("100000.00")},
         **fields,
     )
+
+
+def post_with_active_projects(actor, year, amounts):
+    """A participating post with € 1,000,000, a plan on women_girls and one active 2026
+    project per amount, each paid 10 %. The partner's name starts with "Geheim" (R11 scans)."""
+    post = make_participant(actor, year, allocation=Decimal("1000000.00"))
+    make_plan(actor, post, year, priorities=(("women_girls", "500000.00"),))
+    partner = PartnerFactory(post=post, name=f"Geheim {post.code}")
+    for index, amount in enumerate(amounts):
+        project = services.project_create(
+            actor=actor,
+            post=post,
+            partner=partner,
+            priority=priority("women_girls"),
+            title=f"P{index}",
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 12, 31),
+            status=ProjectStatus.ACTIVE,
+            budget={2026: Decimal(amount)},
+        )
+        services.disbursement_create(
+            actor=actor, project=project, date=date(2026, 3, 1), amount=Decimal(amount) / 10
+        )
+    return post
 
 
 postgres_only = pytest.mark.skipif(

@@ -16,8 +16,14 @@ from grants import services
 from grants.models import FundYear, ProjectStatus
 from reports import services as reports
 from reports.models import Report, ReportStatus
-from tests.factories import PartnerFactory, StaffFactory
-from tests.helpers import make_participant, make_plan, priority
+from tests.factories import StaffFactory
+from tests.helpers import (
+    make_participant,
+    make_plan,
+    make_project,
+    post_with_active_projects,
+    priority,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -29,33 +35,10 @@ def year():
     )
 
 
-def add_post(actor, year, amounts):
-    """A post with € 1,000,000 and one active project per amount, each paid 10 %."""
-    post = make_participant(actor, year, allocation=Decimal("1000000.00"))
-    make_plan(actor, post, year, priorities=(("women_girls", "500000.00"),))
-    partner = PartnerFactory(post=post, name=f"Geheim {post.code}")
-    for index, amount in enumerate(amounts):
-        project = services.project_create(
-            actor=actor,
-            post=post,
-            partner=partner,
-            priority=priority("women_girls"),
-            title=f"P{index}",
-            start_date=date(2026, 1, 1),
-            end_date=date(2026, 12, 31),
-            status=ProjectStatus.ACTIVE,
-            budget={2026: Decimal(amount)},
-        )
-        services.disbursement_create(
-            actor=actor, project=project, date=date(2026, 3, 1), amount=Decimal(amount) / 10
-        )
-    return post
-
-
 def test_the_weekly_figures_match_a_plain_computation(year):
     actor = StaffFactory(username="rep")
     inputs = [["200000.00", "50000.00"], ["950000.00"]]
-    posts = [add_post(actor, year, amounts) for amounts in inputs]
+    posts = [post_with_active_projects(actor, year, amounts) for amounts in inputs]
     data = reports.summary(year)
     committed = sum(Decimal(a) for amounts in inputs for a in amounts)
     assert Decimal(data["headline"]["allocated"]) == Decimal("2000000.00")
@@ -71,7 +54,7 @@ def test_the_weekly_figures_match_a_plain_computation(year):
 
 def test_a_report_is_made_and_mailed_once_per_period(year, settings):
     settings.FUND_REPORT_RECIPIENTS = ["fonds@example.org"]
-    add_post(StaffFactory(username="rep2"), year, ["100000.00"])
+    post_with_active_projects(StaffFactory(username="rep2"), year, ["100000.00"])
     report, made = reports.build_report("weekly", "2026-W10")
     again, made_again = reports.build_report("weekly", "2026-W10")
     assert (made, made_again) == (True, False)
@@ -89,11 +72,11 @@ def test_a_report_is_made_and_mailed_once_per_period(year, settings):
 
 def test_the_summary_costs_the_same_queries_at_two_sizes(year):
     actor = StaffFactory(username="rep3")
-    add_post(actor, year, ["100000.00"])
+    post_with_active_projects(actor, year, ["100000.00"])
     with CaptureQueriesContext(connection) as small:
         reports.summary(year)
     for _post in range(3):
-        add_post(actor, year, ["100000.00", "120000.00", "130000.00"])
+        post_with_active_projects(actor, year, ["100000.00", "120000.00", "130000.00"])
     with CaptureQueriesContext(connection) as large:
         reports.summary(year)
     assert len(large) == len(small)
@@ -116,7 +99,7 @@ def test_a_failed_report_is_recorded_and_made_on_the_next_run(year, monkeypatch)
 
 def test_the_results_report_lists_indicators_with_their_values_R13(year):
     actor = StaffFactory(username="rep4")
-    post = add_post(actor, year, ["100000.00"])
+    post = post_with_active_projects(actor, year, ["100000.00"])
     project = post.projects.get()
     result = priority("women_girls").intended_results.first()
     services.project_update(actor=actor, project=project, intended_results=[result])
@@ -192,3 +175,54 @@ def test_the_daily_reminder_reaches_posts_with_a_plan_due_or_overdue_once_R10(ye
     [message] = mail.outbox
     assert message.to == ["late@example.org"]
     assert "due on 2026-12-05" in message.subject
+
+
+def test_the_warnings_count_off_plan_and_small_projects_like_a_plain_computation_R4_R9(year):
+    """R4: projects on a priority the plan no longer chooses; R9: projects whose total over
+    all their years is below the minimum. Checked against sums over the factory inputs."""
+    actor = StaffFactory(username="rep-warn")
+    year.min_project_size = Decimal("100000.00")
+    year.save()
+    next_year = FundYear.objects.create(
+        year=2027, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2026, 11, 15)
+    )
+    post = make_participant(actor, year, allocation=Decimal("3000000.00"))
+    make_participant(actor, next_year, post=post)
+    plan = make_plan(actor, post, year, priorities=(("women_girls", "2000000.00"),))
+    make_plan(actor, post, next_year, priorities=(("women_girls", "500000.00"),))
+    # (amount in 2026, amount in 2027, status): the total decides R9, not the 2026 share.
+    budgets = [
+        ("60000.00", None, ProjectStatus.ACTIVE),  # small
+        ("60000.00", "60000.00", ProjectStatus.PLANNED),  # 120 000 in total: not small
+        ("99999.99", None, ProjectStatus.PLANNED),  # small
+        ("500000.00", None, ProjectStatus.COMPLETED),
+        ("10000.00", None, ProjectStatus.CANCELLED),  # cancelled: not counted
+    ]
+    for index, (this_year, following_year, status) in enumerate(budgets):
+        budget = {2026: Decimal(this_year)}
+        if following_year:
+            budget[2027] = Decimal(following_year)
+        project = make_project(
+            actor,
+            post,
+            title=f"W{index}",
+            end_date=date(2027 if following_year else 2026, 12, 31),
+            status=ProjectStatus.PLANNED if status == ProjectStatus.CANCELLED else status,
+            budget=budget,
+        )
+        if status == ProjectStatus.CANCELLED:
+            services.project_update(actor=actor, project=project, status=status)
+    counted = [b for b in budgets if b[2] != ProjectStatus.CANCELLED]
+    small = [b for b in counted if Decimal(b[0]) + Decimal(b[1] or 0) < year.min_project_size]
+    # The plan later chooses another priority (e.g. an amendment): the planned and active
+    # projects on women_girls are now off plan (R4); completed ones are history.
+    plan.plan_priorities.update(priority=priority("expression"))
+    off_plan = [b for b in counted if b[2] in (ProjectStatus.PLANNED, ProjectStatus.ACTIVE)]
+
+    warnings = reports.summary(year)["warnings"]
+
+    assert f"{len(small)} van {len(counted)} projecten zijn kleiner" in " ".join(warnings)
+    assert (
+        f"{post.code}: {len(off_plan)} project(en) op een prioriteit die het plan niet kiest (R4)."
+        in warnings
+    )
