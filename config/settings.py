@@ -159,6 +159,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Files the app writes (IATI exports). Never served as public media: the admin serves them to
+# fund managers. In production a volume shared by the web servers and the Celery workers.
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- Security: production-safe unless DEBUG -------------------------------------------------
 # The test client speaks plain HTTP; everything else redirects to HTTPS unless DEBUG.
@@ -294,6 +297,13 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # --- The fund --------------------------------------------------------------------------------
 # Default R9 threshold for new fund years; each fund year keeps its own value.
 FUND_DEFAULT_MIN_PROJECT_SIZE_EUR = env.int("FUND_DEFAULT_MIN_PROJECT_SIZE_EUR", default=100_000)
+
+# IATI publication (R11): the reporting organisation's identifier (the ministry's DAC code)
+# prefixes every activity identifier; a region is published only where at least this many
+# participating posts' countries lie in it; how many exports are kept.
+IATI_REPORTING_ORG = env.str("IATI_REPORTING_ORG", default="XM-DAC-7")
+IATI_REGION_MIN_POSTS = env.int("IATI_REGION_MIN_POSTS", default=3)
+IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=12)
 
 LOGGING = {
     "version": 1,

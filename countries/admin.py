@@ -36,7 +36,8 @@ from .resources import ParticipationResource, PostResource
 class CountryAdmin(ReadOnlyAdmin):
     """ISO 3166-1 reference data from django-countries, loaded by migration."""
 
-    list_display = ["code", "name_nl", "name_en"]
+    list_display = ["code", "name_nl", "name_en", "dac_region"]
+    list_filter = ["dac_region"]
     search_fields = ["code", "name_nl", "name_en"]
 
 
@@ -111,9 +112,10 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
         *[criterion_column(value, label) for value, label in SelectionCriterion.choices],
         "average_score",
         "selected",
+        "published",
         "decided_at",
     ]
-    list_filter = ["fund_year", "selected", "post__kind"]
+    list_filter = ["fund_year", "selected", "published", "post__kind"]
     list_select_related = ["post", "fund_year"]
     search_fields = ["post__code", "post__name"]
     autocomplete_fields = ["post"]
@@ -215,6 +217,11 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
             selected=obj.selected,
             decision_note=obj.decision_note,
         )
+        if obj.published != saved.published:
+            # R11: making a participation public is a decision of its own (fund managers).
+            saved = services.participation_publish(
+                actor=request.user, participation=saved, published=obj.published
+            )
         self.adopt(obj, saved)
 
     def save_related(self, request, form, formsets, change):

@@ -8,6 +8,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from reports.iati.codelists import codelist
+
+REGION_CHOICES = [
+    (code, f"{code} {name}")
+    for code, name in sorted(codelist("Region").items(), key=lambda i: int(i[0]))
+]
+
 
 class Country(models.Model):
     """ISO 3166-1 alpha-2 country, names taken from django-countries (not typed by hand)."""
@@ -15,6 +22,16 @@ class Country(models.Model):
     code = models.CharField(_("ISO code"), max_length=2, primary_key=True)
     name_nl = models.CharField(_("name (Dutch)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
+    dac_region = models.CharField(
+        _("OECD DAC region"),
+        max_length=4,
+        blank=True,
+        choices=REGION_CHOICES,
+        help_text=_(
+            "The narrowest DAC region the country lies in; publication (IATI) names a region "
+            "instead of a confidential country (R11)."
+        ),
+    )
 
     class Meta:
         ordering = ["name_nl"]
@@ -130,6 +147,15 @@ class Participation(models.Model):
         verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    published = models.BooleanField(
+        _("participation public"),
+        default=False,
+        help_text=_(
+            "The list of participating posts is confidential (R11): only when the ministry "
+            "has made this post's participation public may its country appear in published "
+            "material (IATI)."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:

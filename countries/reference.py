@@ -3,6 +3,8 @@
 from django.utils import translation
 from django_countries.data import COUNTRIES
 
+from reports.iati.codelists import country_regions
+
 
 def load_countries(country_model) -> int:
     """Create or update every ISO 3166-1 alpha-2 country with Dutch and English names."""
@@ -17,3 +19,12 @@ def load_countries(country_model) -> int:
         )
         count += 1
     return count
+
+
+def set_dac_regions(country_model) -> int:
+    """Each country's narrowest OECD DAC region, from the vendored IATI region data; countries
+    that receive no development aid (not on the DAC list) have none."""
+    updated = 0
+    for code, region in country_regions().items():
+        updated += country_model.objects.filter(code=code).update(dac_region=region)
+    return updated

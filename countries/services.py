@@ -159,9 +159,33 @@ def participation_set(
             )
     participation.selected = selected
     participation.decision_note = decision_note
+    if not selected:
+        participation.published = False  # R11: only a participant's participation is public
     if selected != was_selected or participation.pk is None:
         participation.decided_by = actor
         participation.decided_at = timezone.now()
+    save_validated(participation, actor)
+    return participation
+
+
+@service
+def participation_publish(
+    *, actor, participation: Participation, published: bool, history_import: bool = False
+) -> Participation:
+    """R11: make a selected post's participation public (its country may then appear in
+    published material such as the IATI export), or confidential again (the default)."""
+    participation = _locked_participation(
+        actor, participation, history_import=history_import, action=Action.PUBLISH
+    )
+    if not isinstance(published, bool):
+        raise invalid(_("Give yes or no."), field="published")
+    if published and not participation.selected:
+        raise FundRuleError(
+            "R11",
+            _("Only a selected post's participation can be made public."),
+            field="published",
+        )
+    participation.published = published
     save_validated(participation, actor)
     return participation
 
@@ -200,8 +224,11 @@ def assessment_set(
     return assessment
 
 
-def _locked_participation(actor, participation, *, history_import: bool) -> Participation:
-    """The participation, read under its post's lock, once the actor may assess it (R7, R12)."""
+def _locked_participation(
+    actor, participation, *, history_import: bool, action: Action = Action.ASSESS_POST
+) -> Participation:
+    """The participation, read under its post's lock, once the actor may take the action on it
+    (by default assess it: R12) and its year may be written (R7)."""
     what = _("participation")
     pk = pk_of(participation, Participation, what=what, field="participation")
     post_id = Participation.objects.filter(pk=pk).values_list("post_id", flat=True).first()
@@ -211,7 +238,7 @@ def _locked_participation(actor, participation, *, history_import: bool) -> Part
     participation = (
         Participation.objects.select_for_update(of=("self",)).select_related("fund_year").get(pk=pk)
     )
-    authorize(actor, Action.ASSESS_POST, participation, what=what, field="participation",
+    authorize(actor, action, participation, what=what, field="participation",
                history_import=history_import)  # fmt: skip
     ensure_year_writable(participation.fund_year.year, history_import=history_import,
                          field="participation")  # fmt: skip

@@ -72,6 +72,7 @@ class Action(StrEnum):
     REPORT_RESULTS = "report_results"  # indicators and reported values (R13)
     IMPORT_HISTORY = "import_history"  # write years before the reform (R7)
     IDENTIFY_PARTNER = "identify_partner"  # see who a highly sensitive partner is (R11)
+    PUBLISH = "publish"  # make a participation public and export to IATI (R11)
 
     @property
     def permission(self) -> str:
@@ -98,6 +99,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     # R11: the name of a highly sensitive partner only for those who work with it: the post
     # itself and the fund managers who pay it. Reviewers and readers see its type and country.
     Action.IDENTIFY_PARTNER: frozenset({Role.FUND_MANAGER}) | POST_ROLES,
+    # R11: what the fund publishes is decided by its managers, never by a post.
+    Action.PUBLISH: frozenset({Role.FUND_MANAGER}),
 }
 
 _ACTION_DESCRIPTIONS = {
@@ -116,6 +119,7 @@ _ACTION_DESCRIPTIONS = {
     Action.REPORT_RESULTS: _("report results"),
     Action.IMPORT_HISTORY: _("import history"),
     Action.IDENTIFY_PARTNER: _("see who a highly sensitive partner is"),
+    Action.PUBLISH: _("decide what is published and export to IATI"),
 }
 
 

@@ -45,3 +45,32 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period}"
+
+
+class IatiExport(models.Model):
+    """One IATI 2.03 publication file, as written (validated) by reports.iati.export: when,
+    for which year, how many activities the sensitivity policy published in full, reduced or
+    left out (R11), and the file itself."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    year = models.PositiveSmallIntegerField(
+        _("year"), null=True, blank=True, help_text=_("Empty: every project.")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.PENDING
+    )
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    full = models.PositiveIntegerField(_("published in full"), default=0)
+    reduced = models.PositiveIntegerField(_("published reduced"), default=0)
+    excluded = models.PositiveIntegerField(_("left out"), default=0)
+    file = models.FileField(_("file"), upload_to="iati/", blank=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("IATI export")
+        verbose_name_plural = _("IATI exports")
+
+    def __str__(self) -> str:
+        return f"IATI {self.year or _('all years')} {self.created_at:%Y-%m-%d %H:%M}"

@@ -10,12 +10,21 @@ SCHEDULES = {
     "Jaarlijkse resultatenrapportage": ("results", ("0", "7", "*", "15", "1")),
     "Dagelijkse herinnering jaarplannen": ("reminder", ("0", "8", "*", "*", "*")),
 }
+# Other tasks on a schedule: name → (task, crontab).
+TASK_SCHEDULES = {
+    "Maandelijkse IATI-publicatie": ("reports.tasks.export_iati", ("0", "5", "*", "2", "*")),
+}
 
 
 def ensure_schedules(**kwargs) -> None:
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-    for name, (kind, (minute, hour, day_of_week, day_of_month, month)) in SCHEDULES.items():
+    wanted = {
+        name: ("reports.tasks.make_report", crontab, [kind])
+        for name, (kind, crontab) in SCHEDULES.items()
+    }
+    wanted |= {name: (task, crontab, []) for name, (task, crontab) in TASK_SCHEDULES.items()}
+    for name, (task, (minute, hour, day_of_week, day_of_month, month), args) in wanted.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
         crontab, _created = CrontabSchedule.objects.get_or_create(
@@ -28,7 +37,7 @@ def ensure_schedules(**kwargs) -> None:
         )
         PeriodicTask.objects.create(
             name=name,
-            task="reports.tasks.make_report",
+            task=task,
             crontab=crontab,
-            args=json.dumps([kind]),
+            args=json.dumps(args),
         )

@@ -121,6 +121,12 @@ def _money(value) -> Decimal:
     return Decimal(value).quantize(EUR)
 
 
+# DAC regions of the demo countries: some regions hold many demo posts, some few, so the IATI
+# export shows both a narrow region and the fall-back to a wider one (R11).
+DEMO_REGIONS = ["1027", "1030", "1027", "679", "1030", "789", "679", "489", "1027", "589",
+                "789", "1032", "489", "619", "1033", "89"]  # fmt: skip
+
+
 def demo_country(index: int) -> Country:
     code = DEMO_COUNTRY_CODES[index % len(DEMO_COUNTRY_CODES)]
     name = NATO[index % len(NATO)]
@@ -129,6 +135,7 @@ def demo_country(index: int) -> Country:
         defaults={
             "name_nl": f"Demoland {name} (fictief)",
             "name_en": f"Demoland {name} (fictional)",
+            "dac_region": DEMO_REGIONS[index % len(DEMO_REGIONS)],
         },
     )
     return country
@@ -215,6 +222,11 @@ def build_demo_world(*, actor) -> SeedResult:
                 selected=selected,
                 decision_note="Geselecteerd (demo)." if selected else "Niet geselecteerd (demo).",
             )
+            if selected and index % 3 == 0:
+                # R11: a few posts' participation is public, so the IATI export names them.
+                country_services.participation_publish(
+                    actor=actor, participation=participation, published=True
+                )
             if year == 2026:
                 for offset, criterion in enumerate(criteria):
                     score = 3 + (index + offset) % 3 if selected else 1 + (index + offset) % 3

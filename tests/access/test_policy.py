@@ -247,6 +247,15 @@ SCENARIOS = {
         FUND_MANAGER,
         True,
     ),
+    "participation_publish": (
+        lambda w: (
+            lambda actor: country_services.participation_publish(
+                actor=actor, participation=w.participation, published=True
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
     "assessment_set": (
         lambda w: (
             lambda actor: country_services.assessment_set(

@@ -1,0 +1,533 @@
+"""The IATI 2.03 activity file of the fund's projects, under the sensitivity policy (R11).
+
+Written as a stream: every related table is read once, ordered by project, in a constant
+number of queries (server-side cursors on PostgreSQL), and each activity is built, written
+and dropped in turn, so memory does not grow with the number of projects. The file is written
+next to its destination, validated against the vendored official schema (lxml, also as a
+stream) and only then moved into place: an invalid file is never written or served.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from lxml import etree
+
+from countries.models import Participation, Post
+from grants.models import (
+    COMMITTED_PROJECT_STATUSES,
+    BudgetLine,
+    Disbursement,
+    Indicator,
+    IndicatorValue,
+    PartnerType,
+    Project,
+    ProjectStatus,
+)
+from priorities.models import IntendedResult, Priority
+
+from . import policy
+from .codelists import SCHEMA, code
+from .policy import Outcome
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+CHUNK = 2000
+
+# DAC 5-digit purpose codes per priority; explained in docs/iati.md.
+SECTOR_BY_PRIORITY = {
+    "women_girls": "15170",  # Women's rights organisations and movements, and government inst.
+    "lgbtiq": "15160",  # Human rights
+    "religion_belief": "15160",  # Human rights
+    "expression": "15153",  # Media and free flow of information
+    "defenders_civic_space": "15150",  # Democratic participation and civil society
+    "accountability": "15130",  # Legal and judicial development
+}
+DEFAULT_SECTOR = "15160"  # Human rights: a priority added later, until it is mapped
+
+# IATI OrganisationType per partner type (R8), the only trace of an anonymised partner.
+ORGANISATION_TYPE = {
+    PartnerType.LOCAL_CSO: "22",  # National NGO
+    PartnerType.NHRI: "15",  # Other Public Sector
+    PartnerType.STATE_INSTITUTION: "10",  # Government
+    PartnerType.INTERNATIONAL_NGO: "21",  # International NGO
+    PartnerType.MULTILATERAL: "40",  # Multilateral
+}
+ACTIVITY_STATUS = {
+    ProjectStatus.PLANNED: "1",  # Pipeline/identification
+    ProjectStatus.ACTIVE: "2",  # Implementation
+    ProjectStatus.COMPLETED: "4",  # Closed
+    ProjectStatus.CANCELLED: "5",  # Cancelled
+}
+MINISTRY = {
+    "nl": "Ministerie van Buitenlandse Zaken",
+    "en": "Ministry of Foreign Affairs of the Netherlands",
+}
+REDUCED_DESCRIPTION = {
+    "nl": (
+        "Een mensenrechtenproject, gefinancierd uit het decentrale Mensenrechtenfonds van het "
+        "Nederlandse ministerie van Buitenlandse Zaken. Om de betrokkenen te beschermen worden "
+        "de uitvoerende organisatie, het land en de details niet gepubliceerd."
+    ),
+    "en": (
+        "A human rights project funded by the decentral Human Rights Fund of the Netherlands "
+        "Ministry of Foreign Affairs. To protect the people involved, the implementing "
+        "organisation, the country and the details are not published."
+    ),
+}
+ANONYMOUS_PARTNER = {
+    "nl": "Uitvoerende organisatie niet gepubliceerd",
+    "en": "Implementing organisation not published",
+}
+
+
+class InvalidExport(Exception):
+    """The file does not validate against the IATI 2.03 schema; it was not written."""
+
+
+class NothingToPublish(InvalidExport):
+    """No project may be published (or there is none): IATI has no empty activity file."""
+
+
+def counts_template() -> Counter:
+    return Counter(dict.fromkeys(Outcome.values, 0))
+
+
+def write_export(destination: Path, *, year: int | None = None) -> Counter:
+    """Write the validated IATI file of all projects (or those with money in `year`) to
+    `destination`; return how many projects each policy outcome got."""
+    destination = Path(destination)
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # One snapshot for all the cursors: a project and its budget lines are read
+                # as they were at the same moment, however long the export takes.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            with open(partial, "wb") as output:
+                counts = _write(output, year=year)
+        if not counts[Outcome.FULL] + counts[Outcome.REDUCED]:
+            raise NothingToPublish(
+                f"no project to publish ({counts[Outcome.EXCLUDED]} left out under R11)"
+            )
+        validate(partial)
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return counts
+
+
+def validate(path: Path) -> None:
+    """Validate a file against the official IATI 2.03 activity schema, as a stream."""
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    try:
+        for _event, element in etree.iterparse(
+            str(path), events=("end",), tag="iati-activity", schema=schema, huge_tree=True
+        ):
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError as error:
+        raise InvalidExport(str(error)) from error
+
+
+def _write(output, *, year: int | None) -> Counter:
+    context = _Context.load(year)
+    counts = counts_template()
+    generated = timezone.now().replace(microsecond=0).isoformat()
+    with etree.xmlfile(output, encoding="utf-8") as xml:
+        xml.write_declaration()
+        with xml.element("iati-activities", {"version": "2.03", "generated-datetime": generated}):
+            for project, related in _projects(year):
+                decided = context.outcome(project, related["budget_lines"])
+                counts[decided] += 1
+                if decided != Outcome.EXCLUDED:
+                    xml.write(context.activity(project, related, decided), pretty_print=True)
+    return counts
+
+
+# --- Reading: one ordered stream per table, merged by project id ---------------------------
+
+
+def _scoped(queryset, project_field: str, year: int | None):
+    if year is None:
+        return queryset
+    in_year = BudgetLine.objects.filter(year=year).values("project_id")
+    return queryset.filter(**{f"{project_field}__in": in_year})
+
+
+def _stream(queryset, project_field: str, year, *fields, order=()) -> Iterator:
+    rows = (
+        _scoped(queryset, project_field, year)
+        .order_by(project_field, *order)
+        .values(project_field, *fields)
+        .iterator(chunk_size=CHUNK)
+    )
+    return itertools.groupby(rows, key=lambda row: row[project_field])
+
+
+def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
+    """Each project (as a dict) with its budget lines, payments, intended results,
+    indicators and values: six queries for any number of projects."""
+    projects = (
+        _scoped(Project.objects.all(), "pk", year)
+        .order_by("pk")
+        .values(
+            "pk",
+            "public_id",
+            "title",
+            "description",
+            "status",
+            "start_date",
+            "end_date",
+            "updated_at",
+            "post_id",
+            "priority__code",
+            "partner__name",
+            "partner__partner_type",
+            "partner__sensitivity",
+            "partner__cleared_for_publication",
+            "partner__country_id",
+            "partner__country__dac_region",
+        )
+        .iterator(chunk_size=CHUNK)
+    )
+    streams = {
+        "budget_lines": _stream(
+            BudgetLine.objects.all(), "project_id", year, "year", "amount", order=("year",)
+        ),
+        "disbursements": _stream(
+            Disbursement.objects.all(), "project_id", year, "date", "amount", order=("date", "pk")
+        ),
+        "intended_results": _stream(
+            Project.intended_results.through.objects.all(),
+            "project_id",
+            year,
+            "intendedresult_id",
+            order=("intendedresult__position", "intendedresult_id"),
+        ),
+        "indicators": _stream(
+            Indicator.objects.all(),
+            "project_id",
+            year,
+            "pk",
+            "intended_result_id",
+            "name",
+            "unit",
+            "baseline",
+            "target",
+            order=("pk",),
+        ),
+        "values": _stream(
+            IndicatorValue.objects.all(),
+            "indicator__project_id",
+            year,
+            "indicator_id",
+            "year",
+            "value",
+            order=("indicator_id", "year"),
+        ),
+    }
+    pending = {name: next(stream, None) for name, stream in streams.items()}
+    for project in projects:
+        related = {}
+        for name, stream in streams.items():
+            # Every stream is ordered by project id: skip groups of projects outside the
+            # scope, take this project's group if it is next.
+            while pending[name] is not None and pending[name][0] < project["pk"]:
+                pending[name] = next(stream, None)
+            if pending[name] is not None and pending[name][0] == project["pk"]:
+                related[name] = list(pending[name][1])
+                pending[name] = next(stream, None)
+            else:
+                related[name] = []
+        yield project, related
+
+
+class _Context:
+    """What every activity needs besides its own rows: reference texts, the participations
+    (for the policy) and the geography. A few small queries, loaded once."""
+
+    def __init__(self, *, intended_results, priorities, public_years, geography, year):
+        self.intended_results = intended_results
+        self.priorities = priorities
+        self.public_years = public_years
+        self.geography = geography
+        self.year = year
+        self.prefix = settings.IATI_REPORTING_ORG
+        self.today = timezone.localdate()
+
+    @classmethod
+    def load(cls, year: int | None) -> _Context:
+        participations = Participation.objects.filter(selected=True)
+        if year is not None:
+            participations = participations.filter(fund_year__year=year)
+        rows = list(participations.values("post_id", "fund_year__year", "published"))
+        public_years: dict[int, set[int]] = {}
+        participating, confidential = set(), set()
+        for row in rows:
+            participating.add(row["post_id"])
+            if row["published"]:
+                public_years.setdefault(row["post_id"], set()).add(row["fund_year__year"])
+            else:
+                confidential.add(row["post_id"])
+        countries_of: dict[int, dict[str, str]] = {}
+        for post in Post.objects.filter(pk__in=participating).values(
+            "pk", "host_country_id", "host_country__dac_region"
+        ):
+            countries_of.setdefault(post["pk"], {})[post["host_country_id"]] = post[
+                "host_country__dac_region"
+            ]
+        for covered in Post.countries_covered.through.objects.filter(
+            post_id__in=participating
+        ).values("post_id", "country_id", "country__dac_region"):
+            countries_of.setdefault(covered["post_id"], {})[covered["country_id"]] = covered[
+                "country__dac_region"
+            ]
+        participating_countries = {
+            country: region
+            for countries in countries_of.values()
+            for country, region in countries.items()
+        }
+        confidential_countries = {
+            country for post in confidential for country in countries_of.get(post, {})
+        }
+        geography = policy.Geography(
+            participating_countries=participating_countries,
+            confidential_countries=confidential_countries,
+            min_posts=settings.IATI_REGION_MIN_POSTS,
+        )
+        intended_results = {
+            row["pk"]: row for row in IntendedResult.objects.values("pk", "text_nl", "text_en")
+        }
+        priorities = {
+            row["code"]: row for row in Priority.objects.values("code", "name_nl", "name_en")
+        }
+        return cls(
+            intended_results=intended_results,
+            priorities=priorities,
+            public_years=public_years,
+            geography=geography,
+            year=year,
+        )
+
+    # --- The policy -------------------------------------------------------------------------
+
+    def outcome(self, project: dict, budget_lines: list[dict]) -> Outcome:
+        years = {line["year"] for line in budget_lines} or {project["start_date"].year}
+        public = years <= self.public_years.get(project["post_id"], set())
+        return policy.outcome(
+            sensitivity=project["partner__sensitivity"],
+            cleared=project["partner__cleared_for_publication"],
+            participation_public=public,
+        )
+
+    # --- The activity -----------------------------------------------------------------------
+
+    def activity(self, project: dict, related: dict, decided: Outcome) -> etree._Element:
+        full = decided == Outcome.FULL
+        activity = etree.Element(
+            "iati-activity",
+            {
+                "last-updated-datetime": project["updated_at"].replace(microsecond=0).isoformat(),
+                XML_LANG: "nl",
+                "default-currency": code("Currency", "EUR"),
+            },
+        )
+        _text(activity, "iati-identifier", f"{self.prefix}-{project['public_id']}")
+        _organisation(activity, "reporting-org", ref=self.prefix, type_="10")
+        priority = self.priorities[project["priority__code"]]
+        title = etree.SubElement(activity, "title")
+        if full:
+            _narrative(title, project["title"])
+        else:
+            _narrative(title, f"Mensenrechtenfonds: {priority['name_nl']}", "nl")
+            _narrative(title, f"Human Rights Fund: {priority['name_en']}", "en")
+        description = etree.SubElement(activity, "description", type=code("DescriptionType", "1"))
+        if full and project["description"].strip():
+            _narrative(description, project["description"])
+        else:
+            _narrative(description, REDUCED_DESCRIPTION["nl"], "nl")
+            _narrative(description, REDUCED_DESCRIPTION["en"], "en")
+        _organisation(activity, "participating-org", ref=self.prefix, type_="10", role="1")
+        partner_type = code("OrganisationType", ORGANISATION_TYPE[project["partner__partner_type"]])
+        implementing = etree.SubElement(
+            activity, "participating-org", role=code("OrganisationRole", "4"), type=partner_type
+        )
+        if full:
+            _narrative(implementing, project["partner__name"])
+        else:
+            _narrative(implementing, ANONYMOUS_PARTNER["nl"], "nl")
+            _narrative(implementing, ANONYMOUS_PARTNER["en"], "en")
+        etree.SubElement(
+            activity,
+            "activity-status",
+            code=code("ActivityStatus", ACTIVITY_STATUS[project["status"]]),
+        )
+        self._dates(activity, project)
+        place = self.geography.place(
+            decided,
+            country=project["partner__country_id"],
+            country_region=project["partner__country__dac_region"],
+        )
+        if place.country:
+            etree.SubElement(activity, "recipient-country", code=code("Country", place.country))
+        else:
+            etree.SubElement(
+                activity,
+                "recipient-region",
+                code=code("Region", place.region),
+                vocabulary=code("RegionVocabulary", "1"),
+            )
+        sector = SECTOR_BY_PRIORITY.get(project["priority__code"], DEFAULT_SECTOR)
+        etree.SubElement(
+            activity,
+            "sector",
+            code=code("Sector", sector),
+            vocabulary=code("SectorVocabulary", "1"),
+        )
+        committed = project["status"] in COMMITTED_PROJECT_STATUSES
+        for line in related["budget_lines"]:
+            self._budget(activity, line, committed=committed)
+        if committed and related["budget_lines"]:
+            total = sum((line["amount"] for line in related["budget_lines"]), Decimal(0))
+            # The commitment is made by the time the project starts (or now, if later).
+            _transaction(activity, "2", min(project["start_date"], self.today), total)
+        for payment in related["disbursements"]:
+            _transaction(activity, "3", payment["date"], payment["amount"])
+        self._results(activity, project, related, full=full)
+        return activity
+
+    def _dates(self, activity, project) -> None:
+        start, end = project["start_date"], project["end_date"]
+        dates = [("1", start), ("3", end)]
+        if project["status"] in COMMITTED_PROJECT_STATUSES and start <= self.today:
+            dates.append(("2", start))
+        if project["status"] == ProjectStatus.COMPLETED and end <= self.today:
+            dates.append(("4", end))
+        for kind, day in dates:
+            etree.SubElement(
+                activity,
+                "activity-date",
+                {"iso-date": day.isoformat(), "type": code("ActivityDateType", kind)},
+            )
+
+    def _budget(self, activity, line, *, committed: bool) -> None:
+        start = date(line["year"], 1, 1)
+        budget = etree.SubElement(
+            activity,
+            "budget",
+            type=code("BudgetType", "1"),
+            status=code("BudgetStatus", "2" if committed else "1"),
+        )
+        etree.SubElement(budget, "period-start", {"iso-date": start.isoformat()})
+        etree.SubElement(budget, "period-end", {"iso-date": date(line["year"], 12, 31).isoformat()})
+        _value(budget, line["amount"], start)
+
+    def _results(self, activity, project, related, *, full: bool) -> None:
+        values_of: dict[int, list[dict]] = {}
+        for value in related["values"]:
+            values_of.setdefault(value["indicator_id"], []).append(value)
+        result_ids = [row["intendedresult_id"] for row in related["intended_results"]]
+        for indicator in related["indicators"]:
+            if indicator["intended_result_id"] not in result_ids:
+                result_ids.append(indicator["intended_result_id"])
+        end_year = project["end_date"].year
+        for result_id in result_ids:
+            mine = [row for row in related["indicators"] if row["intended_result_id"] == result_id]
+            if not mine:
+                continue  # IATI: a result has at least one indicator
+            intended = self.intended_results[result_id]
+            result = etree.SubElement(
+                activity, "result", {"type": code("ResultType", "2"), "aggregation-status": "0"}
+            )
+            title = etree.SubElement(result, "title")
+            _narrative(title, intended["text_nl"], "nl")
+            _narrative(title, intended["text_en"], "en")
+            for number, row in enumerate(mine, start=1):
+                indicator = etree.SubElement(
+                    result,
+                    "indicator",
+                    {
+                        "measure": code("IndicatorMeasure", "1"),
+                        "ascending": "1" if row["target"] >= row["baseline"] else "0",
+                    },
+                )
+                name = etree.SubElement(indicator, "title")
+                if full:
+                    _narrative(name, f"{row['name']} ({row['unit']})")
+                else:
+                    _narrative(name, f"Indicator {number} bij dit resultaat", "nl")
+                    _narrative(name, f"Indicator {number} for this result", "en")
+                etree.SubElement(
+                    indicator,
+                    "baseline",
+                    {"year": str(project["start_date"].year), "value": _amount(row["baseline"])},
+                )
+                reported = {value["year"]: value["value"] for value in values_of.get(row["pk"], [])}
+                for period_year in sorted({*reported, end_year}):
+                    period = etree.SubElement(indicator, "period")
+                    etree.SubElement(
+                        period, "period-start", {"iso-date": date(period_year, 1, 1).isoformat()}
+                    )
+                    etree.SubElement(
+                        period, "period-end", {"iso-date": date(period_year, 12, 31).isoformat()}
+                    )
+                    if period_year == end_year:
+                        etree.SubElement(period, "target", value=_amount(row["target"]))
+                    if period_year in reported:
+                        etree.SubElement(period, "actual", value=_amount(reported[period_year]))
+
+
+def _text(parent, tag: str, text: str):
+    element = etree.SubElement(parent, tag)
+    element.text = text
+    return element
+
+
+# Characters XML 1.0 cannot carry (control characters other than tab and newlines).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _narrative(parent, text: str, language: str | None = None) -> None:
+    narrative = etree.SubElement(parent, "narrative")
+    if language:
+        narrative.set(XML_LANG, code("Language", language))
+    narrative.text = NOT_XML.sub("", text)
+
+
+def _organisation(parent, tag: str, *, ref: str, type_: str, role: str | None = None) -> None:
+    attributes = {"ref": ref, "type": code("OrganisationType", type_)}
+    if role:
+        attributes["role"] = code("OrganisationRole", role)
+    organisation = etree.SubElement(parent, tag, attributes)
+    _narrative(organisation, MINISTRY["nl"], "nl")
+    _narrative(organisation, MINISTRY["en"], "en")
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _value(parent, amount: Decimal, value_date: date) -> None:
+    value = etree.SubElement(
+        parent, "value", {"currency": "EUR", "value-date": value_date.isoformat()}
+    )
+    value.text = _amount(amount)
+
+
+def _transaction(activity, kind: str, day: date, amount: Decimal) -> None:
+    transaction_element = etree.SubElement(activity, "transaction")
+    etree.SubElement(transaction_element, "transaction-type", code=code("TransactionType", kind))
+    etree.SubElement(transaction_element, "transaction-date", {"iso-date": day.isoformat()})
+    _value(transaction_element, amount, day)

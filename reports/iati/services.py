@@ -1,0 +1,74 @@
+"""Making and keeping IATI exports: the one entry point of the command, the Celery task and
+the admin."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from grants.access import Action, ensure_allowed
+
+from ..models import IatiExport, ReportStatus
+from .export import write_export
+
+log = logging.getLogger(__name__)
+
+
+def export_directory() -> Path:
+    directory = Path(settings.MEDIA_ROOT) / "iati"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def make_export(*, actor, year: int | None = None) -> IatiExport:
+    """Write a validated IATI file (all projects, or those with money in `year`) and record
+    it with its counts per policy outcome (R11); a failure is recorded with its reason and
+    raised. Keeps the newest IATI_EXPORTS_KEPT successful exports."""
+    ensure_allowed(actor, Action.PUBLISH)  # R11: fund managers decide what is published
+    export = IatiExport.objects.create(year=year)
+    name = f"iati-activities-{year or 'all'}-{timezone.now():%Y%m%d-%H%M%S}-{export.pk}.xml"
+    path = export_directory() / name
+    try:
+        counts = write_export(path, year=year)
+    except Exception as error:
+        export.status = ReportStatus.FAILED
+        export.failure_reason = f"{type(error).__name__}: {error}"[:4000]
+        export.finished_at = timezone.now()
+        export.save()
+        log.exception("IATI export %s failed", export.pk)
+        raise
+    export.file.name = f"iati/{name}"
+    export.size = path.stat().st_size
+    export.full, export.reduced, export.excluded = (
+        counts["full"],
+        counts["reduced"],
+        counts["excluded"],
+    )
+    export.status = ReportStatus.DONE
+    export.finished_at = timezone.now()
+    export.save()
+    prune()
+    return export
+
+
+def prune(keep: int | None = None) -> int:
+    """Delete all but the newest `keep` successful exports (and their files), and failed
+    ones older than the oldest kept."""
+    keep = settings.IATI_EXPORTS_KEPT if keep is None else keep
+    done = IatiExport.objects.filter(status=ReportStatus.DONE).order_by("-created_at", "-pk")
+    old = list(done[keep:])
+    kept = list(done[:keep])
+    if kept:
+        old += list(
+            IatiExport.objects.filter(
+                status=ReportStatus.FAILED, created_at__lt=kept[-1].created_at
+            )
+        )
+    for export in old:
+        if export.file:
+            export.file.delete(save=False)
+        export.delete()
+    return len(old)

@@ -1,0 +1,505 @@
+"""The IATI 2.03 export under the sensitivity policy (R11, R13): valid against the official
+schema, each policy outcome in its form, no leak of a confidential partner, country or small
+region, and money that adds up to an independent computation."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from lxml import etree
+
+from countries import services as country_services
+from countries.models import Country, Participation, Post
+from grants import services
+from grants.access import Action, system_actor
+from grants.models import FundYear, Partner, PartnerType, ProjectStatus, Sensitivity
+from grants.rules import FundRuleError
+from priorities.models import IntendedResult
+from reports.iati import policy
+from reports.iati.codelists import codelist, region_path
+from reports.iati.export import InvalidExport, NothingToPublish, _Context, write_export
+from reports.iati.policy import Outcome
+from reports.iati.services import make_export, prune
+from reports.models import IatiExport
+from reports.schedules import TASK_SCHEDULES
+from tests.factories import PartnerFactory, PostFactory, UserFactory, country
+from tests.helpers import make_participant, make_plan, priority, refuses
+
+pytestmark = pytest.mark.django_db
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.IATI_REGION_MIN_POSTS = 3
+
+
+@pytest.fixture
+def year():
+    return FundYear.objects.create(
+        year=2026, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+
+
+@pytest.fixture
+def actor():
+    return system_actor("seed")
+
+
+def export(tmp_path, **kw) -> tuple[etree._Element, dict]:
+    path = tmp_path / "iati.xml"
+    counts = write_export(path, **kw)
+    return etree.parse(str(path)).getroot(), counts
+
+
+def participant(actor, year, code, *, published=False):
+    post = make_participant(actor, year, host_country=country(code))
+    make_plan(actor, post, year, priorities=(("women_girls", "500000.00"),))
+    if published:
+        participation = Participation.objects.get(post=post, fund_year=year)
+        country_services.participation_publish(
+            actor=actor, participation=participation, published=True
+        )
+    return post
+
+
+def project(actor, post, partner, *, title="Project", budget=None, status=ProjectStatus.ACTIVE):
+    result = IntendedResult.objects.filter(priority__code="women_girls").order_by("position")[0]
+    created = services.project_create(
+        actor=actor,
+        post=post,
+        partner=partner,
+        priority=priority("women_girls"),
+        title=title,
+        description=f"{title}: beschrijving",
+        start_date=date(2026, 1, 1),
+        end_date=date(max(budget or {2026: 0}), 12, 31),
+        status=status,
+        budget=budget or {2026: Decimal("150000.00")},
+        intended_results=[result],
+    )
+    indicator = services.indicator_save(
+        actor=actor,
+        project=created,
+        intended_result=result,
+        name=f"{title} indicator",
+        unit="cases",
+        baseline=Decimal("10"),
+        target=Decimal("40"),
+    )
+    services.indicator_value_set(actor=actor, indicator=indicator, year=2026, value=Decimal("25"))
+    return created
+
+
+def activity_of(root, project_):
+    [found] = root.xpath(f"iati-activity[iati-identifier='XM-DAC-7-{project_.public_id}']")
+    return found
+
+
+def texts(element) -> str:
+    return " ".join(element.itertext())
+
+
+# --- The policy -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sensitivity", "cleared", "public", "expected"),
+    [
+        (Sensitivity.NORMAL, True, True, Outcome.FULL),
+        (Sensitivity.SENSITIVE, True, True, Outcome.FULL),
+        (Sensitivity.HIGH, True, True, Outcome.FULL),  # cleared case by case
+        (Sensitivity.NORMAL, False, True, Outcome.REDUCED),
+        (Sensitivity.NORMAL, True, False, Outcome.REDUCED),
+        (Sensitivity.SENSITIVE, False, False, Outcome.REDUCED),
+        (Sensitivity.HIGH, True, False, Outcome.REDUCED),
+        (Sensitivity.HIGH, False, True, Outcome.EXCLUDED),
+        (Sensitivity.HIGH, False, False, Outcome.EXCLUDED),
+    ],
+)
+def test_the_policy_decides_full_reduced_or_excluded_R11(sensitivity, cleared, public, expected):
+    decided = policy.outcome(sensitivity=sensitivity, cleared=cleared, participation_public=public)
+    assert decided == expected
+
+
+def test_each_outcome_has_its_form_in_the_file_R11(tmp_path, year, actor):
+    public_post = participant(actor, year, "KE", published=True)
+    hidden_post = participant(actor, year, "UG")
+    participant(actor, year, "TZ")
+    cleared = PartnerFactory(
+        post=public_post, name="Open Stichting", cleared_for_publication=True,
+        sensitivity=Sensitivity.NORMAL, country=country("KE"),
+    )  # fmt: skip
+    anonymous = PartnerFactory(
+        post=hidden_post, name="Stille Groep", partner_type=PartnerType.LOCAL_CSO,
+        sensitivity=Sensitivity.SENSITIVE, country=country("UG"),
+    )  # fmt: skip
+    endangered = PartnerFactory(
+        post=hidden_post, name="Gevaar Collectief", sensitivity=Sensitivity.HIGH,
+        country=country("UG"),
+    )  # fmt: skip
+    full = project(actor, public_post, cleared, title="Open project")
+    reduced = project(actor, hidden_post, anonymous, title="Stil project in Kampala")
+    excluded = project(actor, hidden_post, endangered, title="Gevaarlijk project")
+
+    root, counts = export(tmp_path)
+
+    assert counts == {"full": 1, "reduced": 1, "excluded": 1}
+    shown = activity_of(root, full)
+    assert shown.findtext("title/narrative") == "Open project"
+    assert shown.find("recipient-country").get("code") == "KE"
+    assert shown.find("participating-org[@role='4']").findtext("narrative") == "Open Stichting"
+    assert "Open project indicator" in texts(shown.find("result"))
+
+    anonymised = activity_of(root, reduced)
+    implementing = anonymised.find("participating-org[@role='4']")
+    assert implementing.get("type") == "22"  # National NGO: the type, nothing more
+    assert anonymised.find("recipient-country") is None
+    # Three participating posts in Eastern Africa (KE, UG, TZ): the region is named.
+    assert anonymised.find("recipient-region").get("code") == "1027"
+    assert "Kampala" not in texts(anonymised) and "Stille Groep" not in texts(anonymised)
+    assert {n.get(XML_LANG) for n in anonymised.find("title")} == {"nl", "en"}
+
+    assert not root.xpath(f"//iati-identifier[contains(., '{excluded.public_id}')]")
+    assert "Gevaar" not in etree.tostring(root, encoding="unicode")
+
+
+def test_a_country_of_a_confidential_post_is_never_named_even_for_a_cleared_partner_R11(
+    tmp_path, year, actor
+):
+    """A public post funds a cleared partner working in the country of a post whose
+    participation is confidential: the country would reveal that post; a region is used."""
+    public_post = participant(actor, year, "KE", published=True)
+    participant(actor, year, "UG")
+    participant(actor, year, "TZ")
+    partner = PartnerFactory(post=public_post, cleared_for_publication=True, country=country("UG"))
+    item = project(actor, public_post, partner)
+
+    root, counts = export(tmp_path)
+
+    assert counts["full"] == 1
+    assert activity_of(root, item).find("recipient-country") is None
+    assert activity_of(root, item).find("recipient-region").get("code") == "1027"
+
+
+def test_a_region_with_fewer_than_k_posts_falls_back_to_a_wider_one_down_to_998_R11(
+    tmp_path, year, actor
+):
+    alone = participant(actor, year, "KE")  # the only post in Eastern Africa
+    participant(actor, year, "NG")  # Western Africa
+    participant(actor, year, "GH")  # Western Africa
+    lonely = project(actor, alone, PartnerFactory(post=alone, country=country("KE")))
+
+    root, _counts = export(tmp_path)
+
+    # 1027 Eastern Africa holds one post; 289 South of Sahara holds three.
+    assert activity_of(root, lonely).find("recipient-region").get("code") == "289"
+
+
+def test_a_single_participating_post_in_the_world_gets_998(tmp_path, year, actor):
+    alone = participant(actor, year, "KE")
+    lonely = project(actor, alone, PartnerFactory(post=alone, country=country("KE")))
+
+    root, _counts = export(tmp_path)
+
+    assert activity_of(root, lonely).find("recipient-region").get("code") == "998"
+
+
+def test_the_participation_is_public_only_for_a_selected_post_R11(year, actor):
+    post = make_participant(actor, year, allocation=None)
+    participation = Participation.objects.get(post=post, fund_year=year)
+    country_services.participation_publish(actor=actor, participation=participation, published=True)
+    country_services.participation_set(actor=actor, post=post, fund_year=year, selected=False)
+    participation.refresh_from_db()
+    assert participation.published is False  # leaving the fund makes it confidential again
+    with refuses("R11", field="published"):
+        country_services.participation_publish(
+            actor=actor, participation=participation, published=True
+        )
+
+
+# --- The demo world, whole: valid, and the leak scan ------------------------------------------
+
+
+@pytest.fixture
+def demo_world(settings):
+    call_command("seed_demo", verbosity=0)
+
+
+def test_the_demo_worlds_export_validates_and_leaks_nothing_R11(tmp_path, demo_world, settings):
+    path = tmp_path / "demo.xml"
+    counts = write_export(path)
+    text = path.read_text(encoding="utf-8")
+    root = etree.fromstring(path.read_bytes())
+    assert counts["full"] and counts["reduced"] and counts["excluded"]
+    assert len(root) == counts["full"] + counts["reduced"]
+
+    # No partner that is not cleared, by name.
+    for name in Partner.objects.filter(cleared_for_publication=False).values_list(
+        "name", flat=True
+    ):
+        assert name not in text, name
+    # No country of a post whose participation is not public.
+    selected = Participation.objects.filter(selected=True)
+    confidential_posts = selected.filter(published=False).values("post")
+    confidential = set(
+        Post.objects.filter(pk__in=confidential_posts).values_list("host_country", flat=True)
+    ) | set(
+        Post.countries_covered.through.objects.filter(post__in=confidential_posts).values_list(
+            "country", flat=True
+        )
+    )
+    named = {element.get("code") for element in root.iter("recipient-country")}
+    assert not named & confidential
+    for code in confidential:
+        assert f'"{code}"' not in text
+    # No region standing for fewer than k participating posts' countries (counted here
+    # independently, from the countries and the region tree).
+    participating = Country.objects.filter(hosted_posts__participations__selected=True).distinct()
+    for region in {element.get("code") for element in root.iter("recipient-region")}:
+        if region == "998":
+            continue
+        inside = [c for c in participating if region in region_path(c.dac_region or "998")]
+        assert len(inside) >= settings.IATI_REGION_MIN_POSTS, region
+    # No personal name: no user of the system appears.
+    from django.contrib.auth import get_user_model
+
+    for user in get_user_model().objects.exclude(first_name=""):
+        assert f"{user.first_name} {user.last_name}" not in text
+
+
+def test_every_code_written_is_in_the_vendored_codelists(tmp_path, demo_world):
+    root, _counts = export(tmp_path)
+    checks = {
+        "activity-status": "ActivityStatus",
+        "recipient-country": "Country",
+        "recipient-region": "Region",
+        "sector": "Sector",
+        "transaction-type": "TransactionType",
+    }
+    for tag, name in checks.items():
+        for element in root.iter(tag):
+            assert element.get("code") in codelist(name), (tag, element.get("code"))
+    for element in root.iter("participating-org"):
+        assert element.get("role") in codelist("OrganisationRole")
+        assert element.get("type") in codelist("OrganisationType")
+
+
+# --- Money and results against an independent computation --------------------------------------
+
+
+def test_budgets_and_transactions_add_up_to_the_inputs_R13(tmp_path, year, actor):
+    next_year = FundYear.objects.create(
+        year=2027, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2026, 11, 15)
+    )
+    post = participant(actor, year, "KE", published=True)
+    make_participant(actor, next_year, post=post)
+    make_plan(actor, post, next_year, priorities=(("women_girls", "500000.00"),))
+    partner = PartnerFactory(post=post, cleared_for_publication=True)
+    inputs = {
+        "A": (
+            {2026: "150000.00", 2027: "90000.00"},
+            ["20000.00", "30000.00"],
+            ProjectStatus.ACTIVE,
+        ),
+        "B": ({2026: "120000.00"}, [], ProjectStatus.PLANNED),
+    }
+    made = {}
+    for title, (budget, payments, status) in inputs.items():
+        made[title] = project(
+            actor, post, partner, title=title, status=status,
+            budget={y: Decimal(a) for y, a in budget.items()},
+        )  # fmt: skip
+        for amount in payments:
+            services.disbursement_create(
+                actor=actor, project=made[title], date=date(2026, 6, 1), amount=Decimal(amount)
+            )
+
+    root, _counts = export(tmp_path)
+
+    for title, (budget, payments, status) in inputs.items():
+        activity = activity_of(root, made[title])
+        budgets = {
+            int(b.find("period-start").get("iso-date")[:4]): Decimal(b.findtext("value"))
+            for b in activity.iter("budget")
+        }
+        assert budgets == {y: Decimal(a) for y, a in budget.items()}
+        by_type = {}
+        for transaction in activity.iter("transaction"):
+            kind = transaction.find("transaction-type").get("code")
+            by_type.setdefault(kind, []).append(Decimal(transaction.findtext("value")))
+        committed = status == ProjectStatus.ACTIVE
+        assert by_type.get("2", []) == (
+            [sum(Decimal(a) for a in budget.values())] if committed else []
+        )
+        assert sorted(by_type.get("3", [])) == sorted(Decimal(a) for a in payments)
+        indicator = activity.find("result/indicator")
+        assert indicator.find("baseline").get("value") == "10.00"
+        assert indicator.find("period/actual").get("value") == "25.00"
+        assert indicator.find("period/target").get("value") == "40.00"
+
+
+def test_a_year_export_holds_only_projects_with_money_in_that_year(tmp_path, year, actor):
+    post = participant(actor, year, "KE")
+    partner = PartnerFactory(post=post)
+    item = project(actor, post, partner)
+    root, _counts = export(tmp_path, year=2026)
+    assert activity_of(root, item) is not None
+    with pytest.raises(NothingToPublish):  # IATI knows no empty activity file
+        export(tmp_path, year=2027)
+    assert not (tmp_path / "iati.xml.partial").exists()
+
+
+# --- Valid by construction, constant queries ---------------------------------------------------
+
+
+def test_an_invalid_file_is_never_written(tmp_path, year, actor, monkeypatch):
+    post = participant(actor, year, "KE")
+    project(actor, post, PartnerFactory(post=post))
+    original = _Context.activity
+
+    def broken(self, *args):
+        element = original(self, *args)
+        element.remove(element.find("title"))  # the schema requires a title
+        return element
+
+    monkeypatch.setattr(_Context, "activity", broken)
+    destination = tmp_path / "out.xml"
+    with pytest.raises(InvalidExport, match="title"):
+        write_export(destination)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a partial one
+
+
+def test_the_export_costs_the_same_queries_at_two_sizes(tmp_path, year, actor):
+    post = participant(actor, year, "KE")
+    partner = PartnerFactory(post=post)
+    project(actor, post, partner)
+    with CaptureQueriesContext(connection) as small:
+        write_export(tmp_path / "a.xml")
+    for index in range(4):
+        project(actor, post, partner, title=f"More {index}")
+    with CaptureQueriesContext(connection) as large:
+        write_export(tmp_path / "b.xml")
+    assert len(large) == len(small)
+
+
+# --- Kept exports, command, task schedule, admin ------------------------------------------
+
+
+def test_make_export_records_counts_and_keeps_the_last_ones(year, actor, settings):
+    post = participant(actor, year, "KE")
+    project(actor, post, PartnerFactory(post=post))
+    settings.IATI_EXPORTS_KEPT = 2
+    made = [make_export(actor=actor) for _ in range(3)]
+    assert made[-1].reduced == 1 and made[-1].status == "done"
+    assert Path(made[-1].file.path).exists()
+    kept = list(IatiExport.objects.order_by("pk"))
+    assert kept == made[1:]
+    assert not Path(settings.MEDIA_ROOT, made[0].file.name).exists()
+    assert prune() == 0
+
+
+def test_only_fund_managers_export_R11(year):
+    reviewer = UserFactory(username="beoordelaar-iati", is_staff=True)
+    from django.contrib.auth.models import Group
+
+    from grants import access
+
+    access.ensure_roles()
+    reviewer.groups.add(Group.objects.get(name="beoordelaar"))
+    with pytest.raises(FundRuleError):
+        make_export(actor=reviewer)
+    assert not IatiExport.objects.exists()
+
+
+def test_export_iati_command_writes_a_valid_file(tmp_path, year, actor, capsys):
+    post = participant(actor, year, "KE")
+    project(actor, post, PartnerFactory(post=post))
+    out = tmp_path / "cli.xml"
+    call_command("export_iati", "--year", "2026", "--out", str(out))
+    assert "valid IATI 2.03; 0 activities in full, 1 reduced, 0 left out" in capsys.readouterr().out
+    assert etree.parse(str(out)).getroot().get("version") == "2.03"
+    call_command("export_iati")
+    assert IatiExport.objects.get().reduced == 1
+
+
+def test_the_monthly_export_is_scheduled():
+    from django_celery_beat.models import PeriodicTask
+
+    [name] = TASK_SCHEDULES
+    task = PeriodicTask.objects.get(name=name)
+    assert task.task == "reports.tasks.export_iati" and task.crontab.day_of_month == "2"
+
+
+def test_the_admin_lists_and_serves_exports_to_fund_managers_only(client, year, actor):
+    from django.contrib.auth.models import Group
+
+    from grants import access
+
+    post = participant(actor, year, "KE")
+    project(actor, post, PartnerFactory(post=post))
+    made = make_export(actor=actor)
+    access.ensure_roles()
+    manager = UserFactory(username="fb-iati", is_staff=True)
+    manager.groups.add(Group.objects.get(name="fondsbeheerder"))
+    reviewer = UserFactory(username="bo-iati", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="beoordelaar"))
+    url = reverse("admin:reports_iatiexport_download", args=[made.pk])
+
+    client.force_login(manager)
+    listing = client.get(reverse("admin:reports_iatiexport_changelist"))
+    assert listing.status_code == 200
+    assert "Nieuwe IATI-export maken" in listing.content.decode()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"<iati-activities" in b"".join(response.streaming_content)
+
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("admin:reports_iatiexport_changelist")).status_code == 403
+
+
+def test_the_fund_manager_makes_a_participation_public_in_the_admin_R11(client, year, actor):
+    from django.contrib.auth.models import Group
+
+    from grants import access
+
+    post = make_participant(actor, year, allocation=None)
+    participation = Participation.objects.get(post=post, fund_year=year)
+    access.ensure_roles()
+    manager = UserFactory(username="fb-pub", is_staff=True)
+    manager.groups.add(Group.objects.get(name="fondsbeheerder"))
+    client.force_login(manager)
+    url = reverse("admin:countries_participation_change", args=[participation.pk])
+    form = {
+        "selected": "on",
+        "published": "on",
+        "decision_note": "",
+        "assessments-TOTAL_FORMS": "0",
+        "assessments-INITIAL_FORMS": "0",
+        "assessments-MIN_NUM_FORMS": "0",
+        "assessments-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    participation.refresh_from_db()
+    assert participation.published is True
+    assert Action.PUBLISH.value == "publish"
+
+
+def test_real_countries_carry_their_dac_region():
+    assert Country.objects.get(code="KE").dac_region == "1027"
+    assert Country.objects.get(code="NL").dac_region == ""  # not an aid recipient
+    assert Country.objects.get(code="CO").dac_region == "489"
+
+
+def test_post_factory_posts_are_unknown_to_the_export_until_they_participate(tmp_path, year):
+    PostFactory(host_country=country("KE"))
+    with pytest.raises(NothingToPublish):
+        export(tmp_path)
