@@ -108,8 +108,9 @@ def write_export(destination: Path, *, year: int | None = None) -> Counter:
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".partial")
     try:
+        outermost = not connection.in_atomic_block
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and outermost:
                 # One snapshot for all the cursors: a project and its budget lines are read
                 # as they were at the same moment, however long the export takes.
                 with connection.cursor() as cursor:

@@ -28,7 +28,7 @@ from reports.iati.services import make_export, prune
 from reports.models import IatiExport
 from reports.schedules import TASK_SCHEDULES
 from tests.factories import PartnerFactory, PostFactory, UserFactory, country
-from tests.helpers import make_participant, make_plan, priority, refuses
+from tests.helpers import make_participant, make_plan, postgres_only, priority, refuses
 
 pytestmark = pytest.mark.django_db
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -503,3 +503,19 @@ def test_post_factory_posts_are_unknown_to_the_export_until_they_participate(tmp
     PostFactory(host_country=country("KE"))
     with pytest.raises(NothingToPublish):
         export(tmp_path)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_export_reads_one_snapshot_outside_any_transaction(tmp_path):
+    """The command and the task run outside a transaction: the export opens its own, at
+    REPEATABLE READ, so every cursor sees the same moment."""
+    year = FundYear.objects.create(
+        year=2026, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+    actor = system_actor("seed")
+    post = participant(actor, year, "KE")
+    project(actor, post, PartnerFactory(post=post))
+    assert not connection.in_atomic_block
+    root, counts = export(tmp_path)
+    assert counts["reduced"] == 1 and len(root) == 1
