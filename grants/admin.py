@@ -93,6 +93,7 @@ class FundYearAdmin(ServiceHistoryAdmin):
         "multilateral",
         "plan_submission_deadline",
         "review_deadline",
+        "report_deadline",
     ]
     search_fields = ["year"]
     readonly_fields = ["fragmentation_report"]

@@ -8,275 +8,574 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('countries', '0004_membership_language'),
-        ('grants', '0005_project_search_trigram'),
-        ('priorities', '0002_load_priorities'),
+        ("countries", "0004_membership_language"),
+        ("grants", "0005_project_search_trigram"),
+        ("priorities", "0002_load_priorities"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AnnualReport',
+            name="AnnualReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted for review'), ('returned', 'Returned for revision'), ('accepted', 'Accepted')], default='draft', max_length=20, verbose_name='status')),
-                ('summary', models.TextField(blank=True, verbose_name='summary')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for review"),
+                            ("returned", "Returned for revision"),
+                            ("accepted", "Accepted"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("summary", models.TextField(blank=True, verbose_name="summary")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'annual report',
-                'verbose_name_plural': 'annual reports',
-                'ordering': ['-fund_year__year', 'post__code'],
+                "verbose_name": "annual report",
+                "verbose_name_plural": "annual reports",
+                "ordering": ["-fund_year__year", "post__code"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalAnnualReport',
+            name="HistoricalAnnualReport",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('public_id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted for review'), ('returned', 'Returned for revision'), ('accepted', 'Accepted')], default='draft', max_length=20, verbose_name='status')),
-                ('summary', models.TextField(blank=True, verbose_name='summary')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for review"),
+                            ("returned", "Returned for revision"),
+                            ("accepted", "Accepted"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("summary", models.TextField(blank=True, verbose_name="summary")),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical annual report',
-                'verbose_name_plural': 'historical annual reports',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical annual report",
+                "verbose_name_plural": "historical annual reports",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPlanAim',
+            name="HistoricalPlanAim",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical aimed-at intended result',
-                'verbose_name_plural': 'historical aimed-at intended results',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical aimed-at intended result",
+                "verbose_name_plural": "historical aimed-at intended results",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalReportTransition',
+            name="HistoricalReportTransition",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('at', models.DateTimeField(blank=True, editable=False, verbose_name='at')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', 'Draft'), ('submitted', 'Submitted for review'), ('returned', 'Returned for revision'), ('accepted', 'Accepted')], max_length=20, verbose_name='from')),
-                ('to_status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted for review'), ('returned', 'Returned for revision'), ('accepted', 'Accepted')], max_length=20, verbose_name='to')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(blank=True, editable=False, verbose_name="at")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for review"),
+                            ("returned", "Returned for revision"),
+                            ("accepted", "Accepted"),
+                        ],
+                        max_length=20,
+                        verbose_name="from",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for review"),
+                            ("returned", "Returned for revision"),
+                            ("accepted", "Accepted"),
+                        ],
+                        max_length=20,
+                        verbose_name="to",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical annual report transition',
-                'verbose_name_plural': 'historical annual report transitions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical annual report transition",
+                "verbose_name_plural": "historical annual report transitions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalResultNarrative',
+            name="HistoricalResultNarrative",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='progress')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="progress")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical progress on an intended result',
-                'verbose_name_plural': 'historical progress on the intended results',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical progress on an intended result",
+                "verbose_name_plural": "historical progress on the intended results",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='PlanAim',
+            name="PlanAim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'aimed-at intended result',
-                'verbose_name_plural': 'aimed-at intended results',
-                'ordering': ['plan_priority', 'intended_result__position'],
+                "verbose_name": "aimed-at intended result",
+                "verbose_name_plural": "aimed-at intended results",
+                "ordering": ["plan_priority", "intended_result__position"],
             },
         ),
         migrations.CreateModel(
-            name='ReportTransition',
+            name="ReportTransition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, verbose_name='at')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', 'Draft'), ('submitted', 'Submitted for review'), ('returned', 'Returned for revision'), ('accepted', 'Accepted')], max_length=20, verbose_name='from')),
-                ('to_status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted for review'), ('returned', 'Returned for revision'), ('accepted', 'Accepted')], max_length=20, verbose_name='to')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, verbose_name="at")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for review"),
+                            ("returned", "Returned for revision"),
+                            ("accepted", "Accepted"),
+                        ],
+                        max_length=20,
+                        verbose_name="from",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for review"),
+                            ("returned", "Returned for revision"),
+                            ("accepted", "Accepted"),
+                        ],
+                        max_length=20,
+                        verbose_name="to",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'annual report transition',
-                'verbose_name_plural': 'annual report transitions',
-                'ordering': ['report', 'at', 'pk'],
+                "verbose_name": "annual report transition",
+                "verbose_name_plural": "annual report transitions",
+                "ordering": ["report", "at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ResultNarrative',
+            name="ResultNarrative",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='progress')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="progress")),
             ],
             options={
-                'verbose_name': 'progress on an intended result',
-                'verbose_name_plural': 'progress on the intended results',
-                'ordering': ['report', 'intended_result__priority__position', 'intended_result__position'],
+                "verbose_name": "progress on an intended result",
+                "verbose_name_plural": "progress on the intended results",
+                "ordering": [
+                    "report",
+                    "intended_result__priority__position",
+                    "intended_result__position",
+                ],
             },
         ),
         migrations.AddField(
-            model_name='fundyear',
-            name='report_deadline',
-            field=models.DateField(blank=True, help_text="When the posts' annual reports on this year are due (R10, R13).", null=True, verbose_name='annual report deadline'),
+            model_name="fundyear",
+            name="report_deadline",
+            field=models.DateField(
+                blank=True,
+                help_text="When the posts' annual reports on this year are due (R10, R13).",
+                null=True,
+                verbose_name="annual report deadline",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalfundyear',
-            name='report_deadline',
-            field=models.DateField(blank=True, help_text="When the posts' annual reports on this year are due (R10, R13).", null=True, verbose_name='annual report deadline'),
+            model_name="historicalfundyear",
+            name="report_deadline",
+            field=models.DateField(
+                blank=True,
+                help_text="When the posts' annual reports on this year are due (R10, R13).",
+                null=True,
+                verbose_name="annual report deadline",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fundyear',
-            constraint=models.CheckConstraint(condition=models.Q(('report_deadline__isnull', True), ('report_deadline__gt', models.F('plan_submission_deadline')), _connector='OR'), name='fund_year_report_after_plan_r10', violation_error_message='R10: the annual report is due after the plan submission deadline.'),
+            model_name="fundyear",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("report_deadline__isnull", True),
+                    ("report_deadline__gt", models.F("plan_submission_deadline")),
+                    _connector="OR",
+                ),
+                name="fund_year_report_after_plan_r10",
+                violation_error_message="R10: the annual report is due after the plan submission deadline.",
+            ),
         ),
         migrations.AddField(
-            model_name='annualreport',
-            name='fund_year',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='annual_reports', to='grants.fundyear', verbose_name='fund year'),
+            model_name="annualreport",
+            name="fund_year",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="annual_reports",
+                to="grants.fundyear",
+                verbose_name="fund year",
+            ),
         ),
         migrations.AddField(
-            model_name='annualreport',
-            name='post',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='annual_reports', to='countries.post', verbose_name='post'),
+            model_name="annualreport",
+            name="post",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="annual_reports",
+                to="countries.post",
+                verbose_name="post",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalannualreport',
-            name='fund_year',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='grants.fundyear', verbose_name='fund year'),
+            model_name="historicalannualreport",
+            name="fund_year",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="grants.fundyear",
+                verbose_name="fund year",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalannualreport',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalannualreport",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalannualreport',
-            name='post',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='countries.post', verbose_name='post'),
+            model_name="historicalannualreport",
+            name="post",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="countries.post",
+                verbose_name="post",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalplanaim',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalplanaim",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalplanaim',
-            name='intended_result',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='priorities.intendedresult', verbose_name='intended result'),
+            model_name="historicalplanaim",
+            name="intended_result",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="priorities.intendedresult",
+                verbose_name="intended result",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalplanaim',
-            name='plan_priority',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='grants.planpriority', verbose_name='chosen priority'),
+            model_name="historicalplanaim",
+            name="plan_priority",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="grants.planpriority",
+                verbose_name="chosen priority",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalreporttransition',
-            name='actor',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="historicalreporttransition",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalreporttransition',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalreporttransition",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalreporttransition',
-            name='report',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='grants.annualreport', verbose_name='annual report'),
+            model_name="historicalreporttransition",
+            name="report",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="grants.annualreport",
+                verbose_name="annual report",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalresultnarrative',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalresultnarrative",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalresultnarrative',
-            name='intended_result',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='priorities.intendedresult', verbose_name='intended result'),
+            model_name="historicalresultnarrative",
+            name="intended_result",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="priorities.intendedresult",
+                verbose_name="intended result",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalresultnarrative',
-            name='report',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='grants.annualreport', verbose_name='annual report'),
+            model_name="historicalresultnarrative",
+            name="report",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="grants.annualreport",
+                verbose_name="annual report",
+            ),
         ),
         migrations.AddField(
-            model_name='planaim',
-            name='intended_result',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plan_aims', to='priorities.intendedresult', verbose_name='intended result'),
+            model_name="planaim",
+            name="intended_result",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="plan_aims",
+                to="priorities.intendedresult",
+                verbose_name="intended result",
+            ),
         ),
         migrations.AddField(
-            model_name='planaim',
-            name='plan_priority',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='aims', to='grants.planpriority', verbose_name='chosen priority'),
+            model_name="planaim",
+            name="plan_priority",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="aims",
+                to="grants.planpriority",
+                verbose_name="chosen priority",
+            ),
         ),
         migrations.AddField(
-            model_name='reporttransition',
-            name='actor',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="reporttransition",
+            name="actor",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AddField(
-            model_name='reporttransition',
-            name='report',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='grants.annualreport', verbose_name='annual report'),
+            model_name="reporttransition",
+            name="report",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="transitions",
+                to="grants.annualreport",
+                verbose_name="annual report",
+            ),
         ),
         migrations.AddField(
-            model_name='resultnarrative',
-            name='intended_result',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='report_narratives', to='priorities.intendedresult', verbose_name='intended result'),
+            model_name="resultnarrative",
+            name="intended_result",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="report_narratives",
+                to="priorities.intendedresult",
+                verbose_name="intended result",
+            ),
         ),
         migrations.AddField(
-            model_name='resultnarrative',
-            name='report',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='narratives', to='grants.annualreport', verbose_name='annual report'),
+            model_name="resultnarrative",
+            name="report",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="narratives",
+                to="grants.annualreport",
+                verbose_name="annual report",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annualreport',
-            constraint=models.UniqueConstraint(fields=('post', 'fund_year'), name='annual_report_one_per_post_and_year_r10', violation_error_message='R10: a post has one annual report per year.'),
+            model_name="annualreport",
+            constraint=models.UniqueConstraint(
+                fields=("post", "fund_year"),
+                name="annual_report_one_per_post_and_year_r10",
+                violation_error_message="R10: a post has one annual report per year.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annualreport',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'submitted', 'returned', 'accepted'])), name='annual_report_status_valid'),
+            model_name="annualreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "submitted", "returned", "accepted"])),
+                name="annual_report_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='planaim',
-            constraint=models.UniqueConstraint(fields=('plan_priority', 'intended_result'), name='plan_aim_once_r13'),
+            model_name="planaim",
+            constraint=models.UniqueConstraint(
+                fields=("plan_priority", "intended_result"), name="plan_aim_once_r13"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resultnarrative',
-            constraint=models.UniqueConstraint(fields=('report', 'intended_result'), name='result_narrative_once_per_report_r13'),
+            model_name="resultnarrative",
+            constraint=models.UniqueConstraint(
+                fields=("report", "intended_result"), name="result_narrative_once_per_report_r13"
+            ),
         ),
     ]
