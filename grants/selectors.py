@@ -500,3 +500,50 @@ def results_overview(fund_year: FundYear) -> list[dict]:
             }
         )
     return overview
+
+
+def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
+    """R10: the posts whose annual report is due within `within_days` days, or overdue (for
+    at most a year), and not with the ministry: none yet, a draft or a returned one. Rows as
+    the daily reminder sends them (reports.services.plan_reminders)."""
+    from datetime import timedelta
+
+    from countries.models import Participation
+
+    from .models import AnnualReport, ReportStatus
+
+    years = list(
+        FundYear.objects.filter(
+            year__gte=2026,
+            report_deadline__lte=today + timedelta(days=within_days),
+            report_deadline__gte=today - timedelta(days=365),
+        )
+    )
+    status = {
+        (row["post"], row["fund_year"]): row["status"]
+        for row in AnnualReport.objects.filter(fund_year__in=years).values(
+            "post", "fund_year", "status"
+        )
+    }
+    rows = []
+    for participation in (
+        Participation.objects.filter(fund_year__in=years, selected=True)
+        .select_related("post", "fund_year")
+        .order_by("fund_year__year", "post__code")
+    ):
+        fund_year = participation.fund_year
+        report_status = status.get((participation.post_id, fund_year.pk))
+        if report_status not in (None, ReportStatus.DRAFT, ReportStatus.RETURNED):
+            continue
+        rows.append(
+            {
+                "document": "annual_report",
+                "post": participation.post.code,
+                "post_id": participation.post_id,
+                "fund_year": fund_year.year,
+                "deadline": fund_year.report_deadline.isoformat(),
+                "status": report_status or "",
+                "overdue": fund_year.report_deadline < today,
+            }
+        )
+    return rows

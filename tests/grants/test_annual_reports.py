@@ -394,3 +394,36 @@ def test_the_results_overview_adds_up_across_posts_in_constant_queries_R13(actor
     assert by_priority["women_girls"]["values"] == posts * 3
     assert by_priority["lgbtiq"]["values"] == posts * 1
     assert FundYear.objects.count() == 1
+
+
+# --- The reminder (R10) -----------------------------------------------------------------------
+
+
+def test_the_daily_reminder_names_an_annual_report_due_and_not_one_submitted_R10(
+    actor, year2026, mailoutbox
+):
+    from countries.services import membership_set
+    from reports import services as reports
+
+    year2026.report_deadline = date(2027, 1, 31)
+    year2026.save()
+    late, _plan = post_with_a_reported_year(actor, year2026)
+    done, _plan = post_with_a_reported_year(actor, year2026)
+    report = services.annual_report_create(actor=actor, post=done, fund_year=year2026)
+    services.annual_report_update(actor=actor, report=report, progress=ALL_PROGRESS)
+    services.annual_report_submit(actor=actor, report=report)
+    for post, address in ((late, "late@example.org"), (done, "done@example.org")):
+        membership_set(
+            actor=actor,
+            user=UserFactory(username=address, email=address),
+            post=post,
+            role=PostRole.EDITOR,
+            language="en",
+        )
+    made, _created = reports.build_report("reminder", "2027-01-20")  # 11 days before
+    rows = [row for row in made.data["reminders"] if row.get("document") == "annual_report"]
+    assert [(row["post"], row["overdue"]) for row in rows] == [(late.code, False)]
+    assert reports.send_report(made.pk) is True
+    [message] = mailoutbox
+    assert message.to == ["late@example.org"]
+    assert message.subject == f"Annual report 2026 of {late.code}: due on 2027-01-31"
