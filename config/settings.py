@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "PlanStatusEnum": "grants.models.PlanStatus",
+        "ReportStatusEnum": "grants.models.ReportStatus",
         "ProjectStatusEnum": "grants.models.ProjectStatus",
         "PostRoleEnum": "countries.models.PostRole",
     },

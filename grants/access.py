@@ -70,6 +70,9 @@ class Action(StrEnum):
     EDIT_PROJECT = "edit_project"  # projects and their budget lines
     PAY = "pay"  # disbursements
     REPORT_RESULTS = "report_results"  # indicators and reported values (R13)
+    EDIT_ANNUAL_REPORT = "edit_annual_report"  # create, summary, progress per result
+    SUBMIT_ANNUAL_REPORT = "submit_annual_report"
+    REVIEW_ANNUAL_REPORT = "review_annual_report"  # return, accept
     IMPORT_HISTORY = "import_history"  # write years before the reform (R7)
     IDENTIFY_PARTNER = "identify_partner"  # see who a highly sensitive partner is (R11)
     PUBLISH = "publish"  # make a participation public and export to IATI (R11)
@@ -95,6 +98,10 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.EDIT_PROJECT: frozenset({Role.POST_EDITOR}),
     Action.PAY: frozenset({Role.FUND_MANAGER}),
     Action.REPORT_RESULTS: frozenset({Role.POST_EDITOR}),
+    # The annual report goes through the plan's cycle, with the same roles (R10).
+    Action.EDIT_ANNUAL_REPORT: frozenset({Role.POST_EDITOR}),
+    Action.SUBMIT_ANNUAL_REPORT: frozenset({Role.POST_EDITOR, Role.REVIEWER}),
+    Action.REVIEW_ANNUAL_REPORT: frozenset({Role.REVIEWER}),
     Action.IMPORT_HISTORY: frozenset(),
     # R11: the name of a highly sensitive partner only for those who work with it: the post
     # itself and the fund managers who pay it. Reviewers and readers see its type and country.
@@ -117,6 +124,9 @@ _ACTION_DESCRIPTIONS = {
     Action.EDIT_PROJECT: _("edit projects"),
     Action.PAY: _("record payments"),
     Action.REPORT_RESULTS: _("report results"),
+    Action.EDIT_ANNUAL_REPORT: _("edit annual reports"),
+    Action.SUBMIT_ANNUAL_REPORT: _("submit annual reports"),
+    Action.REVIEW_ANNUAL_REPORT: _("return or accept annual reports"),
     Action.IMPORT_HISTORY: _("import history"),
     Action.IDENTIFY_PARTNER: _("see who a highly sensitive partner is"),
     Action.PUBLISH: _("decide what is published and export to IATI"),

@@ -12,7 +12,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -42,6 +42,7 @@ from .admin_base import (
 from .models import (
     Allocation,
     AnnualPlan,
+    AnnualReport,
     BudgetLine,
     Disbursement,
     FundYear,
@@ -53,6 +54,9 @@ from .models import (
     PlanStatus,
     PlanTransition,
     Project,
+    ReportStatus,
+    ReportTransition,
+    ResultNarrative,
     Sensitivity,
 )
 from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
@@ -93,6 +97,7 @@ class FundYearAdmin(ServiceHistoryAdmin):
         "multilateral",
         "plan_submission_deadline",
         "review_deadline",
+        "report_deadline",
     ]
     search_fields = ["year"]
     readonly_fields = ["fragmentation_report"]
@@ -311,6 +316,30 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AnnualReportStatusFilter(admin.SimpleListFilter):
+    """The review queue (R10): plans whose post's annual report on the year is in a status,
+    e.g. submitted and waiting for a reviewer."""
+
+    title = _("annual report")
+    parameter_name = "annual_report"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("none yet")), *ReportStatus.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        reports = AnnualReport.objects.filter(
+            post=OuterRef("post"), fund_year=OuterRef("fund_year")
+        )
+        if value == "none":
+            return queryset.exclude(Exists(reports))
+        if value in ReportStatus.values:
+            return queryset.filter(Exists(reports.filter(status=value)))
+        return queryset
+
+
 @admin.register(AnnualPlan)
 class AnnualPlanAdmin(ServiceHistoryAdmin):
     write_action = Action.EDIT_PLAN
@@ -322,10 +351,12 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         "priorities",
         "updated_at",
         "review_link",
+        "annual_report",
     ]
     list_filter = [
         "fund_year",
         "status",
+        AnnualReportStatusFilter,
         OverdueFilter,
         ("plan_priorities__priority", admin.RelatedOnlyFieldListFilter),
         "post__kind",
@@ -339,7 +370,26 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
     action_argument = "plan"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("plan_priorities__priority")
+        reports = AnnualReport.objects.filter(
+            post=OuterRef("post"), fund_year=OuterRef("fund_year")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("plan_priorities__priority")
+            .annotate(
+                report_pk=Subquery(reports.values("pk")[:1]),
+                report_status=Subquery(reports.values("status")[:1]),
+            )
+        )
+
+    @admin.display(description=_("annual report"))
+    def annual_report(self, obj):
+        """The post's annual report on the year, beside the plan (R10, R13)."""
+        if not getattr(obj, "report_pk", None):
+            return "—"
+        url = reverse("admin:grants_annualreport_side_by_side", args=[obj.report_pk])
+        return format_html('<a href="{}">{}</a>', url, ReportStatus(obj.report_status).label)
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["post", "fund_year"] if obj else []
@@ -544,6 +594,197 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         # their read-only admins need not grant delete permission.
         deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
         return deleted, counts, set(), protected
+
+
+# --- Annual reports (R10, R13) ------------------------------------------------------------------
+
+
+class ReportOverdueFilter(admin.SimpleListFilter):
+    """R10: reports not with the ministry by their fund year's report deadline."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("submission", _("not submitted by the deadline"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "submission":
+            return queryset.filter(
+                status__in=(ReportStatus.DRAFT, ReportStatus.RETURNED),
+                fund_year__report_deadline__lt=timezone.localdate(),
+            )
+        return queryset
+
+
+class ResultNarrativeInline(ReadOnlyInline):
+    model = ResultNarrative
+    fields = ["intended_result", "text"]
+    readonly_fields = fields
+
+
+class ReportTransitionInline(ReadOnlyInline):
+    model = ReportTransition
+    fields = ["at", "from_status", "to_status", "actor", "comment"]
+    readonly_fields = fields
+
+
+@admin.register(AnnualReport)
+class AnnualReportAdmin(ReadOnlyAdmin):
+    """Posts write their annual report through the API; reviewers read it beside the plan
+    and return or accept it (R10)."""
+
+    list_display = ["post", "fund_year", "status", "updated_at", "side_by_side_link"]
+    list_filter = ["fund_year", "status", ReportOverdueFilter, "post__kind"]
+    list_select_related = ["post", "fund_year"]
+    search_fields = ["post__code", "post__name"]
+    fields = ["post", "fund_year", "status", "summary", "created_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [ResultNarrativeInline, ReportTransitionInline]
+    actions = ["accept_reports", "return_reports"]
+    action_argument = "report"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/side-by-side/",
+                self.admin_site.admin_view(self.side_by_side_view),
+                name="grants_annualreport_side_by_side",
+            ),
+            path(
+                "results/",
+                self.admin_site.admin_view(self.results_view),
+                name="grants_annualreport_results",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("plan and report"))
+    def side_by_side_link(self, obj):
+        url = reverse("admin:grants_annualreport_side_by_side", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("side by side"))
+
+    def has_review_permission(self, request):
+        return is_ministry(request.user) and can(request.user, Action.REVIEW_ANNUAL_REPORT)
+
+    @admin.action(description=_("Accept selected annual reports (R10)"), permissions=["review"])
+    def accept_reports(self, request, queryset):
+        self.run_service_action(request, queryset, services.annual_report_accept)
+
+    @admin.action(
+        description=_("Return selected annual reports for revision, with a comment (R10)"),
+        permissions=["review"],
+    )
+    def return_reports(self, request, queryset):
+        form = TransitionCommentForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self.run_service_action(
+                request,
+                queryset,
+                services.annual_report_return,
+                comment=form.cleaned_data["comment"],
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/grants/annualplan/transition_comment.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Return for revision"),
+                "explanation": _(
+                    "The post revises the annual report and submits it again. Say what to change."
+                ),
+                "plans": queryset.select_related("post", "fund_year"),
+                "form": form,
+                "action": "return_reports",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def side_by_side_view(self, request, object_id):
+        """Plan and report of a post's year side by side (R10, R13): per chosen priority the
+        money in the plan against what was planned, committed and disbursed, and per aimed-at
+        intended result the post's progress beside the values its projects reported; with the
+        decisions the report's status allows."""
+        report = self.get_object(request, object_id)
+        if report is None:
+            raise Http404
+        if not self.has_view_permission(request, report):
+            raise PermissionDenied
+        may_decide = report.status == ReportStatus.SUBMITTED and self.has_review_permission(request)
+        steps = ["accept", "return"] if may_decide else []
+        form = TransitionCommentForm(request.POST or None)
+        form.fields["comment"].required = False
+        if request.method == "POST":
+            if not self.has_review_permission(request):
+                raise PermissionDenied
+            step = request.POST.get("step")
+            if step not in steps:  # e.g. another reviewer decided meanwhile
+                self.message_user(
+                    request,
+                    _("This step is not possible for an annual report that is %(status)s.")
+                    % {"status": report.get_status_display().lower()},
+                    messages.WARNING,
+                )
+                return redirect(request.path)
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        services.annual_report_transition(
+                            actor=request.user,
+                            report=report,
+                            action=step,
+                            comment=form.cleaned_data["comment"],
+                        )
+                except ValidationError as error:
+                    self.message_user(request, describe(error), messages.ERROR)
+                else:
+                    status = AnnualReport.objects.get(pk=report.pk).get_status_display().lower()
+                    self.message_user(
+                        request,
+                        _("The annual report is %(status)s.") % {"status": status},
+                        messages.SUCCESS,
+                    )
+                    return redirect(request.path)
+        figures = selectors.annual_report_figures(
+            post_id=report.post_id, fund_year=report.fund_year
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Plan and report of %(post)s, %(year)s")
+            % {"post": report.post.code, "year": report.fund_year.year},
+            "report": report,
+            "figures": figures,
+            "transitions": report.transitions.select_related("actor"),
+            "steps": steps,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/grants/annualreport/side_by_side.html", context)
+
+    def results_view(self, request):
+        """Per priority and intended result, across all posts, for a year (R13)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        years = list(FundYear.objects.filter(year__gte=2026).order_by("-year"))
+        asked = request.GET.get("year", "")
+        fund_year = next((y for y in years if str(y.year) == asked), years[0] if years else None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Results per intended result"),
+            "years": years,
+            "fund_year": fund_year,
+            "overview": selectors.results_overview(fund_year) if fund_year else [],
+        }
+        return TemplateResponse(request, "admin/grants/annualreport/results.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "results_url": reverse(
+            "admin:grants_annualreport_results"
+        )}  # fmt: skip
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(PlanPriority)

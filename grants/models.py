@@ -34,6 +34,12 @@ class FundYear(models.Model):
     envelope = money_field(_("envelope (EUR)"), help_text=_("Total decentral budget (R5)."))
     plan_submission_deadline = models.DateField(_("plan submission deadline"))
     review_deadline = models.DateField(_("review deadline"), null=True, blank=True)
+    report_deadline = models.DateField(
+        _("annual report deadline"),
+        null=True,
+        blank=True,
+        help_text=_("When the posts' annual reports on this year are due (R10, R13)."),
+    )
     min_project_size = money_field(
         _("minimum project size (EUR)"),
         default=Decimal(settings.FUND_DEFAULT_MIN_PROJECT_SIZE_EUR),
@@ -59,6 +65,14 @@ class FundYear(models.Model):
                 name="fund_year_review_after_submission_r10",
                 violation_error_message=_(
                     "R10: the review deadline cannot be before the plan submission deadline."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(report_deadline__isnull=True)
+                | Q(report_deadline__gt=models.F("plan_submission_deadline")),
+                name="fund_year_report_after_plan_r10",
+                violation_error_message=_(
+                    "R10: the annual report is due after the plan submission deadline."
                 ),
             ),
         ]
@@ -223,15 +237,45 @@ class PlanPriority(models.Model):
         return f"{self.priority}: {eur(self.amount)}"
 
 
-class PlanTransition(models.Model):
-    """R10: every step of the plan cycle records who, when and why."""
+class PlanAim(models.Model):
+    """R13: an intended result of a chosen priority that the post aims at this year."""
 
-    plan = models.ForeignKey(
-        AnnualPlan, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("plan")
+    plan_priority = models.ForeignKey(
+        PlanPriority,
+        on_delete=models.CASCADE,
+        related_name="aims",
+        verbose_name=_("chosen priority"),
     )
-    from_status = models.CharField(_("from"), max_length=20, choices=PlanStatus.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=20, choices=PlanStatus.choices)
-    version = models.PositiveSmallIntegerField(_("version"))
+    intended_result = models.ForeignKey(
+        "priorities.IntendedResult",
+        on_delete=models.PROTECT,
+        related_name="plan_aims",
+        verbose_name=_("intended result"),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan_priority", "intended_result__position"]
+        verbose_name = _("aimed-at intended result")
+        verbose_name_plural = _("aimed-at intended results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan_priority", "intended_result"], name="plan_aim_once_r13"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.intended_result)
+
+
+class CycleTransition(models.Model):
+    """R10: a step of a yearly cycle (annual plan, annual report) records who, when and why.
+
+    Each document keeps its own table of steps (PlanTransition, ReportTransition), with its
+    own statuses; this is what they share."""
+
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -241,6 +285,23 @@ class PlanTransition(models.Model):
     )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class PlanTransition(CycleTransition):
+    """R10: every step of the plan cycle records who, when and why."""
+
+    plan = models.ForeignKey(
+        AnnualPlan, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("plan")
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=PlanStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=PlanStatus.choices)
+    version = models.PositiveSmallIntegerField(_("version"))
     history = HistoricalRecords()  # keeps the trail when a draft plan is withdrawn
 
     class Meta:
@@ -248,8 +309,120 @@ class PlanTransition(models.Model):
         verbose_name = _("plan transition")
         verbose_name_plural = _("plan transitions")
 
+
+class ReportStatus(models.TextChoices):
+    """R10: the annual report follows the plan's cycle."""
+
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted for review")
+    RETURNED = "returned", _("Returned for revision")
+    ACCEPTED = "accepted", _("Accepted")
+
+
+EDITABLE_REPORT_STATUSES = (ReportStatus.DRAFT, ReportStatus.RETURNED)
+
+
+class AnnualReport(models.Model):
+    """What a post's year achieved against the intended results its plan aimed at (R10, R13).
+
+    The post writes the narratives; the figures beside them (reported indicator values, money)
+    are computed by grants.selectors.annual_report_figures, never typed in."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    post = models.ForeignKey(
+        "countries.Post",
+        on_delete=models.PROTECT,
+        related_name="annual_reports",
+        verbose_name=_("post"),
+    )
+    fund_year = models.ForeignKey(
+        FundYear,
+        on_delete=models.PROTECT,
+        related_name="annual_reports",
+        verbose_name=_("fund year"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    summary = models.TextField(_("summary"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-fund_year__year", "post__code"]
+        verbose_name = _("annual report")
+        verbose_name_plural = _("annual reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "fund_year"],
+                name="annual_report_one_per_post_and_year_r10",
+                violation_error_message=_("R10: a post has one annual report per year."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ReportStatus.values), name="annual_report_status_valid"
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"
+        return f"{self.post.code} {self.fund_year.year}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_REPORT_STATUSES
+
+
+class ResultNarrative(models.Model):
+    """R13: the post's account of its progress toward one aimed-at intended result."""
+
+    report = models.ForeignKey(
+        AnnualReport,
+        on_delete=models.CASCADE,
+        related_name="narratives",
+        verbose_name=_("annual report"),
+    )
+    intended_result = models.ForeignKey(
+        "priorities.IntendedResult",
+        on_delete=models.PROTECT,
+        related_name="report_narratives",
+        verbose_name=_("intended result"),
+    )
+    text = models.TextField(_("progress"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["report", "intended_result__priority__position", "intended_result__position"]
+        verbose_name = _("progress on an intended result")
+        verbose_name_plural = _("progress on the intended results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "intended_result"], name="result_narrative_once_per_report_r13"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.intended_result)
+
+
+class ReportTransition(CycleTransition):
+    """R10: every step of the annual report's cycle records who, when and why."""
+
+    report = models.ForeignKey(
+        AnnualReport,
+        on_delete=models.CASCADE,
+        related_name="transitions",
+        verbose_name=_("annual report"),
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=ReportStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=ReportStatus.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["report", "at", "pk"]
+        verbose_name = _("annual report transition")
+        verbose_name_plural = _("annual report transitions")
 
 
 class PartnerType(models.TextChoices):

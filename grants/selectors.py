@@ -12,6 +12,7 @@ from django.db.models import (
     Count,
     DecimalField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -188,24 +189,26 @@ class YearMoney:
         )
 
 
-def year_money(fund_year: FundYear) -> YearMoney:
-    """One grouped pass each over the year's plan splits, budget lines and payments (R4, R5).
+def year_money(fund_year: FundYear, *, post_id: int | None = None) -> YearMoney:
+    """One grouped pass each over the year's plan splits, budget lines and payments (R4, R5),
+    of every post or of one (`post_id`).
 
     Everything per post, per priority or in total is a sum over these few rows, so a report
     needs three aggregate queries however many projects there are."""
     money = YearMoney()
-    for row in (
-        PlanPriority.objects.filter(plan__fund_year=fund_year)
-        .order_by()
-        .values("plan__post", "priority")
-        .annotate(total=Sum("amount"))
-    ):
+    splits = PlanPriority.objects.filter(plan__fund_year=fund_year)
+    lines = BudgetLine.objects.filter(
+        year=fund_year.year, project__status__in=COUNTING_PROJECT_STATUSES
+    )
+    payments = Disbursement.objects.filter(date__year=fund_year.year)
+    if post_id is not None:
+        splits = splits.filter(plan__post=post_id)
+        lines = lines.filter(project__post=post_id)
+        payments = payments.filter(project__post=post_id)
+    for row in splits.order_by().values("plan__post", "priority").annotate(total=Sum("amount")):
         money.in_plan[row["plan__post"], row["priority"]] = row["total"]
     for row in (
-        BudgetLine.objects.filter(
-            year=fund_year.year, project__status__in=COUNTING_PROJECT_STATUSES
-        )
-        .order_by()
+        lines.order_by()
         .values("project__post", "project__priority", "project__status")
         # One line per project and year: counting lines counts projects.
         .annotate(total=Sum("amount"), projects=Count("pk"))
@@ -217,8 +220,7 @@ def year_money(fund_year: FundYear) -> YearMoney:
         if status in (ProjectStatus.PLANNED, ProjectStatus.ACTIVE):
             money.projects_in_use[key] = money.projects_in_use.get(key, 0) + row["projects"]
     for row in (
-        Disbursement.objects.filter(date__year=fund_year.year)
-        .order_by()
+        payments.order_by()
         .values("project__post", "project__priority")
         .annotate(total=Sum("amount"))
     ):
@@ -341,3 +343,207 @@ def plan_review(plan) -> dict:
         "off_plan": off_plan,
         "small": small,
     }
+
+
+# --- The annual report (R10, R13) ---------------------------------------------------------------
+
+
+def annual_report_figures(*, post_id: int, fund_year: FundYear) -> dict:
+    """What the system knows of a post's year, beside the annual report's narratives (R13):
+    per chosen priority the money (in the plan, planned, committed, disbursed) and, per
+    intended result the plan aims at, the post's progress text and the values its projects'
+    indicators reported for the year. Nothing here is typed in by the post.
+
+    A constant number of queries: the plan's priorities and aims, three grouped money
+    queries, the allocation, the year's reported values and the report's narratives."""
+    from .models import Allocation, AnnualPlan, IndicatorValue, PlanAim, ResultNarrative
+
+    year = fund_year.year
+    plan = (
+        AnnualPlan.objects.filter(post=post_id, fund_year=fund_year)
+        .only("pk", "status", "version", "narrative")
+        .first()
+    )
+    chosen = list(
+        PlanPriority.objects.filter(plan=plan)
+        .select_related("priority")
+        .order_by("slot")
+        .prefetch_related(
+            Prefetch(
+                "aims",
+                queryset=PlanAim.objects.select_related("intended_result").order_by(
+                    "intended_result__position"
+                ),
+            )
+        )
+    ) if plan is not None else []  # fmt: skip
+    money = year_money(fund_year, post_id=post_id)
+    allocation = Allocation.objects.filter(post=post_id, fund_year=fund_year).first()
+    allocated = allocation.amount if allocation else ZERO
+    values: dict[int, list[dict]] = {}
+    for reported in (
+        IndicatorValue.objects.filter(indicator__project__post=post_id, year=year)
+        .select_related("indicator__project")
+        .order_by("indicator__project__title", "indicator__name")
+    ):
+        indicator = reported.indicator
+        values.setdefault(indicator.intended_result_id, []).append(
+            {
+                "project": indicator.project.title,
+                "project_id": indicator.project.public_id,
+                "indicator": indicator.name,
+                "unit": indicator.unit,
+                "baseline": indicator.baseline,
+                "target": indicator.target,
+                "value": reported.value,
+            }
+        )
+    progress = dict(
+        ResultNarrative.objects.filter(
+            report__post=post_id, report__fund_year=fund_year
+        ).values_list("intended_result_id", "text")
+    )
+    priorities = []
+    for row in chosen:
+        key = (post_id, row.priority_id)
+        priorities.append(
+            {
+                "priority": row.priority,
+                "in_plan": row.amount,
+                "planned": money.planned.get(key, ZERO),
+                "committed": money.committed.get(key, ZERO),
+                "disbursed": money.disbursed.get(key, ZERO),
+                "results": [
+                    {
+                        "intended_result": aim.intended_result,
+                        "progress": progress.get(aim.intended_result_id, ""),
+                        "values": values.get(aim.intended_result_id, []),
+                    }
+                    for aim in row.aims.all()
+                ],
+            }
+        )
+    totals = {name: money.total(name) for name in YearMoney.SUMS}
+    totals["allocated"] = allocated
+    totals["remaining"] = allocated - totals["planned"] - totals["committed"]
+    return {"plan": plan, "year": year, "money": totals, "priorities": priorities}
+
+
+def results_overview(fund_year: FundYear) -> list[dict]:
+    """Per priority and intended result, across all posts, for a year (R13): how many posts
+    aim at it, how many of their projects serve it in the year, the values reported for it
+    (counted and summed per unit), and how many annual reports give their progress on it
+    (and how many of those are accepted). Six queries, however many posts and projects."""
+    from priorities.models import IntendedResult, Priority
+
+    from .models import IndicatorValue, PlanAim, ReportStatus, ResultNarrative
+
+    year = fund_year.year
+    posts_aiming = dict(
+        PlanAim.objects.filter(plan_priority__plan__fund_year=fund_year)
+        .order_by()
+        .values_list("intended_result")
+        .annotate(n=Count("plan_priority__plan__post", distinct=True))
+    )
+    served = Project.intended_results.through.objects.filter(
+        project__in=Project.objects.exclude(status=ProjectStatus.CANCELLED).filter(
+            budget_lines__year=year
+        )
+    )
+    projects = dict(
+        served.order_by().values_list("intendedresult").annotate(n=Count("project", distinct=True))
+    )
+    reported: dict[int, list[dict]] = {}
+    for row in (
+        IndicatorValue.objects.filter(year=year)
+        .order_by()
+        .values("indicator__intended_result", "indicator__unit")
+        .annotate(values=Count("pk"), total=Sum("value"))
+        .order_by("indicator__intended_result", "indicator__unit")
+    ):
+        reported.setdefault(row["indicator__intended_result"], []).append(
+            {"unit": row["indicator__unit"], "values": row["values"], "total": row["total"]}
+        )
+    narrated: dict[int, dict[str, int]] = {}
+    for result_id, status, n in (
+        ResultNarrative.objects.filter(report__fund_year=fund_year)
+        .order_by()
+        .values_list("intended_result", "report__status")
+        .annotate(n=Count("pk"))
+    ):
+        counts = narrated.setdefault(result_id, {"reports": 0, "accepted": 0})
+        counts["reports"] += n
+        if status == ReportStatus.ACCEPTED:
+            counts["accepted"] += n
+    results_of: dict[int, list] = {}
+    for result in IntendedResult.objects.order_by("priority__position", "position"):
+        results_of.setdefault(result.priority_id, []).append(result)
+    overview = []
+    for priority in Priority.objects.order_by("position"):
+        rows = [
+            {
+                "intended_result": result,
+                "posts": posts_aiming.get(result.pk, 0),
+                "projects": projects.get(result.pk, 0),
+                "reported": reported.get(result.pk, []),
+                "values": sum(r["values"] for r in reported.get(result.pk, [])),
+                **narrated.get(result.pk, {"reports": 0, "accepted": 0}),
+            }
+            for result in results_of.get(priority.pk, [])
+        ]
+        overview.append(
+            {
+                "priority": priority,
+                "results": rows,
+                "values": sum(row["values"] for row in rows),
+                "reports": sum(row["reports"] for row in rows),
+            }
+        )
+    return overview
+
+
+def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
+    """R10: the posts whose annual report is due within `within_days` days, or overdue (for
+    at most a year), and not with the ministry: none yet, a draft or a returned one. Rows as
+    the daily reminder sends them (reports.services.plan_reminders)."""
+    from datetime import timedelta
+
+    from countries.models import Participation
+
+    from .models import AnnualReport, ReportStatus
+
+    years = list(
+        FundYear.objects.filter(
+            year__gte=2026,
+            report_deadline__lte=today + timedelta(days=within_days),
+            report_deadline__gte=today - timedelta(days=365),
+        )
+    )
+    status = {
+        (row["post"], row["fund_year"]): row["status"]
+        for row in AnnualReport.objects.filter(fund_year__in=years).values(
+            "post", "fund_year", "status"
+        )
+    }
+    rows = []
+    for participation in (
+        Participation.objects.filter(fund_year__in=years, selected=True)
+        .select_related("post", "fund_year")
+        .order_by("fund_year__year", "post__code")
+    ):
+        fund_year = participation.fund_year
+        report_status = status.get((participation.post_id, fund_year.pk))
+        if report_status not in (None, ReportStatus.DRAFT, ReportStatus.RETURNED):
+            continue
+        rows.append(
+            {
+                "document": "annual_report",
+                "post": participation.post.code,
+                "post_id": participation.post_id,
+                "fund_year": fund_year.year,
+                "deadline": fund_year.report_deadline.isoformat(),
+                "status": report_status or "",
+                "overdue": fund_year.report_deadline < today,
+            }
+        )
+    return rows

@@ -181,7 +181,8 @@ OPEN_PLAN_STATUSES = ("draft", "returned", "amending")
 
 def plan_reminders(today: date) -> dict:
     """R10: the posts whose annual plan is due within 14 days, or overdue, and not with the
-    ministry (a draft, returned or amending plan, or none yet): current and next years only."""
+    ministry (a draft, returned or amending plan, or none yet): current and next years only;
+    likewise their annual reports (grants.selectors.annual_report_reminders)."""
     from countries.models import Participation
     from grants.models import AnnualPlan
 
@@ -217,6 +218,10 @@ def plan_reminders(today: date) -> dict:
                 "overdue": fund_year.plan_submission_deadline < today,
             }
         )
+    # The annual report rides on the same daily reminder (R10, issue 10).
+    from grants.selectors import annual_report_reminders
+
+    rows += annual_report_reminders(today, within_days=REMINDER_DAYS)
     return {"headline": {"posts": len(rows)}, "reminders": rows}
 
 

@@ -104,3 +104,105 @@ postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL: real row locks and concurrent transactions",
 )
+
+
+# A post's year as its annual report sees it (R13): the plan's aims per priority and the
+# projects with their status, intended results, budget, payments and indicator values. Tests
+# compute the expected figures from this table with plain Python.
+REPORTED_YEAR = {
+    "priorities": {
+        "women_girls": ("500000.00", ["women_girls.violence", "women_girls.srhr"]),
+        "lgbtiq": ("200000.00", ["lgbtiq.discrimination"]),
+    },
+    "projects": [
+        {
+            "title": "Opvang",
+            "priority": "women_girls",
+            "status": ProjectStatus.ACTIVE,
+            "results": ["women_girls.violence"],
+            "budget": "200000.00",
+            "paid": ["50000.00", "25000.00"],
+            "indicators": [("Shelters", "shelters", "0", "10", {2026: "4"})],
+        },
+        {
+            "title": "Klinieken",
+            "priority": "women_girls",
+            "status": ProjectStatus.PLANNED,
+            "results": ["women_girls.violence", "women_girls.srhr"],
+            "budget": "100000.00",
+            "paid": [],
+            "indicators": [
+                ("Clinics", "clinics", "1", "5", {2026: "3"}),
+                ("Cases heard", "cases", "0", "40", {2026: "12.50"}),
+            ],
+        },
+        {
+            "title": "Acceptatie",
+            "priority": "lgbtiq",
+            "status": ProjectStatus.ACTIVE,
+            "results": ["lgbtiq.discrimination"],
+            "budget": "80000.00",
+            "paid": ["20000.00"],
+            # A value of another year is not this year's figure.
+            "indicators": [("Cases", "cases", "0", "20", {2026: "7", 2027: "9"})],
+        },
+    ],
+}
+
+
+def post_with_a_reported_year(actor, fund_year, *, post=None, approve=True):
+    """A participating post (€ 1,000,000) whose plan for the year follows REPORTED_YEAR and is
+    approved (R10), with its projects, payments and reported values — all through the
+    services."""
+    post = make_participant(actor, fund_year, post=post)
+    plan = services.plan_create(actor=actor, post=post, fund_year=fund_year)
+    services.plan_priorities_set(
+        actor=actor,
+        plan=plan,
+        items=[
+            (code, Decimal(amount), aims)
+            for code, (amount, aims) in REPORTED_YEAR["priorities"].items()
+        ],
+    )
+    partner = PartnerFactory(post=post)
+    for spec in REPORTED_YEAR["projects"]:
+        project = services.project_create(
+            actor=actor,
+            post=post,
+            partner=partner,
+            priority=priority(spec["priority"]),
+            title=spec["title"],
+            start_date=date(fund_year.year, 1, 1),
+            end_date=date(fund_year.year + 1, 6, 30),
+            status=spec["status"],
+            intended_results=spec["results"],
+            budget={fund_year.year: Decimal(spec["budget"])},
+        )
+        for month, amount in enumerate(spec["paid"], start=3):
+            services.disbursement_create(
+                actor=actor,
+                project=project,
+                date=date(fund_year.year, month, 1),
+                amount=Decimal(amount),
+            )
+        for name, unit, baseline, target, values in spec["indicators"]:
+            indicator = services.indicator_save(
+                actor=actor,
+                project=project,
+                intended_result=spec["results"][-1],
+                name=name,
+                unit=unit,
+                baseline=Decimal(baseline),
+                target=Decimal(target),
+            )
+            for value_year, value in values.items():
+                services.indicator_value_set(
+                    actor=actor,
+                    indicator=indicator,
+                    year=fund_year.year + (value_year - 2026),
+                    value=Decimal(value),
+                )
+    if approve:
+        services.plan_approve(actor=actor, plan=services.plan_submit(actor=actor, plan=plan))
+    plan.refresh_from_db()
+    return post, plan

@@ -96,6 +96,74 @@ plan_submit = extend_schema(
     ],
 )
 
+_REPORT_RULES = (
+    "Rules: a fund year from 2026 (R7) in which the post takes part (R6), with an approved "
+    "annual plan (R10); one report per post and year; progress only on the intended results "
+    "the plan aims at (R13); editable only while draft or returned (R10, 409). The figures "
+    "(reported indicator values, money) are computed, not sent."
+)
+_progress_example = [
+    {"intended_result": "women_girls.violence", "progress": "Three shelters opened."},
+    {"intended_result": "women_girls.srhr", "progress": "Two clinics trained."},
+]
+annual_report_create = extend_schema(
+    summary="Start the post's annual report for a year, optionally with its progress texts.",
+    description=_REPORT_RULES,
+    request=s.AnnualReportCreateSerializer,
+    responses={201: s.AnnualReportSerializer},
+    examples=[
+        OpenApiExample(
+            "Report with progress",
+            request_only=True,
+            value={
+                "year": 2026,
+                "summary": "A year of steady work.",
+                "progress": _progress_example,
+            },
+        )
+    ],
+)
+annual_report_update = extend_schema(
+    summary="Replace the summary and give progress texts of an editable report.",
+    description=_REPORT_RULES,
+    request=s.AnnualReportUpdateSerializer,
+    responses=s.AnnualReportSerializer,
+    examples=[
+        OpenApiExample(
+            "Summary and progress",
+            request_only=True,
+            value={"summary": "A year of steady work.", "progress": _progress_example},
+        )
+    ],
+)
+annual_report_partial_update = extend_schema(
+    summary="Change the summary or progress texts of an editable report.",
+    description=_REPORT_RULES,
+    request=s.AnnualReportUpdateSerializer,
+    responses=s.AnnualReportSerializer,
+    examples=[
+        OpenApiExample(
+            "One result's progress",
+            request_only=True,
+            value={"progress": _progress_example[:1]},
+        )
+    ],
+)
+annual_report_submit = extend_schema(
+    operation_id="annual_reports_submit",
+    summary="Submit the annual report for review (R10).",
+    description="Needs progress on every intended result the plan aims at (R13).",
+    request=s.PlanSubmitSerializer,
+    responses=s.AnnualReportSerializer,
+    examples=[
+        OpenApiExample(
+            "Submit with a note",
+            request_only=True,
+            value={"comment": "Discussed with the ambassador."},
+        )
+    ],
+)
+
 _partner_example = {
     "name": "Stichting Vrije Stem",
     "partner_type": "local_cso",

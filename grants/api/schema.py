@@ -44,7 +44,7 @@ ERRORS = {
     403: "Not a post user (ministry staff use the admin), or a viewer who writes.",
     404: "No such object for your post: another post's objects are never visible (R11).",
     406: "Only JSON is served.",
-    409: "The plan's status does not allow this write (R10).",
+    409: "The plan's or report's status does not allow this write (R10).",
     412: "If-Match does not match the current ETag: someone changed the object.",
     413: "The request body is too large.",
     415: "Send JSON.",
@@ -142,7 +142,7 @@ class ProblemAutoSchema(AutoSchema):
         codes = [400, 401, 403, 404, 406, 429]
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes += [413, 415]
-            if "/plans/" in self.path or "/values/" in self.path:
+            if any(part in self.path for part in ("/plans/", "/annual-reports/", "/values/")):
                 codes.append(409)
         if self.method == "POST":
             codes.append(422)

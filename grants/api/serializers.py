@@ -12,6 +12,7 @@ from rest_framework import serializers
 from countries.models import Post, PostKind, PostRole
 from grants.models import (
     AnnualPlan,
+    AnnualReport,
     Disbursement,
     Indicator,
     IndicatorValue,
@@ -21,8 +22,11 @@ from grants.models import (
     PlanTransition,
     Project,
     ProjectStatus,
+    ReportStatus,
+    ReportTransition,
     Sensitivity,
 )
+from grants.selectors import annual_report_figures
 from priorities.models import IntendedResult, Priority, Theme
 
 from .base import StrictSerializer
@@ -105,16 +109,19 @@ class ChosenPrioritySerializer(StrictSerializer):
         max_length=40, help_text="Code of one of the 5+1 priorities (R3)."
     )
     amount = money(min_value=0, help_text="Euros of the allocation planned for it (R5).")
+    intended_results = serializers.ListField(
+        child=serializers.CharField(max_length=80),
+        required=False,
+        help_text="Codes of the priority's intended results the post aims at this year (R13); "
+        "projects serve only these. Left out: a priority keeps its aims, and a newly chosen "
+        "one aims at all of its intended results.",
+    )
 
 
-class PlanTransitionSerializer(serializers.ModelSerializer):
-    from_status = serializers.ChoiceField(choices=[("", ""), *PlanStatus.choices])
-    to_status = serializers.ChoiceField(choices=PlanStatus.choices)
+class CycleTransitionSerializer(serializers.ModelSerializer):
+    """A step of a yearly cycle (R10): who, when, why."""
+
     by = serializers.SerializerMethodField()
-
-    class Meta:
-        model = PlanTransition
-        fields = ["from_status", "to_status", "version", "at", "comment", "by"]
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_by(self, transition) -> str | None:
@@ -124,6 +131,15 @@ class PlanTransitionSerializer(serializers.ModelSerializer):
             return None
         post_ids = self.context.get("post_user_ids", set())
         return actor.get_username() if actor.pk in post_ids else "ministry"
+
+
+class PlanTransitionSerializer(CycleTransitionSerializer):
+    from_status = serializers.ChoiceField(choices=[("", ""), *PlanStatus.choices])
+    to_status = serializers.ChoiceField(choices=PlanStatus.choices)
+
+    class Meta:
+        model = PlanTransition
+        fields = ["from_status", "to_status", "version", "at", "comment", "by"]
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -154,7 +170,11 @@ class PlanSerializer(serializers.ModelSerializer):
     @extend_schema_field(ChosenPrioritySerializer(many=True))
     def get_priorities(self, plan):
         return [
-            {"priority": chosen.priority.code, "amount": f"{chosen.amount:.2f}"}
+            {
+                "priority": chosen.priority.code,
+                "amount": f"{chosen.amount:.2f}",
+                "intended_results": [aim.intended_result.code for aim in chosen.aims.all()],
+            }
             for chosen in plan.plan_priorities.all()
         ]
 
@@ -176,6 +196,123 @@ class PlanUpdateSerializer(StrictSerializer):
 
 class PlanSubmitSerializer(StrictSerializer):
     comment = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
+
+
+# --- Annual reports (R10, R13) ----------------------------------------------------------------
+
+
+class ReportTransitionSerializer(CycleTransitionSerializer):
+    from_status = serializers.ChoiceField(choices=[("", ""), *ReportStatus.choices])
+    to_status = serializers.ChoiceField(choices=ReportStatus.choices)
+
+    class Meta:
+        model = ReportTransition
+        fields = ["from_status", "to_status", "at", "comment", "by"]
+
+
+class ReportedValueSerializer(serializers.Serializer):
+    project = serializers.UUIDField(source="project_id", help_text="`id` of the project.")
+    project_title = serializers.CharField(source="project")
+    indicator = serializers.CharField()
+    unit = serializers.CharField()
+    baseline = serializers.DecimalField(max_digits=14, decimal_places=2)
+    target = serializers.DecimalField(max_digits=14, decimal_places=2)
+    value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Reported for the report's year."
+    )
+
+
+class ResultProgressSerializer(serializers.Serializer):
+    intended_result = serializers.CharField(source="intended_result.code")
+    progress = serializers.CharField(help_text="The post's text; empty until written.")
+    values = ReportedValueSerializer(
+        many=True, help_text="What the post's projects' indicators reported for the year."
+    )
+
+
+class ReportPrioritySerializer(serializers.Serializer):
+    priority = serializers.CharField(source="priority.code")
+    in_plan = money(help_text="Planned for the priority in the annual plan.")
+    planned = money(help_text="Budget lines of planned projects in the year.")
+    committed = money(help_text="Budget lines of active and completed projects in the year.")
+    disbursed = money(help_text="Paid out in the year.")
+    results = ResultProgressSerializer(
+        many=True, help_text="One per intended result the plan aims at (R13)."
+    )
+
+
+class ReportMoneySerializer(serializers.Serializer):
+    allocated = money()
+    in_plan = money()
+    planned = money()
+    committed = money()
+    disbursed = money()
+    remaining = money(help_text="Allocated minus planned and committed.")
+
+
+class AnnualReportSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    year = serializers.IntegerField(source="fund_year.year", read_only=True)
+    status = serializers.ChoiceField(choices=ReportStatus.choices, read_only=True)
+    editable = serializers.BooleanField(
+        source="is_editable", read_only=True, help_text="Draft or returned (R10)."
+    )
+    priorities = serializers.SerializerMethodField()
+    money = serializers.SerializerMethodField()
+    transitions = ReportTransitionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AnnualReport
+        fields = [
+            "id",
+            "year",
+            "status",
+            "editable",
+            "summary",
+            "priorities",
+            "money",
+            "transitions",
+            "created_at",
+            "updated_at",
+        ]
+
+    def _figures(self, report) -> dict:
+        # Computed from the data (grants.selectors), never typed in; once per report.
+        figures = getattr(report, "_figures", None)
+        if figures is None:
+            figures = annual_report_figures(post_id=report.post_id, fund_year=report.fund_year)
+            report._figures = figures
+        return figures
+
+    @extend_schema_field(ReportPrioritySerializer(many=True))
+    def get_priorities(self, report):
+        return ReportPrioritySerializer(self._figures(report)["priorities"], many=True).data
+
+    @extend_schema_field(ReportMoneySerializer)
+    def get_money(self, report):
+        return ReportMoneySerializer(self._figures(report)["money"]).data
+
+
+class ProgressInputSerializer(StrictSerializer):
+    intended_result = serializers.CharField(
+        max_length=80, help_text="Code of an intended result the year's plan aims at (R13)."
+    )
+    progress = serializers.CharField(
+        allow_blank=True, max_length=MAX_TEXT, help_text="Empty takes the text out."
+    )
+
+
+class AnnualReportCreateSerializer(StrictSerializer):
+    year = year(help_text="A fund year from 2026 whose annual plan is approved (R7, R10).")
+    summary = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
+    progress = ProgressInputSerializer(many=True, required=False)
+
+
+class AnnualReportUpdateSerializer(StrictSerializer):
+    summary = serializers.CharField(allow_blank=True, max_length=MAX_TEXT)
+    progress = ProgressInputSerializer(
+        many=True, help_text="Progress per intended result; results not named keep theirs."
+    )
 
 
 # --- Partners ----------------------------------------------------------------------------------

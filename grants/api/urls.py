@@ -9,6 +9,7 @@ router = SimpleRouter(use_regex_path=False)
 router.register("priorities", views.PriorityViewSet, basename="priority")
 router.register("fund-years", views.FundYearViewSet, basename="fund-year")
 router.register("plans", views.PlanViewSet, basename="plan")
+router.register("annual-reports", views.AnnualReportViewSet, basename="annual-report")
 router.register("partners", views.PartnerViewSet, basename="partner")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register(

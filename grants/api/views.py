@@ -31,6 +31,7 @@ from grants import services
 from grants.access import Action, UnknownObject, profile_of
 from grants.models import (
     AnnualPlan,
+    AnnualReport,
     BudgetLine,
     Disbursement,
     FundYear,
@@ -38,11 +39,14 @@ from grants.models import (
     IndicatorValue,
     MoneyOverview,
     Partner,
+    PlanAim,
     PlanPriority,
     PlanStatus,
     PlanTransition,
     Project,
     ProjectStatus,
+    ReportStatus,
+    ReportTransition,
 )
 from grants.rules import ZERO
 from grants.selectors import money_overview, projects_with_totals
@@ -217,6 +221,26 @@ class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
 # --- Plans -----------------------------------------------------------------------------------
 
 
+class CycleDocumentMixin:
+    """Plans and annual reports (R10): their steps name the post's own users, and their
+    writes validate input with a serializer of their own."""
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self.request, "user", None) and profile_of(self.request.user).is_post_user:
+            context["post_user_ids"] = set(
+                PostMembership.objects.filter(post=self.own_post).values_list("user_id", flat=True)
+            )
+        return context
+
+    def _valid(self, serializer_class, data, *, partial=False):
+        serializer = serializer_class(
+            data=data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
 class YearFilter(filters.NumberFilter):
     """A whole calendar year; anything else is a 400, not an empty list."""
 
@@ -247,6 +271,7 @@ class PlanFilter(filters.FilterSet):
 )
 class PlanViewSet(
     ByPublicId,
+    CycleDocumentMixin,
     PostApiMixin,
     ETagMixin,
     mixins.ListModelMixin,
@@ -268,7 +293,16 @@ class PlanViewSet(
             .prefetch_related(
                 Prefetch(
                     "plan_priorities",
-                    queryset=PlanPriority.objects.select_related("priority").order_by("slot"),
+                    queryset=PlanPriority.objects.select_related("priority")
+                    .order_by("slot")
+                    .prefetch_related(
+                        Prefetch(
+                            "aims",
+                            queryset=PlanAim.objects.select_related("intended_result").order_by(
+                                "intended_result__position"
+                            ),
+                        )
+                    ),
                 ),
                 Prefetch(
                     "transitions",
@@ -278,17 +312,15 @@ class PlanViewSet(
             .order_by("-fund_year__year")
         )
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if getattr(self.request, "user", None) and profile_of(self.request.user).is_post_user:
-            context["post_user_ids"] = set(
-                PostMembership.objects.filter(post=self.own_post).values_list("user_id", flat=True)
-            )
-        return context
-
     @staticmethod
     def _items(priorities):
-        return [(item["priority"], item["amount"]) for item in priorities]
+        # With `intended_results`, the priority's aims are replaced (R13); without, kept.
+        return [
+            (item["priority"], item["amount"], item["intended_results"])
+            if "intended_results" in item
+            else (item["priority"], item["amount"])
+            for item in priorities
+        ]
 
     @idempotent
     def create(self, request, *args, **kwargs):
@@ -357,17 +389,124 @@ class PlanViewSet(
             data = self._valid(s.ChosenPrioritySerializer, request.data)
             if request.headers.get("If-Match"):
                 self.check_if_match(plan)
-            services.plan_priority_add(
-                actor=request.user, plan=plan, priority=data["priority"], amount=data["amount"]
+            if "intended_results" in data:
+                # One chosen priority with its aims: the others keep theirs (R13).
+                current = [
+                    (pp.priority, pp.amount)
+                    for pp in plan.plan_priorities.select_related("priority")
+                ]
+                services.plan_priorities_set(
+                    actor=request.user,
+                    plan=plan,
+                    items=[*current, *self._items([data])],
+                )
+            else:
+                services.plan_priority_add(
+                    actor=request.user, plan=plan, priority=data["priority"], amount=data["amount"]
+                )
+        return self.respond_with(self.get_object())
+
+
+# --- Annual reports (R10, R13) ------------------------------------------------------------------
+
+
+class AnnualReportFilter(filters.FilterSet):
+    year = YearFilter(field_name="fund_year__year")
+    status = filters.ChoiceFilter(choices=ReportStatus.choices)
+
+    class Meta:
+        model = AnnualReport
+        fields = ["year", "status"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The post's annual reports, with their figures (R10, R13)."),
+    retrieve=extend_schema(
+        summary="One annual report: progress per aimed-at intended result beside the figures."
+    ),
+    create=docs.annual_report_create,
+    update=docs.annual_report_update,
+    partial_update=docs.annual_report_partial_update,
+    submit=docs.annual_report_submit,
+)
+class AnnualReportViewSet(
+    ByPublicId,
+    CycleDocumentMixin,
+    PostApiMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = AnnualReport.objects.none()
+    serializer_class = s.AnnualReportSerializer
+    write_action = Action.EDIT_ANNUAL_REPORT
+    filterset_class = AnnualReportFilter
+
+    def scoped_queryset(self):
+        return (
+            AnnualReport.objects.filter(post=self.own_post)
+            .select_related("fund_year")
+            .prefetch_related(
+                Prefetch(
+                    "transitions",
+                    queryset=ReportTransition.objects.select_related("actor").order_by("at", "pk"),
+                )
+            )
+            .order_by("-fund_year__year")
+        )
+
+    @staticmethod
+    def _progress(items) -> dict:
+        return {item["intended_result"]: item["progress"] for item in items}
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        data = self._valid(s.AnnualReportCreateSerializer, request.data)
+        with transaction.atomic():
+            fund_year = FundYear.objects.filter(year=data["year"]).first()
+            if fund_year is None:  # a year the fund does not have is invalid input
+                raise ValidationError({"year": [_("There is no fund year %(year)s.") % data]})
+            report = services.annual_report_create(
+                actor=request.user,
+                post=self.own_post,
+                fund_year=fund_year,
+                summary=data.get("summary", ""),
+            )
+            if data.get("progress"):
+                services.annual_report_update(
+                    actor=request.user, report=report, progress=self._progress(data["progress"])
+                )
+        report = self.get_queryset().get(pk=report.pk)
+        return self.created(report, key=report.public_id)
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            report = self.locked_for_write()
+            data = self._valid(s.AnnualReportUpdateSerializer, request.data, partial=partial)
+            self.check_if_match(report)
+            services.annual_report_update(
+                actor=request.user,
+                report=report,
+                summary=data.get("summary"),
+                progress=self._progress(data["progress"]) if "progress" in data else None,
             )
         return self.respond_with(self.get_object())
 
-    def _valid(self, serializer_class, data, *, partial=False):
-        serializer = serializer_class(
-            data=data, partial=partial, context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+    @action(detail=True, methods=["post"], write_action=Action.SUBMIT_ANNUAL_REPORT)
+    @idempotent
+    def submit(self, request, *args, **kwargs):
+        with transaction.atomic():
+            report = self.locked_for_write()
+            data = self._valid(s.PlanSubmitSerializer, request.data)
+            if request.headers.get("If-Match"):
+                self.check_if_match(report)
+            services.annual_report_submit(
+                actor=request.user, report=report, comment=data.get("comment", "")
+            )
+        return self.respond_with(self.get_object())
 
 
 # --- Partners ----------------------------------------------------------------------------------

@@ -6,6 +6,15 @@ R1 and the envelope (R5) lock the FundYear; a post's money, plans and projects (
 lock the Post. A breach raises FundRuleError with its rule id.
 """
 
+from .annual_reports import (
+    annual_report_accept,
+    annual_report_create,
+    annual_report_edit_refusal,
+    annual_report_return,
+    annual_report_submit,
+    annual_report_transition,
+    annual_report_update,
+)
 from .base import post_year_headroom, projects_in_year
 from .fund import allocation_set, fund_year_save
 from .partners import partner_delete, partner_save
@@ -39,6 +48,13 @@ from .results import (
 __all__ = [
     "ProjectSpec",
     "allocation_set",
+    "annual_report_accept",
+    "annual_report_create",
+    "annual_report_edit_refusal",
+    "annual_report_return",
+    "annual_report_submit",
+    "annual_report_transition",
+    "annual_report_update",
     "disbursement_create",
     "fund_year_save",
     "indicator_delete",

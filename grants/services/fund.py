@@ -51,6 +51,8 @@ def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) 
     ensure_date(fund_year.plan_submission_deadline, rule="R10", field="plan_submission_deadline")
     if fund_year.review_deadline is not None:
         ensure_date(fund_year.review_deadline, rule="R10", field="review_deadline")
+    if fund_year.report_deadline is not None:
+        ensure_date(fund_year.report_deadline, rule="R10", field="report_deadline")
     if fund_year.pk:
         stored = _lock_fund_year(fund_year)
         if stored.year != fund_year.year:

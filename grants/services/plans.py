@@ -12,9 +12,11 @@ from grants.access import Action
 from grants.models import (
     AnnualPlan,
     FundYear,
+    PlanAim,
     PlanPriority,
     PlanStatus,
     PlanTransition,
+    ResultNarrative,
 )
 from grants.rules import (
     ZERO,
@@ -28,7 +30,7 @@ from grants.rules import (
     eur,
     invalid,
 )
-from priorities.models import Priority
+from priorities.models import IntendedResult, Priority
 
 from .base import (
     _allocated,
@@ -41,9 +43,11 @@ from .base import (
     _resolve_priority,
     authorize,
     projects_in_year,
+    resolve_intended_results,
     save_validated,
     service,
 )
+from .cycle import Cycle, Step, cycle_step
 
 # --------------------------------------------------------------------------------------------
 # Annual plans (R2, R3, R5, R7, R10)
@@ -71,10 +75,10 @@ def _ensure_editable(plan: AnnualPlan) -> None:
         )
 
 
-def _record_transition(plan: AnnualPlan, *, actor, from_status: str, comment: str = "") -> None:
-    from grants.notifications import announce
-
-    transition = PlanTransition.objects.create(
+def _record_transition(
+    plan: AnnualPlan, *, actor, from_status: str, comment: str = ""
+) -> PlanTransition:
+    return PlanTransition.objects.create(
         plan=plan,
         from_status=from_status,
         to_status=plan.status,
@@ -82,7 +86,6 @@ def _record_transition(plan: AnnualPlan, *, actor, from_status: str, comment: st
         actor=actor,
         comment=comment,
     )
-    announce(transition, actor=actor)  # e-mails, after the commit (R10)
 
 
 def plan_edit_refusal(plan: AnnualPlan) -> FundRuleError | None:
@@ -123,6 +126,7 @@ def plan_create(
         )
     plan = AnnualPlan(post=post, fund_year=fund_year, narrative=narrative)
     save_validated(plan, actor)
+    # A new draft is no news to anyone: only later steps are announced.
     _record_transition(plan, actor=actor, from_status="", comment=_("Plan created."))
     return plan
 
@@ -145,18 +149,23 @@ def plan_priorities_set(
     *,
     actor,
     plan: AnnualPlan,
-    items: Sequence[tuple[Priority | str, object]],
+    items: Sequence[tuple],
     history_import: bool = False,
 ) -> list[PlanPriority]:
-    """Replace a plan's chosen priorities and the money per priority (R2–R5, R7, R10)."""
+    """Replace a plan's chosen priorities, the money per priority and, where given, the
+    intended results it aims at per priority (R2–R5, R7, R10, R13).
+
+    Each item is (priority, amount) or (priority, amount, intended results). Without results,
+    a priority keeps its aims; a newly chosen one aims at all of its intended results until
+    the post narrows them."""
     plan = _locked_plan(plan, actor, Action.EDIT_PLAN, history_import=history_import)
     year = plan.fund_year.year
     ensure_year_writable(year, history_import=history_import, field="priorities")
     _ensure_editable(plan)
     wanted = [_priority_item(item) for item in _as_list(items, field="priorities")]
-    ensure_distinct_priorities([p.code for p, _amount in wanted], year=year)
+    ensure_distinct_priorities([p.code for p, _amount, _aims in wanted], year=year)
 
-    total = sum((amount for _priority, amount in wanted), ZERO)
+    total = sum((amount for _priority, amount, _aims in wanted), ZERO)
     allocated = _allocated(plan.post, year)
     ensure_within(
         total=total,
@@ -169,8 +178,8 @@ def plan_priorities_set(
         params={"total": eur(total), "allocated": eur(allocated), "year": year},
     )
 
-    existing = {pp.priority_id: pp for pp in plan.plan_priorities.all()}
-    wanted_ids = {p.pk for p, _amount in wanted}
+    existing = {pp.priority_id: pp for pp in plan.plan_priorities.prefetch_related("aims")}
+    wanted_ids = {p.pk for p, _amount, _aims in wanted}
     removed = [pp for pid, pp in existing.items() if pid not in wanted_ids]
     if removed:
         # R4: the projects of this year (with money in it, or starting in it without any
@@ -191,28 +200,105 @@ def plan_priorities_set(
                 field="priorities",
                 params={"project": in_use.title, "year": year, "priority": in_use.priority},
             )
+    aims_before = {aim.intended_result_id for pp in existing.values() for aim in pp.aims.all()}
+    aims_after = set()
+    for priority, _amount, aims in wanted:
+        if aims is not None:
+            aims_after |= {result.pk for result in aims}
+        elif priority.pk in existing:
+            aims_after |= {aim.intended_result_id for aim in existing[priority.pk].aims.all()}
+    _ensure_aims_not_in_use(plan, aims_before - aims_after)
     for pp in removed:
         pp._history_user = actor
         pp.delete()
     free_slots = sorted({1, 2} - {pp.slot for pid, pp in existing.items() if pid in wanted_ids})
     result = []
-    for priority, amount in wanted:
-        pp = existing.get(priority.pk) or PlanPriority(
-            plan=plan, priority=priority, slot=free_slots.pop(0)
-        )
+    for priority, amount, aims in wanted:
+        pp = existing.get(priority.pk)
+        if pp is None:
+            pp = PlanPriority(plan=plan, priority=priority, slot=free_slots.pop(0))
+            aims = aims if aims is not None else list(priority.intended_results.all())
         pp.amount = amount
         save_validated(pp, actor)
+        if aims is not None:
+            _set_aims(pp, aims, actor)
         result.append(pp)
     save_validated(plan, actor)  # bumps updated_at
     return result
 
 
-def _priority_item(item) -> tuple[Priority, Decimal]:
-    """One (priority, amount) pair of a plan (R3, R5)."""
-    if not isinstance(item, tuple | list) or len(item) != 2:
+def _set_aims(chosen: PlanPriority, aims: list[IntendedResult], actor) -> None:
+    current = {aim.intended_result_id: aim for aim in chosen.aims.all()}
+    wanted = {result.pk for result in aims}
+    for result_id, aim in current.items():
+        if result_id not in wanted:
+            aim._history_user = actor
+            aim.delete()
+    for result in aims:
+        if result.pk not in current:
+            save_validated(PlanAim(plan_priority=chosen, intended_result=result), actor)
+
+
+def _ensure_aims_not_in_use(plan: AnnualPlan, dropped: set[int]) -> None:
+    """R13, the plan's side: an intended result that a project of the year serves, or that
+    the year's annual report speaks of, stays among the plan's aims."""
+    if not dropped:
+        return
+    year = plan.fund_year.year
+    project = (
+        projects_in_year(plan.post, year)
+        .filter(intended_results__in=dropped)
+        .prefetch_related("intended_results")
+        .first()
+    )
+    if project is not None:
+        served = next(r for r in project.intended_results.all() if r.pk in dropped)
+        raise FundRuleError(
+            "R13",
+            _(
+                "Project '%(project)s' serves '%(result)s' in %(year)s; the plan keeps aiming "
+                "at it."
+            ),
+            field="priorities",
+            params={"project": project.title, "result": served, "year": year},
+        )
+    narrative = (
+        ResultNarrative.objects.filter(
+            report__post=plan.post_id, report__fund_year=plan.fund_year, intended_result__in=dropped
+        )
+        .select_related("intended_result")
+        .first()
+    )
+    if narrative is not None:
+        raise FundRuleError(
+            "R13",
+            _("The annual report %(year)s reports on '%(result)s'; the plan keeps aiming at it."),
+            field="priorities",
+            params={"result": narrative.intended_result, "year": year},
+        )
+
+
+def _priority_item(item) -> tuple[Priority, Decimal, list[IntendedResult] | None]:
+    """One (priority, amount[, intended results]) item of a plan (R3, R5, R13)."""
+    if not isinstance(item, tuple | list) or len(item) not in (2, 3):
         raise invalid(_("Give each priority with its amount."), field="priorities")
-    priority, amount = item
-    return _resolve_priority(priority), ensure_money(amount, field="priorities")
+    priority, amount, *aims = item
+    priority = _resolve_priority(priority)
+    amount = ensure_money(amount, field="priorities")
+    if not aims:
+        return priority, amount, None
+    results = resolve_intended_results(aims[0], field="priorities")
+    if len({result.pk for result in results}) != len(results):
+        raise FundRuleError("R13", _("Name each intended result once."), field="priorities")
+    foreign = next((r for r in results if r.priority_id != priority.pk), None)
+    if foreign is not None:
+        raise FundRuleError(
+            "R13",
+            _("Intended result '%(result)s' belongs to another priority than '%(priority)s'."),
+            field="priorities",
+            params={"result": foreign, "priority": priority},
+        )
+    return priority, amount, results
 
 
 @service
@@ -222,6 +308,7 @@ def plan_priority_add(
     """Add one chosen priority; reads the current choice only after taking the lock (R2)."""
     plan = _locked_plan(plan, actor, Action.EDIT_PLAN)
     current = [(pp.priority, pp.amount) for pp in plan.plan_priorities.select_related("priority")]
+    # The current priorities keep their aims; the new one aims at all its results (R13).
     return plan_priorities_set(actor=actor, plan=plan, items=[*current, (priority, amount)])
 
 
@@ -254,19 +341,80 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
     plan.delete()
 
 
-# R10: the plan cycle. action: (allowed from, to, comment required)
-_PLAN_TRANSITIONS = {
-    "submit": ((PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING), PlanStatus.SUBMITTED),
-    "return": ((PlanStatus.SUBMITTED,), PlanStatus.RETURNED),
-    "approve": ((PlanStatus.SUBMITTED,), PlanStatus.APPROVED),
-    "amend": ((PlanStatus.APPROVED,), PlanStatus.AMENDING),
-}
-_ACTION_NAMES = {
-    "submit": _("submitted"),
-    "return": _("returned"),
-    "approve": _("approved"),
-    "amend": _("amended"),
-}
+def _ensure_submittable(plan: AnnualPlan) -> None:
+    """A plan goes to review with a priority (R2), aims for each (R13), within R5."""
+    chosen = list(plan.plan_priorities.select_related("priority"))
+    if not chosen:
+        raise FundRuleError(
+            "R2", _("Choose at least one priority before submitting."), field="priorities"
+        )
+    aimless = next((pp for pp in chosen if not pp.aims.exists()), None)
+    if aimless is not None:
+        raise FundRuleError(
+            "R13",
+            _("Name the intended results of '%(priority)s' that the post aims at this year."),
+            field="priorities",
+            params={"priority": aimless.priority},
+        )
+    total = sum((pp.amount for pp in chosen), ZERO)
+    allocated = _allocated(plan.post, plan.fund_year.year)
+    ensure_within(
+        total=total,
+        limit=allocated,
+        field="priorities",
+        message=_("The plan divides %(total)s, more than the %(allocated)s allocated."),
+        params={"total": eur(total), "allocated": eur(allocated)},
+    )
+
+
+def _on_plan_step(plan: AnnualPlan, action: str) -> None:
+    if action == "amend":
+        plan.version += 1
+
+
+def _lock_plan_for_step(plan, actor, action: Action, history_import: bool) -> AnnualPlan:
+    return _locked_plan(plan, actor, action, history_import=history_import)
+
+
+def _announce_plan_step(transition: PlanTransition, *, actor) -> None:
+    from grants.notifications import announce
+
+    announce(transition, actor=actor)  # e-mails, after the commit (R10)
+
+
+_EDITABLE = (PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING)
+
+# R10: the plan cycle.
+PLAN_CYCLE = Cycle(
+    steps={
+        "submit": Step(_EDITABLE, PlanStatus.SUBMITTED, Action.SUBMIT_PLAN, _("submitted")),
+        "return": Step(
+            (PlanStatus.SUBMITTED,),
+            PlanStatus.RETURNED,
+            Action.REVIEW_PLAN,
+            _("returned"),
+            needs_comment=True,
+        ),
+        "approve": Step(
+            (PlanStatus.SUBMITTED,), PlanStatus.APPROVED, Action.REVIEW_PLAN, _("approved")
+        ),
+        "amend": Step(
+            (PlanStatus.APPROVED,),
+            PlanStatus.AMENDING,
+            Action.REVIEW_PLAN,
+            _("amended"),
+            needs_comment=True,
+        ),
+    },
+    lock=_lock_plan_for_step,
+    record=_record_transition,
+    unknown_step=_("'%(action)s' is not a step of the plan cycle; one of %(actions)s."),
+    not_from_here=_("A plan that is %(status)s cannot be %(action)s."),
+    needs_comment=_("Say why: returning or amending a plan needs a comment."),
+    checks={"submit": _ensure_submittable},
+    on_step=_on_plan_step,
+    announce=_announce_plan_step,
+)
 
 
 @service
@@ -274,51 +422,14 @@ def plan_transition(
     *, actor, plan: AnnualPlan, action: str, comment: str = "", history_import: bool = False
 ) -> AnnualPlan:
     """Move a plan through the cycle (R10), recording who, when and why."""
-    if not isinstance(action, str) or action not in _PLAN_TRANSITIONS:
-        raise FundRuleError(
-            "R10",
-            _("'%(action)s' is not a step of the plan cycle; one of %(actions)s."),
-            field="action",
-            params={"action": str(action)[:40], "actions": ", ".join(_PLAN_TRANSITIONS)},
-        )
-    needed = Action.SUBMIT_PLAN if action == "submit" else Action.REVIEW_PLAN
-    plan = _locked_plan(plan, actor, needed, history_import=history_import)
-    comment = ensure_text(comment, field="comment")
-    ensure_year_writable(plan.fund_year.year, history_import=history_import)
-    allowed_from, to_status = _PLAN_TRANSITIONS[action]
-    if plan.status not in allowed_from:
-        raise StatusConflict(
-            "R10",
-            _("A plan that is %(status)s cannot be %(action)s."),
-            field="status",
-            params={"status": plan.get_status_display().lower(), "action": _ACTION_NAMES[action]},
-        )
-    if action in ("return", "amend") and not comment:
-        raise FundRuleError(
-            "R10", _("Say why: returning or amending a plan needs a comment."), field="comment"
-        )
-    if action == "submit":
-        chosen = list(plan.plan_priorities.all())
-        if not chosen:
-            raise FundRuleError(
-                "R2", _("Choose at least one priority before submitting."), field="priorities"
-            )
-        total = sum((pp.amount for pp in chosen), ZERO)
-        allocated = _allocated(plan.post, plan.fund_year.year)
-        ensure_within(
-            total=total,
-            limit=allocated,
-            field="priorities",
-            message=_("The plan divides %(total)s, more than the %(allocated)s allocated."),
-            params={"total": eur(total), "allocated": eur(allocated)},
-        )
-    from_status = plan.status
-    plan.status = to_status
-    if action == "amend":
-        plan.version += 1
-    save_validated(plan, actor)
-    _record_transition(plan, actor=actor, from_status=from_status, comment=comment)
-    return plan
+    return cycle_step(
+        PLAN_CYCLE,
+        actor=actor,
+        document=plan,
+        action=action,
+        comment=comment,
+        history_import=history_import,
+    )
 
 
 def plan_submit(*, actor, plan, comment: str = "", history_import: bool = False) -> AnnualPlan:

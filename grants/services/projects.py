@@ -22,6 +22,7 @@ from grants.models import (
     Disbursement,
     IndicatorValue,
     Partner,
+    PlanAim,
     PlanPriority,
     Project,
     ProjectStatus,
@@ -76,6 +77,7 @@ class _PostLedger:
     counted: dict[int, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     participating: set[int] = field(default_factory=set)
     chosen: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    aimed: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     @classmethod
     def load(cls, post: Post, years: Iterable[int], *, exclude_project=None) -> _PostLedger:
@@ -104,6 +106,10 @@ class _PostLedger:
             plan__post=post, plan__fund_year__year__in=years
         ).values_list("plan__fund_year__year", "priority_id"):
             ledger.chosen[year].add(priority_id)
+        for year, result_id in PlanAim.objects.filter(
+            plan_priority__plan__post=post, plan_priority__plan__fund_year__year__in=years
+        ).values_list("plan_priority__plan__fund_year__year", "intended_result_id"):
+            ledger.aimed[year].add(result_id)
         return ledger
 
     def add(
@@ -113,6 +119,7 @@ class _PostLedger:
         status: str,
         budget: Mapping[int, Decimal],
         changed_years: set[int],
+        intended_results: Sequence[IntendedResult] = (),
         history_import: bool = False,
     ) -> None:
         for year, amount in sorted(budget.items()):
@@ -137,6 +144,18 @@ class _PostLedger:
                     ),
                     field="priority",
                     params={"priority": priority, "year": year},
+                )
+            unaimed = next((r for r in intended_results if r.pk not in self.aimed[year]), None)
+            if is_reformed_year(year) and unaimed is not None:
+                # R13, the project's side: the plan names what the post aims at this year.
+                raise FundRuleError(
+                    "R13",
+                    _(
+                        "The annual plan %(year)s does not aim at '%(result)s'; add it to the "
+                        "plan's aims first."
+                    ),
+                    field="intended_results",
+                    params={"result": unaimed, "year": year},
                 )
             if status in COUNTING_PROJECT_STATUSES:
                 total = self.counted[year] + amount
@@ -386,6 +405,7 @@ def projects_bulk_create(
             status=spec.status,
             budget=checked,
             changed_years=set(checked),  # a new project records every year it is checked in
+            intended_results=spec.intended_results,
             history_import=history_import,
         )
         project = Project(
@@ -622,6 +642,7 @@ def project_update(
         status=project.status,
         budget=checked,
         changed_years=changed_years,
+        intended_results=results,
         history_import=history_import,
     )
     if intended_results is not None:

@@ -22,6 +22,7 @@ from grants.access import Action, Role
 from grants.models import (
     Allocation,
     AnnualPlan,
+    AnnualReport,
     FundYear,
     Indicator,
     Partner,
@@ -189,6 +190,19 @@ def approved(world: World) -> AnnualPlan:
     return services.plan_approve(actor=world.admin, plan=submitted(world))
 
 
+def annual_report(world: World, *, submit: bool = False) -> AnnualReport:
+    """Post A's 2026 annual report on its approved plan, with progress on every aim (R13)."""
+    approved(world)
+    report = services.annual_report_create(actor=world.admin, post=world.post, fund_year=world.year)
+    aims = IntendedResult.objects.filter(plan_aims__plan_priority__plan=world.plan)
+    services.annual_report_update(
+        actor=world.admin, report=report, progress=dict.fromkeys(aims, "Voortgang.")
+    )
+    if submit:
+        services.annual_report_submit(actor=world.admin, report=report)
+    return report
+
+
 # name: (prepare the state as the world's admin and return a call by `actor`, allowed roles,
 #        scoped: whether the object belongs to post A, so that post B's users get R11)
 SCENARIOS = {
@@ -351,6 +365,52 @@ SCENARIOS = {
             approved(w),
             lambda actor: services.plan_amend(actor=actor, plan=w.plan, comment="New partner."),
         )[1],
+        REVIEWER,
+        True,
+    ),
+    "annual_report_create": (
+        lambda w: (
+            approved(w),
+            lambda actor: services.annual_report_create(
+                actor=actor, post=w.post, fund_year=w.year, summary="Ons jaar."
+            ),
+        )[1],
+        POST_EDITOR,
+        True,
+    ),
+    "annual_report_update": (
+        lambda w: (
+            lambda report: (
+                lambda actor: services.annual_report_update(
+                    actor=actor, report=report, summary="Bijgewerkt."
+                )
+            )
+        )(annual_report(w)),
+        POST_EDITOR,
+        True,
+    ),
+    "annual_report_submit": (
+        lambda w: (
+            lambda report: lambda actor: services.annual_report_submit(actor=actor, report=report)
+        )(annual_report(w)),
+        POST_EDITOR | {"beoordelaar"},
+        True,
+    ),
+    "annual_report_return": (
+        lambda w: (
+            lambda report: (
+                lambda actor: services.annual_report_return(
+                    actor=actor, report=report, comment="Meer cijfers."
+                )
+            )
+        )(annual_report(w, submit=True)),
+        REVIEWER,
+        True,
+    ),
+    "annual_report_accept": (
+        lambda w: (
+            lambda report: lambda actor: services.annual_report_accept(actor=actor, report=report)
+        )(annual_report(w, submit=True)),
         REVIEWER,
         True,
     ),
@@ -577,7 +637,8 @@ def test_the_table_covers_every_service():
         and function.__module__ != "grants.services.base"  # helpers, not services
     }
     # plan_transition is covered through its named steps (submit, return, approve, amend).
-    writes -= {"plan_transition"}
+    # annual_report_transition likewise (submit, return, accept).
+    writes -= {"plan_transition", "annual_report_transition"}
     covered = {name.split(" ")[0] for name in SCENARIOS}
     assert writes <= covered, sorted(writes - covered)
     assert {"plan_submit", "assessment_delete", "partner_delete"} <= writes
