@@ -31,7 +31,9 @@ from grants.models import (
     FundYear,
     Partner,
     PartnerType,
+    PlanAim,
     PlanPriority,
+    PlanStatus,
     Project,
     ProjectStatus,
     Sensitivity,
@@ -182,6 +184,7 @@ def build_demo_world(*, actor) -> SeedResult:
                 envelope=_money(30_000_000 if year < 2026 else 36_000_000),
                 plan_submission_deadline=date(year - 1, 11, 15),
                 review_deadline=date(year - 1, 12, 15),
+                report_deadline=date(year + 1, 3, 1),
                 min_project_size=_money(100_000),
             ),
             history_import=year < 2026,
@@ -436,6 +439,35 @@ def build_demo_world(*, actor) -> SeedResult:
                 else ""
             )
             services.plan_transition(actor=actor, plan=plan, action=step, comment=comment)
+
+    # Annual reports on 2026 (R10, R13): some posts report back already, so the review queue
+    # and the side-by-side page have something to show; the rest is still to come.
+    for (code, year), plan in plans.items():
+        number = int(code[-2:]) + (0 if code[5] == "B" else 40)
+        plan.refresh_from_db()
+        if year != 2026 or plan.status != PlanStatus.APPROVED or number % 5 == 0:
+            continue
+        report = services.annual_report_create(
+            actor=actor,
+            post=plan.post,
+            fund_year=plan.fund_year,
+            summary=f"Demo: de post {code} blikt terug op 2026.",
+        )
+        aims = PlanAim.objects.filter(plan_priority__plan=plan).select_related("intended_result")
+        services.annual_report_update(
+            actor=actor,
+            report=report,
+            progress={
+                aim.intended_result: f"Demo: voortgang op '{aim.intended_result.text_nl}'."
+                for aim in aims
+            },
+        )
+        steps = [[], ["submit"], ["submit", "accept"], ["submit", "return"]][number % 4]
+        for step in steps:
+            comment = "Demo: graag de cijfers per indicator toelichten." if step == "return" else ""
+            services.annual_report_transition(
+                actor=actor, report=report, action=step, comment=comment
+            )
 
     # The next year is being prepared: posts selected and allocated, no plans or projects
     # yet (the README's API walkthrough drafts one).
