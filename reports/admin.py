@@ -64,12 +64,18 @@ class IatiExportAdmin(ReadOnlyAdmin):
     the last exports with their counts per policy outcome, a download, and a button that
     makes a new one (on a worker, as the monthly schedule does)."""
 
-    list_display = ["created_at", "year", "status", "full", "reduced", "excluded", "file_size",
+    list_display = ["created_at", "scope", "status", "full", "reduced", "excluded", "file_size",
                     "download_link"]  # fmt: skip
     list_filter = ["status", "year"]
     exclude = ["file"]
     readonly_fields = ["failure_reason"]
     change_list_template = "admin/reports/iatiexport/change_list.html"
+
+    @admin.display(description=_("projects"), ordering="year")
+    def scope(self, obj):
+        if obj.year is None:
+            return _("all years")
+        return _("with money in %(year)s") % {"year": obj.year}
 
     def may_publish(self, request) -> bool:
         return is_ministry(request.user) and can(request.user, Action.PUBLISH)
