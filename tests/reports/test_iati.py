@@ -506,7 +506,7 @@ def test_post_factory_posts_are_unknown_to_the_export_until_they_participate(tmp
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_on_postgresql_the_export_reads_one_snapshot_outside_any_transaction(tmp_path):
     """The command and the task run outside a transaction: the export opens its own, at
     REPEATABLE READ, so every cursor sees the same moment."""
