@@ -464,7 +464,10 @@ class Partner(models.Model):
     cleared_for_publication = models.BooleanField(
         _("cleared for publication"),
         default=False,
-        help_text=_("Only then may name and country appear in published material (R11)."),
+        help_text=_(
+            "Only then may its name, its country and its projects' texts appear in published "
+            "material such as the IATI export (R11): check that those texts name no one."
+        ),
     )
     history = HistoricalRecords()
 

@@ -19,7 +19,10 @@ indicator = Indicator.objects.filter(project__post__code="DEMO-B01").select_rela
 plan = indicator.project.post.annual_plans.order_by("-fund_year__year").first()
 partner = indicator.project.partner
 disbursement = Disbursement.objects.filter(project__post__code="DEMO-B01").first()
+report = indicator.project.post.annual_reports.order_by("-fund_year__year").first()
 fixed = {
+    "/api/v1/annual-reports/{id}/": {"path.id": report.public_id},
+    "/api/v1/annual-reports/{id}/submit/": {"path.id": report.public_id},
     "/api/v1/plans/{id}/": {"path.id": plan.public_id},
     "/api/v1/plans/{id}/submit/": {"path.id": plan.public_id},
     "/api/v1/plans/{id}/priorities/": {"path.id": plan.public_id},

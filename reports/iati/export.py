@@ -10,10 +10,12 @@ stream) and only then moved into place: an invalid file is never written or serv
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +42,7 @@ from . import policy
 from .codelists import SCHEMA, code
 from .policy import Outcome
 
+log = logging.getLogger(__name__)
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CHUNK = 2000
 
@@ -108,15 +111,8 @@ def write_export(destination: Path, *, year: int | None = None) -> Counter:
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".partial")
     try:
-        outermost = not connection.in_atomic_block
-        with transaction.atomic():
-            if connection.vendor == "postgresql" and outermost:
-                # One snapshot for all the cursors: a project and its budget lines are read
-                # as they were at the same moment, however long the export takes.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            with open(partial, "wb") as output:
-                counts = _write(output, year=year)
+        with _one_snapshot(), open(partial, "wb") as output:
+            counts = _write(output, year=year)
         if not counts[Outcome.FULL] + counts[Outcome.REDUCED]:
             raise NothingToPublish(
                 f"no project to publish ({counts[Outcome.EXCLUDED]} left out under R11)"
@@ -126,6 +122,26 @@ def write_export(destination: Path, *, year: int | None = None) -> Counter:
     finally:
         partial.unlink(missing_ok=True)
     return counts
+
+
+@contextmanager
+def _one_snapshot():
+    """On PostgreSQL, one REPEATABLE READ, read-only transaction for all the cursors: a
+    project and its budget lines are read as they were at the same moment, however long the
+    export takes. Inside a caller's transaction (tests), that transaction's reads are used.
+    SQLite (the quick start) needs none: a transaction there would take the write lock
+    (transaction_mode IMMEDIATE) and hold off every writer for the whole export."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:
+            log.info("IATI export inside a transaction: using its isolation level")
+        yield
 
 
 def validate(path: Path) -> None:
@@ -150,7 +166,7 @@ def _write(output, *, year: int | None) -> Counter:
         xml.write_declaration()
         with xml.element("iati-activities", {"version": "2.03", "generated-datetime": generated}):
             for project, related in _projects(year):
-                decided = context.outcome(project, related["budget_lines"])
+                decided = context.outcome(project)
                 counts[decided] += 1
                 if decided != Outcome.EXCLUDED:
                     xml.write(context.activity(project, related, decided), pretty_print=True)
@@ -192,6 +208,7 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
             "start_date",
             "end_date",
             "updated_at",
+            "created_at",
             "post_id",
             "priority__code",
             "partner__name",
@@ -270,42 +287,43 @@ class _Context:
 
     @classmethod
     def load(cls, year: int | None) -> _Context:
-        participations = Participation.objects.filter(selected=True)
-        if year is not None:
-            participations = participations.filter(fund_year__year=year)
-        rows = list(participations.values("post_id", "fund_year__year", "published"))
+        # Every year's participations, whatever the scope: a project's outcome and region
+        # depend on all its years, so an export of one year and of all years agree.
+        rows = list(
+            Participation.objects.filter(selected=True).values(
+                "post_id", "fund_year__year", "published"
+            )
+        )
         public_years: dict[int, set[int]] = {}
-        participating, confidential = set(), set()
+        posts_by_year: dict[int, set[int]] = {}
+        confidential: dict[int, set[int]] = {}  # year → posts whose participation is secret
         for row in rows:
-            participating.add(row["post_id"])
+            posts_by_year.setdefault(row["fund_year__year"], set()).add(row["post_id"])
             if row["published"]:
                 public_years.setdefault(row["post_id"], set()).add(row["fund_year__year"])
             else:
-                confidential.add(row["post_id"])
-        countries_of: dict[int, dict[str, str]] = {}
+                confidential.setdefault(row["fund_year__year"], set()).add(row["post_id"])
+        participating = set().union(*posts_by_year.values())
+        post_countries: dict[int, dict[str, str]] = {}
         for post in Post.objects.filter(pk__in=participating).values(
             "pk", "host_country_id", "host_country__dac_region"
         ):
-            countries_of.setdefault(post["pk"], {})[post["host_country_id"]] = post[
+            post_countries.setdefault(post["pk"], {})[post["host_country_id"]] = post[
                 "host_country__dac_region"
             ]
         for covered in Post.countries_covered.through.objects.filter(
             post_id__in=participating
         ).values("post_id", "country_id", "country__dac_region"):
-            countries_of.setdefault(covered["post_id"], {})[covered["country_id"]] = covered[
+            post_countries.setdefault(covered["post_id"], {})[covered["country_id"]] = covered[
                 "country__dac_region"
             ]
-        participating_countries = {
-            country: region
-            for countries in countries_of.values()
-            for country, region in countries.items()
-        }
-        confidential_countries = {
-            country for post in confidential for country in countries_of.get(post, {})
-        }
         geography = policy.Geography(
-            participating_countries=participating_countries,
-            confidential_countries=confidential_countries,
+            post_countries=post_countries,
+            posts_by_year=posts_by_year,
+            confidential_countries={
+                year: {country for post in posts for country in post_countries.get(post, {})}
+                for year, posts in confidential.items()
+            },
             min_posts=settings.IATI_REGION_MIN_POSTS,
         )
         intended_results = {
@@ -324,9 +342,14 @@ class _Context:
 
     # --- The policy -------------------------------------------------------------------------
 
-    def outcome(self, project: dict, budget_lines: list[dict]) -> Outcome:
-        years = {line["year"] for line in budget_lines} or {project["start_date"].year}
-        public = years <= self.public_years.get(project["post_id"], set())
+    @staticmethod
+    def years(project: dict) -> set[int]:
+        """Every calendar year the project runs in: its money, its results and its dates all
+        fall in them (R9, R13)."""
+        return set(range(project["start_date"].year, project["end_date"].year + 1))
+
+    def outcome(self, project: dict) -> Outcome:
+        public = self.years(project) <= self.public_years.get(project["post_id"], set())
         return policy.outcome(
             sensitivity=project["partner__sensitivity"],
             cleared=project["partner__cleared_for_publication"],
@@ -380,6 +403,7 @@ class _Context:
             decided,
             country=project["partner__country_id"],
             country_region=project["partner__country__dac_region"],
+            years=self.years(project),
         )
         if place.country:
             etree.SubElement(activity, "recipient-country", code=code("Country", place.country))
@@ -397,15 +421,29 @@ class _Context:
             code=code("Sector", sector),
             vocabulary=code("SectorVocabulary", "1"),
         )
+        # What every project of the fund is: a bilateral ODA grant for a project, untied.
+        etree.SubElement(activity, "collaboration-type", code=code("CollaborationType", "1"))
+        etree.SubElement(activity, "default-flow-type", code=code("FlowType", "10"))
+        etree.SubElement(activity, "default-finance-type", code=code("FinanceType", "110"))
+        etree.SubElement(
+            activity,
+            "default-aid-type",
+            code=code("AidType", "C01"),
+            vocabulary=code("AidTypeVocabulary", "1"),
+        )
+        etree.SubElement(activity, "default-tied-status", code=code("TiedStatus", "5"))
         committed = project["status"] in COMMITTED_PROJECT_STATUSES
         for line in related["budget_lines"]:
-            self._budget(activity, line, committed=committed)
+            self._budget(activity, project, line, committed=committed)
         if committed and related["budget_lines"]:
             total = sum((line["amount"] for line in related["budget_lines"]), Decimal(0))
-            # The commitment is made by the time the project starts (or now, if later).
-            _transaction(activity, "2", min(project["start_date"], self.today), total)
+            # Committed when the project was recorded, or at its start if that was earlier
+            # (a history import): a date that stays the same from one export to the next.
+            made = min(project["start_date"], project["created_at"].date())
+            _transaction(activity, "2", made, total)
         for payment in related["disbursements"]:
-            _transaction(activity, "3", payment["date"], payment["amount"])
+            if payment["date"] <= self.today:  # a payment booked ahead is not made yet
+                _transaction(activity, "3", payment["date"], payment["amount"])
         self._results(activity, project, related, full=full)
         return activity
 
@@ -423,8 +461,10 @@ class _Context:
                 {"iso-date": day.isoformat(), "type": code("ActivityDateType", kind)},
             )
 
-    def _budget(self, activity, line, *, committed: bool) -> None:
-        start = date(line["year"], 1, 1)
+    def _budget(self, activity, project, line, *, committed: bool) -> None:
+        # The calendar year of the budget line, within the project's period.
+        start = max(date(line["year"], 1, 1), project["start_date"])
+        end = min(date(line["year"], 12, 31), project["end_date"])
         budget = etree.SubElement(
             activity,
             "budget",
@@ -432,7 +472,7 @@ class _Context:
             status=code("BudgetStatus", "2" if committed else "1"),
         )
         etree.SubElement(budget, "period-start", {"iso-date": start.isoformat()})
-        etree.SubElement(budget, "period-end", {"iso-date": date(line["year"], 12, 31).isoformat()})
+        etree.SubElement(budget, "period-end", {"iso-date": end.isoformat()})
         _value(budget, line["amount"], start)
 
     def _results(self, activity, project, related, *, full: bool) -> None:

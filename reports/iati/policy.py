@@ -11,9 +11,10 @@ For each project it decides what may be published:
 - *excluded*: the partner is highly sensitive (a safety risk) and not cleared: the project
   is left out of the file altogether.
 
-A region is named only where at least *k* participating posts' countries lie in it
-(IATI_REGION_MIN_POSTS, default 3); otherwise the next wider region, up to 998 "developing
-countries, unspecified". Nothing here knows about XML: reports.iati.export asks, and writes.
+A region is named only where at least *k* participating posts lie in it (IATI_REGION_MIN_POSTS,
+default 3) in every year of the project; otherwise the next wider region, up to 998 "developing
+countries, unspecified". A project's years are the calendar years from its start to its end.
+Nothing here knows about XML: reports.iati.export asks, and writes.
 """
 
 from __future__ import annotations
@@ -54,39 +55,56 @@ class Place:
 
 
 class Geography:
-    """Countries and regions that may be named, given which posts take part and which of
-    their participations are public."""
+    """Countries and regions that may be named, given which posts take part in which year and
+    which of their participations are public."""
 
     def __init__(
         self,
         *,
-        participating_countries: Mapping[str, str],
-        confidential_countries: Iterable[str],
+        post_countries: Mapping[int, Mapping[str, str]],
+        posts_by_year: Mapping[int, Iterable[int]],
+        confidential_countries: Mapping[int, Iterable[str]],
         min_posts: int,
     ):
-        """`participating_countries`: the participating posts' countries (code → narrowest DAC
-        region, '' when none); `confidential_countries`: the countries of the posts whose
-        participation is not public."""
+        """`post_countries`: each participating post's countries (host and covered: code →
+        narrowest DAC region, '' when none); `posts_by_year`: the posts selected in each fund
+        year; `confidential_countries`: per year, the countries of the posts whose
+        participation that year is confidential."""
         self.min_posts = min_posts
-        self.confidential_countries = frozenset(confidential_countries)
-        self.posts_in_region: Counter[str] = Counter()
-        for region in participating_countries.values():
-            for wider in region_path(region or UNSPECIFIED_REGION):
-                self.posts_in_region[wider] += 1
+        self.confidential_countries = {
+            year: frozenset(countries) for year, countries in confidential_countries.items()
+        }
+        # Posts per region and year: a post counts once in a region, however many of its
+        # countries lie in it (k counts posts, not countries).
+        self.posts_in_region: dict[int, Counter[str]] = {}
+        for year, posts in posts_by_year.items():
+            counter = self.posts_in_region.setdefault(year, Counter())
+            for post in posts:
+                regions = set()
+                for region in post_countries.get(post, {}).values():
+                    regions.update(region_path(region or UNSPECIFIED_REGION))
+                counter.update(regions)
 
-    def region(self, country_region: str | None) -> str:
-        """The narrowest region around the country that holds at least k participating posts'
-        countries; 998 when none does (or the country has no DAC region)."""
+    def region(self, country_region: str | None, years: Iterable[int]) -> str:
+        """The narrowest region around the country that holds at least k participating posts
+        in every year of the project (so an export of one year and of all years agree); 998
+        when none does, or when the country has no DAC region."""
+        years = list(years)
         for region in region_path(country_region or UNSPECIFIED_REGION):
-            if region == UNSPECIFIED_REGION or self.posts_in_region[region] >= self.min_posts:
+            if region == UNSPECIFIED_REGION:
+                return region
+            if all(
+                self.posts_in_region.get(year, Counter())[region] >= self.min_posts
+                for year in years
+            ):
                 return region
         return UNSPECIFIED_REGION
 
-    def place(self, decided: Outcome, *, country: str, country_region: str | None) -> Place:
-        if (
-            decided == Outcome.FULL
-            and country not in self.confidential_countries
-            and country in codelist("Country")
-        ):
+    def place(
+        self, decided: Outcome, *, country: str, country_region: str | None, years: Iterable[int]
+    ) -> Place:
+        years = list(years)
+        hidden = any(country in self.confidential_countries.get(year, ()) for year in years)
+        if decided == Outcome.FULL and not hidden and country in codelist("Country"):
             return Place(country=country)
-        return Place(region=self.region(country_region))
+        return Place(region=self.region(country_region, years))

@@ -4,6 +4,7 @@ the admin."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -55,9 +56,13 @@ def make_export(*, actor, year: int | None = None) -> IatiExport:
 
 
 def prune(keep: int | None = None) -> int:
-    """Delete all but the newest `keep` successful exports (and their files), and failed
-    ones older than the oldest kept."""
-    keep = settings.IATI_EXPORTS_KEPT if keep is None else keep
+    """Delete all but the newest `keep` (at least one) successful exports and their files,
+    and failed ones older than the oldest kept."""
+    keep = max(1, settings.IATI_EXPORTS_KEPT if keep is None else keep)
+    # An export still "being made" after a day was interrupted (a worker killed mid-way).
+    IatiExport.objects.filter(
+        status=ReportStatus.PENDING, created_at__lt=timezone.now() - timedelta(days=1)
+    ).update(status=ReportStatus.FAILED, failure_reason="interrupted", finished_at=timezone.now())
     done = IatiExport.objects.filter(status=ReportStatus.DONE).order_by("-created_at", "-pk")
     old = list(done[keep:])
     kept = list(done[:keep])

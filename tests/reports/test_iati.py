@@ -259,14 +259,8 @@ def test_the_demo_worlds_export_validates_and_leaks_nothing_R11(tmp_path, demo_w
     assert not named & confidential
     for code in confidential:
         assert f'"{code}"' not in text
-    # No region standing for fewer than k participating posts' countries (counted here
-    # independently, from the countries and the region tree).
-    participating = Country.objects.filter(hosted_posts__participations__selected=True).distinct()
-    for region in {element.get("code") for element in root.iter("recipient-region")}:
-        if region == "998":
-            continue
-        inside = [c for c in participating if region in region_path(c.dac_region or "998")]
-        assert len(inside) >= settings.IATI_REGION_MIN_POSTS, region
+    # No region standing for fewer than k participating posts in a year of its activity.
+    scan(root, min_posts=settings.IATI_REGION_MIN_POSTS)
     # No personal name: no user of the system appears.
     from django.contrib.auth import get_user_model
 
@@ -516,6 +510,139 @@ def test_on_postgresql_the_export_reads_one_snapshot_outside_any_transaction(tmp
     actor = system_actor("seed")
     post = participant(actor, year, "KE")
     project(actor, post, PartnerFactory(post=post))
+    from reports.iati import export as module
+
+    seen = []
+    original = module._write
+
+    def spy(output, *, year):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW transaction_isolation")
+            seen.append(cursor.fetchone()[0])
+        return original(output, year=year)
+
     assert not connection.in_atomic_block
-    root, counts = export(tmp_path)
+    module._write = spy
+    try:
+        root, counts = export(tmp_path)
+    finally:
+        module._write = original
+    assert seen == ["repeatable read"]
     assert counts["reduced"] == 1 and len(root) == 1
+
+
+# --- The leak scan on a world of real countries, both export scopes ---------------------------
+
+
+def scan(root, *, min_posts: int) -> None:
+    """Everything R11 forbids, checked from the database and the file alone (not through the
+    export's own helpers): no uncleared partner's name, no country of a post whose
+    participation is confidential in a year of the activity, no region with fewer than k
+    participating posts in any year of its activity."""
+    text = etree.tostring(root, encoding="unicode")
+    for name in Partner.objects.filter(cleared_for_publication=False).values_list(
+        "name", flat=True
+    ):
+        assert name not in text, name
+    selected = Participation.objects.filter(selected=True).select_related("post", "fund_year")
+    confidential = {}  # year → countries
+    countries_of = {}
+    for participation in selected:
+        post = participation.post
+        countries = {post.host_country_id, *post.countries_covered.values_list("code", flat=True)}
+        countries_of[post.pk] = countries
+        if not participation.published:
+            confidential.setdefault(participation.fund_year.year, set()).update(countries)
+    regions = dict(Country.objects.values_list("code", "dac_region"))
+    for activity in root.iter("iati-activity"):
+        start = int(activity.find("activity-date[@type='1']").get("iso-date")[:4])
+        end = int(activity.find("activity-date[@type='3']").get("iso-date")[:4])
+        for named in activity.iter("recipient-country"):
+            for year in range(start, end + 1):
+                assert named.get("code") not in confidential.get(year, set()), named.get("code")
+        region = activity.find("recipient-region")
+        if region is None or region.get("code") == "998":
+            continue
+        for year in range(start, end + 1):
+            posts = {
+                p.post_id
+                for p in selected
+                if p.fund_year.year == year
+                and any(
+                    region.get("code") in region_path(regions[c] or "998")
+                    for c in countries_of[p.post_id]
+                )
+            }
+            assert len(posts) >= min_posts, (region.get("code"), year, posts)
+
+
+def test_the_leak_scan_holds_on_a_world_of_real_countries_in_both_scopes_R11(
+    tmp_path, year, actor, settings
+):
+    next_year = FundYear.objects.create(
+        year=2027, envelope=Decimal("5000000.00"), plan_submission_deadline=date(2026, 11, 15)
+    )
+    # One post in Kenya that also covers Uganda and Tanzania: alone in Eastern Africa, it
+    # must not make 1027 count three (k counts posts, not countries).
+    wide = participant(actor, year, "KE")
+    wide.countries_covered.add(country("UG"), country("TZ"))
+    # Three posts in Western Africa in 2026; in 2027 only one of them takes part.
+    west = [participant(actor, year, code, published=True) for code in ("NG", "GH", "SN")]
+    make_participant(actor, next_year, post=west[0])
+    make_plan(actor, west[0], next_year, priorities=(("women_girls", "500000.00"),))
+    # Public in 2026 only: a project running into 2027 is not public in every year.
+    cleared_ng = PartnerFactory(post=west[0], name="Naija Open", cleared_for_publication=True,
+                                country=country("NG"))  # fmt: skip
+    this_year_only = project(actor, west[0], cleared_ng, title="Alleen 2026")
+    into_next_year = project(
+        actor, west[0], cleared_ng, title="Tot in 2027",
+        budget={2026: Decimal("100000.00"), 2027: Decimal("100000.00")},
+    )  # fmt: skip
+    hidden = PartnerFactory(post=wide, name="Verborgen Kenia", country=country("UG"))
+    in_east = project(actor, wide, hidden, title="Oost")
+    cancelled = project(actor, west[1], PartnerFactory(post=west[1], name="Ghana Stil"),
+                        title="Geannuleerd", status=ProjectStatus.PLANNED)  # fmt: skip
+    services.project_update(actor=actor, project=cancelled, status=ProjectStatus.CANCELLED)
+
+    everything, _counts = export(tmp_path)
+    scan(everything, min_posts=settings.IATI_REGION_MIN_POSTS)
+    (tmp_path / "iati.xml").rename(tmp_path / "all.xml")
+    one_year, _counts = export(tmp_path, year=2026)
+    scan(one_year, min_posts=settings.IATI_REGION_MIN_POSTS)
+
+    assert activity_of(everything, this_year_only).find("recipient-country").get("code") == "NG"
+    # Public in 2026, confidential (not selected, so not public) in 2027: reduced, and its
+    # region must hold k posts in 2027 too, which only 998 does.
+    running_on = activity_of(everything, into_next_year)
+    assert "Naija Open" not in texts(running_on)
+    assert running_on.find("recipient-region").get("code") == "998"
+    # Eastern Africa holds one post (with three countries), South of Sahara four.
+    assert activity_of(everything, in_east).find("recipient-region").get("code") == "289"
+    assert activity_of(everything, cancelled).find("activity-status").get("code") == "5"
+    # Both scopes give every activity the same form.
+    for item in (this_year_only, into_next_year, in_east, cancelled):
+        assert etree.tostring(activity_of(everything, item)) == etree.tostring(
+            activity_of(one_year, item)
+        )
+
+
+def test_budget_periods_stay_within_the_project_and_future_payments_wait(tmp_path, year, actor):
+    post = participant(actor, year, "KE")
+    item = services.project_create(
+        actor=actor, post=post, partner=PartnerFactory(post=post), priority=priority("women_girls"),
+        title="Halfjaar", start_date=date(2026, 7, 1), end_date=date(2026, 12, 31),
+        status=ProjectStatus.ACTIVE, budget={2026: Decimal("150000.00")},
+    )  # fmt: skip
+    services.disbursement_create(actor=actor, project=item, date=date(2026, 7, 15), amount="10.00")
+    services.disbursement_create(actor=actor, project=item, date=date(2026, 12, 20), amount="20.00")
+
+    root, _counts = export(tmp_path)  # today is 2026-11-30 in the machine's clock or later
+
+    activity = activity_of(root, item)
+    assert activity.find("budget/period-start").get("iso-date") == "2026-07-01"
+    dates = [t.find("transaction-date").get("iso-date") for t in activity.iter("transaction")
+             if t.find("transaction-type").get("code") == "3"]  # fmt: skip
+    from django.utils import timezone
+
+    today = timezone.localdate().isoformat()
+    assert dates == [d for d in ("2026-07-15", "2026-12-20") if d <= today]
