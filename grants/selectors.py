@@ -511,10 +511,11 @@ def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
     from countries.models import Participation
 
     from .models import AnnualReport, ReportStatus
+    from .rules import REFORM_START_YEAR
 
     years = list(
         FundYear.objects.filter(
-            year__gte=2026,
+            year__gte=REFORM_START_YEAR,
             report_deadline__lte=today + timedelta(days=within_days),
             report_deadline__gte=today - timedelta(days=365),
         )

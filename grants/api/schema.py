@@ -65,7 +65,7 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="Optional: refuse (412) if the plan changed since you read it.",
+    description="Optional: refuse (412) if the plan or report changed since you read it.",
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",

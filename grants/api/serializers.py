@@ -6,6 +6,7 @@ intended results by their code, countries by ISO code, years as numbers.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -95,9 +96,15 @@ class FundYearSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     plan_submission_deadline = serializers.DateField()
     review_deadline = serializers.DateField(allow_null=True)
+    report_deadline = serializers.DateField(
+        allow_null=True, help_text="When the annual report on this year is due (R10)."
+    )
     min_project_size = money(help_text="R9: projects below this total count as fragmentation.")
     participates = serializers.BooleanField(help_text="Whether the post is selected (R1, R6).")
     plan = serializers.UUIDField(allow_null=True, help_text="The post's annual plan, if any.")
+    annual_report = serializers.UUIDField(
+        allow_null=True, help_text="The post's annual report on this year, if any (R13)."
+    )
     money = MoneySerializer()
 
 
@@ -302,10 +309,25 @@ class ProgressInputSerializer(StrictSerializer):
     )
 
 
+def distinct_progress(items):
+    """Each intended result once: two texts for one result would silently drop one."""
+    codes = [item["intended_result"] for item in items]
+    twice = sorted({code for code in codes if codes.count(code) > 1})
+    if twice:
+        raise serializers.ValidationError(
+            _("Give each intended result once; named more than once: %(codes)s.")
+            % {"codes": ", ".join(twice)}
+        )
+    return items
+
+
 class AnnualReportCreateSerializer(StrictSerializer):
     year = year(help_text="A fund year from 2026 whose annual plan is approved (R7, R10).")
     summary = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
     progress = ProgressInputSerializer(many=True, required=False)
+
+    def validate_progress(self, items):
+        return distinct_progress(items)
 
 
 class AnnualReportUpdateSerializer(StrictSerializer):
@@ -313,6 +335,9 @@ class AnnualReportUpdateSerializer(StrictSerializer):
     progress = ProgressInputSerializer(
         many=True, help_text="Progress per intended result; results not named keep theirs."
     )
+
+    def validate_progress(self, items):
+        return distinct_progress(items)
 
 
 # --- Partners ----------------------------------------------------------------------------------

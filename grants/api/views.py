@@ -188,6 +188,11 @@ class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
                 "fund_year__year", "public_id"
             )
         )
+        reports = dict(
+            AnnualReport.objects.filter(post=post, fund_year__year__in=years).values_list(
+                "fund_year__year", "public_id"
+            )
+        )
         rows = []
         for fund_year in fund_years:
             row = money.get(fund_year.year)
@@ -196,9 +201,11 @@ class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
                     "year": fund_year.year,
                     "plan_submission_deadline": fund_year.plan_submission_deadline,
                     "review_deadline": fund_year.review_deadline,
+                    "report_deadline": fund_year.report_deadline,
                     "min_project_size": fund_year.min_project_size,
                     "participates": fund_year.year in selected,
                     "plan": plans.get(fund_year.year),
+                    "annual_report": reports.get(fund_year.year),
                     "money": {
                         "allocated": row.amount if row else ZERO,
                         "in_plan": row.in_plan if row else ZERO,

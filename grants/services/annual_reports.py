@@ -91,6 +91,27 @@ def annual_report_edit_refusal(report: AnnualReport) -> FundRuleError | None:
     return None
 
 
+def _ensure_plan_approved(report: AnnualReport) -> None:
+    """R10, R13: the report speaks of the approved plan's aims. While the plan is being
+    amended (or the amendment is with the ministry or returned), its aims may still change:
+    the report waits until the plan is approved again."""
+    status = (
+        AnnualPlan.objects.filter(post=report.post_id, fund_year=report.fund_year_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status != PlanStatus.APPROVED:
+        raise StatusConflict(
+            "R10",
+            _(
+                "The annual plan %(year)s is being changed; the annual report waits until the "
+                "plan is approved again."
+            ),
+            field="report",
+            params={"year": report.fund_year.year},
+        )
+
+
 def _aimed_result_ids(report: AnnualReport) -> set[int]:
     """R13: what the year's plan aims at, per chosen priority."""
     return set(
@@ -147,6 +168,7 @@ def annual_report_update(
     that result's progress out. Only results the year's plan aims at (R13)."""
     report = _locked_report(report, actor, Action.EDIT_ANNUAL_REPORT)
     _ensure_editable(report)
+    _ensure_plan_approved(report)
     if summary is not None:
         report.summary = ensure_text(summary, field="summary")
     if progress is not None:
@@ -242,7 +264,10 @@ REPORT_CYCLE = Cycle(
     unknown_step=_("'%(action)s' is not a step of the annual report's cycle; one of %(actions)s."),
     not_from_here=_("An annual report that is %(status)s cannot be %(action)s."),
     needs_comment=_("Say why: returning an annual report needs a comment."),
-    checks={"submit": _ensure_complete},
+    checks={
+        "submit": lambda report: (_ensure_plan_approved(report), _ensure_complete(report)),
+        "accept": _ensure_plan_approved,
+    },
 )
 
 

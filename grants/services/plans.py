@@ -11,11 +11,13 @@ from countries.models import Post
 from grants.access import Action
 from grants.models import (
     AnnualPlan,
+    AnnualReport,
     FundYear,
     PlanAim,
     PlanPriority,
     PlanStatus,
     PlanTransition,
+    ReportStatus,
     ResultNarrative,
 )
 from grants.rules import (
@@ -223,8 +225,36 @@ def plan_priorities_set(
         if aims is not None:
             _set_aims(pp, aims, actor)
         result.append(pp)
+    _ensure_no_aim_added_after_report(plan, aims_before)
     save_validated(plan, actor)  # bumps updated_at
     return result
+
+
+def _ensure_no_aim_added_after_report(plan: AnnualPlan, aims_before: set[int]) -> None:
+    """R13: once the year's annual report is with the ministry (submitted or accepted), the
+    plan gains no aim the report could not have spoken of."""
+    aims_now = set(
+        PlanAim.objects.filter(plan_priority__plan=plan).values_list(
+            "intended_result_id", flat=True
+        )
+    )
+    if not aims_now - aims_before:
+        return
+    report = AnnualReport.objects.filter(
+        post=plan.post_id,
+        fund_year=plan.fund_year_id,
+        status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
+    ).first()
+    if report is not None:
+        raise FundRuleError(
+            "R13",
+            _(
+                "The annual report on %(year)s is %(status)s; the plan can aim at a new "
+                "intended result only after the report is returned."
+            ),
+            field="priorities",
+            params={"year": plan.fund_year.year, "status": report.get_status_display().lower()},
+        )
 
 
 def _set_aims(chosen: PlanPriority, aims: list[IntendedResult], actor) -> None:
@@ -326,6 +356,16 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
             "R10",
             _("Only a draft or returned plan can be withdrawn; this one is %(status)s."),
             params={"status": plan.get_status_display().lower()},
+        )
+    has_report = AnnualReport.objects.filter(post=plan.post_id, fund_year=plan.fund_year_id)
+    if plan.version > 1 or has_report.exists():
+        # A returned amendment was approved before, and a report may speak of it (R13).
+        raise StatusConflict(
+            "R10",
+            _(
+                "This plan was approved before (or its year has an annual report); an amendment "
+                "is revised and submitted again, not withdrawn."
+            ),
         )
     funded = projects_in_year(plan.post, year).first()
     if funded is not None:

@@ -277,3 +277,28 @@ def test_plans_name_their_aims_and_projects_keep_to_them_R13(api_world, api):
         HTTP_IF_MATCH=etag,
     )
     assert_problem(refused, 400, "R13", "intended_results")
+
+
+def test_an_intended_result_named_twice_is_refused_not_merged(api_world, reporting_editor):
+    client, _post, _plan = reporting_editor
+    twice = [
+        {"intended_result": "women_girls.violence", "progress": "Eerste tekst."},
+        {"intended_result": "women_girls.violence", "progress": "Tweede tekst."},
+    ]
+    response = client.post(
+        f"{V1}/annual-reports/", {"year": 2026, "progress": twice}, format="json"
+    )
+    body = assert_problem(response, 400, field="progress")
+    assert "women_girls.violence" in body["errors"][0]["message"]
+    assert not AnnualReport.objects.exists()
+
+
+def test_the_fund_year_names_the_report_deadline_and_the_report_R10(api_world, reporting_editor):
+    client, _post, _plan = reporting_editor
+    api_world.year.report_deadline = api_world.year.plan_submission_deadline.replace(year=2027)
+    api_world.year.save()
+    before = client.get(f"{V1}/fund-years/2026/").json()
+    assert before["report_deadline"] == api_world.year.report_deadline.isoformat()
+    assert before["annual_report"] is None
+    created = client.post(f"{V1}/annual-reports/", {"year": 2026}, format="json").json()
+    assert client.get(f"{V1}/fund-years/2026/").json()["annual_report"] == created["id"]

@@ -427,3 +427,99 @@ def test_the_daily_reminder_names_an_annual_report_due_and_not_one_submitted_R10
     [message] = mailoutbox
     assert message.to == ["late@example.org"]
     assert message.subject == f"Annual report 2026 of {late.code}: due on 2027-01-31"
+
+
+# --- The report and a plan that changes after it (R10, R13) ---------------------------------------
+
+
+def test_the_report_waits_while_its_plan_is_amended_R10_R13(actor, reporting):
+    """The report speaks of the approved plan's aims: while an amendment may change them,
+    the report is not written, submitted or accepted; once the plan is approved, it is."""
+    post, plan = reporting
+    report = services.annual_report_create(actor=actor, post=post, fund_year=plan.fund_year)
+    services.plan_amend(actor=actor, plan=plan, comment="Bijsturen")
+    with pytest.raises(StatusConflict) as refusal:
+        services.annual_report_update(actor=actor, report=report, progress=ALL_PROGRESS)
+    assert refusal.value.rule == "R10"
+    with pytest.raises(StatusConflict):
+        services.annual_report_submit(actor=actor, report=report)
+    services.plan_submit(actor=actor, plan=plan)
+    services.plan_approve(actor=actor, plan=plan)
+    services.annual_report_update(actor=actor, report=report, progress=ALL_PROGRESS)
+    services.annual_report_submit(actor=actor, report=report)
+    services.plan_amend(actor=actor, plan=plan, comment="Nog eens")
+    with pytest.raises(StatusConflict):
+        services.annual_report_accept(actor=actor, report=report)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.SUBMITTED
+
+
+def test_a_plan_gains_no_aim_once_its_report_is_with_the_ministry_R13(actor, reporting):
+    post, plan = reporting
+    report = services.annual_report_create(actor=actor, post=post, fund_year=plan.fund_year)
+    services.annual_report_update(actor=actor, report=report, progress=ALL_PROGRESS)
+    services.annual_report_submit(actor=actor, report=report)
+    services.annual_report_accept(actor=actor, report=report)
+    services.plan_amend(actor=actor, plan=plan, comment="Meer resultaten")
+    before = aims_of(plan)
+    wider = [
+        ("women_girls", "500000", ["women_girls.violence", "women_girls.srhr"]),
+        ("lgbtiq", "200000", ["lgbtiq.discrimination", "lgbtiq.acceptance"]),
+    ]
+    with refuses("R13", "priorities"):
+        services.plan_priorities_set(actor=actor, plan=plan, items=wider)
+    assert aims_of(plan) == before  # nothing half-written
+    # Narrowing is a different matter: R13's other side keeps what the report speaks of.
+    with refuses("R13", "priorities"):
+        services.plan_priorities_set(
+            actor=actor,
+            plan=plan,
+            items=[("women_girls", "500000", ["women_girls.violence"]), ("lgbtiq", "200000")],
+        )
+
+
+def test_an_amendment_that_was_returned_is_revised_not_withdrawn_R10(actor, reporting):
+    post, plan = reporting
+    services.annual_report_create(actor=actor, post=post, fund_year=plan.fund_year)
+    services.plan_amend(actor=actor, plan=plan, comment="Bijsturen")
+    services.plan_submit(actor=actor, plan=plan)
+    services.plan_return(actor=actor, plan=plan, comment="Nog niet")
+    with pytest.raises(StatusConflict) as refusal:
+        services.plan_withdraw(actor=actor, plan=plan)
+    assert refusal.value.rule == "R10"
+    plan.refresh_from_db()
+    assert aims_of(plan)  # the plan and its aims stay
+
+
+def test_the_figures_count_only_the_year_and_the_counting_projects_R5_R13(actor, reporting):
+    """Money of another year, and cancelled projects, stay out; a completed project counts
+    as committed — checked against the plain computation plus these additions."""
+    post, plan = reporting
+    year2026 = plan.fund_year
+    year2027 = FundYearFactory(year=2027, plan_submission_deadline=date(2026, 11, 15))
+    make_participant(actor, year2027, post=post)
+    make_plan(actor, post, year2027, priorities=(("women_girls", "300000.00"),))
+    both_years = make_project(
+        actor, post, title="Twee jaar", end_date=date(2027, 12, 31),
+        status=ProjectStatus.COMPLETED, intended_results=["women_girls.violence"],
+        budget={2026: Decimal("40000.00"), 2027: Decimal("60000.00")},
+    )  # fmt: skip
+    services.disbursement_create(
+        actor=actor, project=both_years, date=date(2026, 5, 1), amount=Decimal("30000.00")
+    )
+    services.disbursement_create(
+        actor=actor, project=both_years, date=date(2027, 5, 1), amount=Decimal("50000.00")
+    )
+    dropped = make_project(
+        actor, post, title="Geschrapt", status=ProjectStatus.PLANNED,
+        intended_results=["women_girls.violence"], budget={2026: Decimal("70000.00")},
+    )  # fmt: skip
+    services.project_update(actor=actor, project=dropped, status=ProjectStatus.CANCELLED)
+
+    figures = selectors.annual_report_figures(post_id=post.pk, fund_year=year2026)
+
+    expected = expected_figures()
+    women = next(row for row in figures["priorities"] if row["priority"].code == "women_girls")
+    assert women["planned"] == expected["women_girls"]["planned"]  # the cancelled one is out
+    assert women["committed"] == expected["women_girls"]["committed"] + Decimal("40000.00")
+    assert women["disbursed"] == expected["women_girls"]["disbursed"] + Decimal("30000.00")
