@@ -1,5 +1,5 @@
-"""E-mails of the plan cycle (R10): a submitted plan to the reviewers, a returned or approved
-plan to the post's users, with the comment.
+"""E-mails of the plan's and the annual report's cycle (R10): a submitted document to the
+reviewers, a returned, approved or accepted one to the post's users, with the comment.
 
 Sent by a Celery task once the transition has committed (never from inside the
 transaction), in each recipient's language, with a link, and without partner names (R11):
@@ -9,6 +9,7 @@ a mail names the post, the year, the step and the comment, nothing else of the p
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from smtplib import SMTPException
 
 from celery import shared_task
@@ -21,85 +22,137 @@ from django.urls import reverse
 from django.utils import translation
 
 from .access import MINISTRY_GROUPS, Role, profile_of
-from .models import PlanStatus, PlanTransition
+from .models import PlanStatus, PlanTransition, ReportStatus, ReportTransition
 
 logger = logging.getLogger(__name__)
 
-NOTIFIED_STEPS = (PlanStatus.SUBMITTED, PlanStatus.RETURNED, PlanStatus.APPROVED)
+
+@dataclass(frozen=True)
+class Document:
+    """How the e-mails of one document's cycle are made: its transition rows, the statuses
+    that are news, where reviewers review it and where the post reads it in the API."""
+
+    transitions: type
+    field: str  # the transition's foreign key to the document
+    submitted: str
+    notified: tuple[str, ...]
+    review_url: str  # admin URL name, with the document's pk
+    api_url: str  # API URL name, with the document's public id
 
 
-def announce(transition: PlanTransition, *, actor) -> None:
+DOCUMENTS = {
+    "plan": Document(
+        PlanTransition,
+        "plan",
+        PlanStatus.SUBMITTED,
+        (PlanStatus.SUBMITTED, PlanStatus.RETURNED, PlanStatus.APPROVED),
+        "admin:grants_annualplan_review",
+        "api:plan-detail",
+    ),
+    "annual_report": Document(
+        ReportTransition,
+        "report",
+        ReportStatus.SUBMITTED,
+        (ReportStatus.SUBMITTED, ReportStatus.RETURNED, ReportStatus.ACCEPTED),
+        "admin:grants_annualreport_side_by_side",
+        "api:annual-report-detail",
+    ),
+}
+
+
+def announce(transition, *, actor, kind: str = "plan") -> None:
     """Queue the e-mails of a step once (and only if) its transaction commits. Steps taken by
     a system actor (seeds, historical imports) are not news to anyone."""
-    if transition.to_status not in NOTIFIED_STEPS or Role.SYSTEM in profile_of(actor).roles:
+    document = DOCUMENTS[kind]
+    if transition.to_status not in document.notified or Role.SYSTEM in profile_of(actor).roles:
         return
     transition_id = transition.pk
-    transaction.on_commit(lambda: _enqueue(transition_id))
+    transaction.on_commit(lambda: _enqueue(kind, transition_id))
 
 
-def _enqueue(transition_id: int) -> None:
+def _enqueue(kind: str, transition_id: int) -> None:
+    task = notify_plan_step if kind == "plan" else notify_report_step
     try:
-        notify_plan_step.delay(transition_id)
+        task.delay(transition_id)
     except Exception:  # a broker that is down must not turn a committed step into a 500
-        logger.exception("could not queue the e-mails of plan transition %s", transition_id)
+        logger.exception("could not queue the e-mails of %s transition %s", kind, transition_id)
 
 
-def recipients(transition: PlanTransition) -> list[tuple[str, str]]:
-    """(address, language) of who hears of this step: reviewers of a submitted plan; the
-    post's own users of a returned or approved one. Active accounts with an address only."""
-    if transition.to_status == PlanStatus.SUBMITTED:
+def recipients(transition, kind: str = "plan") -> list[tuple[str, str]]:
+    """(address, language) of who hears of this step: reviewers of a submitted document; the
+    post's own users otherwise. Active accounts with an address only."""
+    document = DOCUMENTS[kind]
+    if transition.to_status == document.submitted:
         reviewers = get_user_model().objects.filter(
             is_active=True, groups__name=MINISTRY_GROUPS[Role.REVIEWER]
         )
         return [(user.email, settings.LANGUAGE_CODE) for user in reviewers if user.email]
-    memberships = transition.plan.post.memberships.select_related("user").filter(
-        user__is_active=True
-    )
+    post = getattr(transition, document.field).post
+    memberships = post.memberships.select_related("user").filter(user__is_active=True)
     return [(m.user.email, m.language) for m in memberships if m.user.email]
 
 
-def message(transition: PlanTransition, language: str) -> tuple[str, str, str]:
+def message(transition, language: str, kind: str = "plan") -> tuple[str, str, str]:
     """(subject, text, html) of the e-mail about a step, in the given language."""
-    plan = transition.plan
-    if transition.to_status == PlanStatus.SUBMITTED:
-        path = reverse("admin:grants_annualplan_review", args=[plan.pk])
+    document = DOCUMENTS[kind]
+    subject_of = getattr(transition, document.field)
+    for_reviewers = transition.to_status == document.submitted
+    if for_reviewers:
+        path = reverse(document.review_url, args=[subject_of.pk])
     else:
-        path = reverse("api:plan-detail", kwargs={"id": plan.public_id})
+        path = reverse(document.api_url, kwargs={"id": subject_of.public_id})
     with translation.override(language):
         context = {
-            "post": plan.post,
-            "year": plan.fund_year.year,
-            "version": transition.version,
+            "document": kind,
+            "post": subject_of.post,
+            "year": subject_of.fund_year.year,
+            "version": getattr(transition, "version", None),
             "step": transition.get_to_status_display(),
             "comment": transition.comment,
             "link": settings.FUND_SITE_URL + path,
-            "for_reviewers": transition.to_status == PlanStatus.SUBMITTED,
+            "for_reviewers": for_reviewers,
         }
-        subject = render_to_string("grants/email/plan_step_subject.txt", context).strip()
-        text = render_to_string("grants/email/plan_step.txt", context)
-        html = render_to_string("grants/email/plan_step.html", context)
+        subject = render_to_string("grants/email/cycle_step_subject.txt", context).strip()
+        text = render_to_string("grants/email/cycle_step.txt", context)
+        html = render_to_string("grants/email/cycle_step.html", context)
     return subject, text, html
 
 
-@shared_task(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=5,
-)
-def notify_plan_step(transition_id: int) -> int:
-    """Send the e-mails of one plan step; returns how many were sent."""
+def _send(kind: str, transition_id: int) -> int:
+    document = DOCUMENTS[kind]
     transition = (
-        PlanTransition.objects.select_related("plan__post", "plan__fund_year")
+        document.transitions.objects.select_related(
+            f"{document.field}__post", f"{document.field}__fund_year"
+        )
         .filter(pk=transition_id)
         .first()
     )
-    if transition is None:  # the plan was withdrawn meanwhile
+    if transition is None:  # the document was withdrawn meanwhile
         return 0
     sent = 0
-    for address, language in recipients(transition):
-        subject, text, html = message(transition, language)
+    for address, language in recipients(transition, kind):
+        subject, text, html = message(transition, language, kind)
         mail = EmailMultiAlternatives(subject, text, to=[address])
         mail.attach_alternative(html, "text/html")
         sent += mail.send()
     return sent
+
+
+RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
+
+
+@shared_task(**RETRY)
+def notify_plan_step(transition_id: int) -> int:
+    """Send the e-mails of one plan step; returns how many were sent."""
+    return _send("plan", transition_id)
+
+
+@shared_task(**RETRY)
+def notify_report_step(transition_id: int) -> int:
+    """Send the e-mails of one annual-report step; returns how many were sent."""
+    return _send("annual_report", transition_id)

@@ -432,15 +432,20 @@ def annual_report_figures(*, post_id: int, fund_year: FundYear) -> dict:
 def results_overview(fund_year: FundYear) -> list[dict]:
     """Per priority and intended result, across all posts, for a year (R13): how many posts
     aim at it, how many of their projects serve it in the year, the values reported for it
-    (counted and summed per unit), and how many annual reports give their progress on it
-    (and how many of those are accepted). Six queries, however many posts and projects."""
+    (counted and summed per unit), and how many annual reports with the ministry give their
+    progress on it (and how many of those are accepted). Only approved plans and submitted or
+    accepted reports count. Six queries, however many posts and projects."""
     from priorities.models import IntendedResult, Priority
 
-    from .models import IndicatorValue, PlanAim, ReportStatus, ResultNarrative
+    from .models import IndicatorValue, PlanAim, PlanStatus, ReportStatus, ResultNarrative
 
     year = fund_year.year
     posts_aiming = dict(
-        PlanAim.objects.filter(plan_priority__plan__fund_year=fund_year)
+        # Plans in force: approved (or approved and being amended), not drafts.
+        PlanAim.objects.filter(
+            plan_priority__plan__fund_year=fund_year,
+            plan_priority__plan__status__in=(PlanStatus.APPROVED, PlanStatus.AMENDING),
+        )
         .order_by()
         .values_list("intended_result")
         .annotate(n=Count("plan_priority__plan__post", distinct=True))
@@ -466,7 +471,11 @@ def results_overview(fund_year: FundYear) -> list[dict]:
         )
     narrated: dict[int, dict[str, int]] = {}
     for result_id, status, n in (
-        ResultNarrative.objects.filter(report__fund_year=fund_year)
+        # Reports with the ministry (submitted or accepted), not drafts.
+        ResultNarrative.objects.filter(
+            report__fund_year=fund_year,
+            report__status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
+        )
         .order_by()
         .values_list("intended_result", "report__status")
         .annotate(n=Count("pk"))

@@ -239,6 +239,13 @@ def _record_transition(
 
 _EDITABLE = (ReportStatus.DRAFT, ReportStatus.RETURNED)
 
+
+def _announce_report_step(transition: ReportTransition, *, actor) -> None:
+    from grants.notifications import announce
+
+    announce(transition, actor=actor, kind="annual_report")  # e-mails, after the commit (R10)
+
+
 # R10: the annual report's cycle, the plan's without amendments.
 REPORT_CYCLE = Cycle(
     steps={
@@ -268,6 +275,7 @@ REPORT_CYCLE = Cycle(
         "submit": lambda report: (_ensure_plan_approved(report), _ensure_complete(report)),
         "accept": _ensure_plan_approved,
     },
+    announce=_announce_report_step,
 )
 
 

@@ -523,3 +523,21 @@ def test_the_figures_count_only_the_year_and_the_counting_projects_R5_R13(actor,
     assert women["planned"] == expected["women_girls"]["planned"]  # the cancelled one is out
     assert women["committed"] == expected["women_girls"]["committed"] + Decimal("40000.00")
     assert women["disbursed"] == expected["women_girls"]["disbursed"] + Decimal("30000.00")
+
+
+def test_the_overview_counts_plans_in_force_and_reports_with_the_ministry_R13(actor, year2026):
+    submitted_post, _plan = post_with_a_reported_year(actor, year2026)
+    draft_post, _plan = post_with_a_reported_year(actor, year2026)
+    post_with_a_reported_year(actor, year2026, approve=False)  # a plan still in draft
+    for post in (submitted_post, draft_post):
+        report = services.annual_report_create(actor=actor, post=post, fund_year=year2026)
+        services.annual_report_update(actor=actor, report=report, progress=ALL_PROGRESS)
+        if post is submitted_post:
+            services.annual_report_submit(actor=actor, report=report)
+
+    overview = selectors.results_overview(year2026)
+
+    rows = {row["intended_result"].code: row for block in overview for row in block["results"]}
+    assert rows["women_girls.violence"]["posts"] == 2  # the draft plan does not count
+    assert rows["women_girls.violence"]["reports"] == 1  # nor does the draft report
+    assert rows["women_girls.violence"]["accepted"] == 0

@@ -86,3 +86,39 @@ def test_steps_of_seeds_and_imports_send_nothing(cycle, django_capture_on_commit
 
 def test_a_withdrawn_plan_sends_nothing(cycle):
     assert notify_plan_step(10**9) == 0
+
+
+def test_the_annual_reports_steps_are_announced_like_the_plans_R10(
+    cycle, django_capture_on_commit_callbacks
+):
+    """A submitted report reaches the reviewers with a link to the side-by-side page; a
+    returned one reaches the post's users, in their language, with the comment."""
+    from grants.models import ReportTransition
+    from grants.notifications import notify_report_step
+    from priorities.models import IntendedResult
+
+    actor, plan = cycle["actor"], cycle["plan"]
+    services.plan_approve(actor=actor, plan=services.plan_submit(actor=actor, plan=plan))
+    report = services.annual_report_create(
+        actor=actor, post=cycle["post"], fund_year=plan.fund_year
+    )
+    aims = IntendedResult.objects.filter(plan_aims__plan_priority__plan=plan)
+    services.annual_report_update(actor=actor, report=report, progress=dict.fromkeys(aims, "Goed."))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.annual_report_submit(actor=actor, report=report)
+    assert len(callbacks) == 1
+    assert notify_report_step(ReportTransition.objects.latest("pk").pk) == 1
+    [to_reviewer] = mail.outbox
+    assert to_reviewer.to == ["rev@example.org"]
+    assert "Jaarrapportage" in to_reviewer.subject
+    assert f"/admin/grants/annualreport/{report.pk}/side-by-side/" in to_reviewer.body
+
+    mail.outbox.clear()
+    services.annual_report_return(actor=actor, report=report, comment="Cijfers toelichten.")
+    assert notify_report_step(ReportTransition.objects.latest("pk").pk) == 2
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert "Cijfers toelichten." in by_address["nl@example.org"].body
+    assert "De jaarrapportage over 2026" in by_address["nl@example.org"].body
+    assert "The annual report on 2026" in by_address["en@example.org"].body
+    assert f"/api/v1/annual-reports/{report.public_id}/" in by_address["en@example.org"].body
