@@ -324,3 +324,53 @@ def test_racing_creations_of_one_fund_year_one_wins(attempt):
     outcomes = race(create, create)
     assert_one_wins(outcomes, "invalid")
     assert FundYear.objects.filter(year=2030).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_racing_creations_of_one_annual_report_one_wins_R10(attempt):
+    """Two editors start the year's report at once: one report, the other gets R10."""
+    from grants.models import AnnualReport
+    from tests.helpers import post_with_a_reported_year
+
+    actor = StaffFactory(username=f"race-report-{attempt}")
+    year = FundYearFactory(year=2026)
+    post, _plan = post_with_a_reported_year(actor, year)
+    outcomes = race(
+        *[
+            lambda: services.annual_report_create(actor=actor, post=post, fund_year=year)
+            for _ in range(2)
+        ]
+    )
+    assert_one_wins(outcomes, "R10")
+    assert AnnualReport.objects.filter(post=post, fund_year=year).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_an_amendment_racing_a_report_submission_leaves_them_consistent_R13(attempt):
+    """The post submits its report while the reviewer opens an amendment of the plan: either
+    the report is submitted on the approved plan, or it waits for the amended one (R10)."""
+    from grants.models import AnnualPlan, AnnualReport, PlanStatus, ReportStatus
+    from tests.helpers import REPORTED_YEAR, post_with_a_reported_year
+
+    actor = StaffFactory(username=f"race-amend-{attempt}")
+    year = FundYearFactory(year=2026)
+    post, plan = post_with_a_reported_year(actor, year)
+    report = services.annual_report_create(actor=actor, post=post, fund_year=year)
+    progress = {
+        code: "Voortgang."
+        for _amount, aims in REPORTED_YEAR["priorities"].values()
+        for code in aims
+    }
+    services.annual_report_update(actor=actor, report=report, progress=progress)
+    outcomes = race(
+        lambda: services.annual_report_submit(actor=actor, report=report),
+        lambda: services.plan_amend(actor=actor, plan=plan, comment="Bijsturen"),
+    )
+    plan_status = AnnualPlan.objects.get(pk=plan.pk).status
+    report_status = AnnualReport.objects.get(pk=report.pk).status
+    assert plan_status == PlanStatus.AMENDING and outcomes[1][0] == "ok", outcomes
+    if outcomes[0][0] == "ok":
+        assert report_status == ReportStatus.SUBMITTED
+    else:
+        assert isinstance(outcomes[0][1], FundRuleError) and outcomes[0][1].rule == "R10"
+        assert report_status == ReportStatus.DRAFT
