@@ -310,7 +310,14 @@ class ProgressInputSerializer(StrictSerializer):
 
 
 def distinct_progress(items):
-    """Each intended result once: two texts for one result would silently drop one."""
+    """Each entry complete (a PATCH does not make its fields optional) and each intended
+    result once: two texts for one result would silently drop one."""
+    for item in items:
+        missing = sorted({"intended_result", "progress"} - set(item))
+        if missing:
+            raise serializers.ValidationError(
+                _("Each progress entry needs %(fields)s.") % {"fields": ", ".join(missing)}
+            )
     codes = [item["intended_result"] for item in items]
     twice = sorted({code for code in codes if codes.count(code) > 1})
     if twice:

@@ -302,3 +302,15 @@ def test_the_fund_year_names_the_report_deadline_and_the_report_R10(api_world, r
     assert before["annual_report"] is None
     created = client.post(f"{V1}/annual-reports/", {"year": 2026}, format="json").json()
     assert client.get(f"{V1}/fund-years/2026/").json()["annual_report"] == created["id"]
+
+
+def test_a_patch_with_an_incomplete_progress_entry_is_400_not_500(api_world, reporting_editor):
+    """Found by the API fuzzing: a PATCH makes nested fields optional in DRF."""
+    client, _post, _plan = reporting_editor
+    created = client.post(f"{V1}/annual-reports/", {"year": 2026}, format="json")
+    path = f"{V1}/annual-reports/{created.json()['id']}/"
+    response = client.patch(
+        path, {"progress": [{"progress": ""}]}, format="json", HTTP_IF_MATCH=created["ETag"]
+    )
+    body = assert_problem(response, 400, field="progress")
+    assert "intended_result" in body["errors"][0]["message"]
