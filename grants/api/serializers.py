@@ -300,6 +300,22 @@ class AnnualReportSerializer(serializers.ModelSerializer):
         return ReportMoneySerializer(self._figures(report)["money"]).data
 
 
+class AnnualReportSummarySerializer(serializers.ModelSerializer):
+    """A report in the list: where it stands. Its figures and history are in its detail, so a
+    list costs the same queries however many years a post has reported on."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    year = serializers.IntegerField(source="fund_year.year", read_only=True)
+    status = serializers.ChoiceField(choices=ReportStatus.choices, read_only=True)
+    editable = serializers.BooleanField(
+        source="is_editable", read_only=True, help_text="Draft or returned (R10)."
+    )
+
+    class Meta:
+        model = AnnualReport
+        fields = ["id", "year", "status", "editable", "summary", "created_at", "updated_at"]
+
+
 class ProgressInputSerializer(StrictSerializer):
     intended_result = serializers.CharField(
         max_length=80, help_text="Code of an intended result the year's plan aims at (R13)."

@@ -240,6 +240,14 @@ class CycleDocumentMixin:
             )
         return context
 
+    @staticmethod
+    def _fund_year(data) -> FundYear:
+        """The fund year the new document is for; one the fund does not have is invalid input."""
+        fund_year = FundYear.objects.filter(year=data["year"]).first()
+        if fund_year is None:
+            raise ValidationError({"year": [_("There is no fund year %(year)s.") % data]})
+        return fund_year
+
     def _valid(self, serializer_class, data, *, partial=False):
         serializer = serializer_class(
             data=data, partial=partial, context=self.get_serializer_context()
@@ -333,9 +341,7 @@ class PlanViewSet(
     def create(self, request, *args, **kwargs):
         data = self._valid(s.PlanCreateSerializer, request.data)
         with transaction.atomic():
-            fund_year = FundYear.objects.filter(year=data["year"]).first()
-            if fund_year is None:  # a year the fund does not have is invalid input
-                raise ValidationError({"year": [_("There is no fund year %(year)s.") % data]})
+            fund_year = self._fund_year(data)
             plan = services.plan_create(
                 actor=request.user,
                 post=self.own_post,
@@ -452,6 +458,11 @@ class AnnualReportViewSet(
     write_action = Action.EDIT_ANNUAL_REPORT
     filterset_class = AnnualReportFilter
 
+    def get_serializer_class(self):
+        if self.action == "list":
+            return s.AnnualReportSummarySerializer
+        return s.AnnualReportSerializer
+
     def scoped_queryset(self):
         return (
             AnnualReport.objects.filter(post=self.own_post)
@@ -473,9 +484,7 @@ class AnnualReportViewSet(
     def create(self, request, *args, **kwargs):
         data = self._valid(s.AnnualReportCreateSerializer, request.data)
         with transaction.atomic():
-            fund_year = FundYear.objects.filter(year=data["year"]).first()
-            if fund_year is None:  # a year the fund does not have is invalid input
-                raise ValidationError({"year": [_("There is no fund year %(year)s.") % data]})
+            fund_year = self._fund_year(data)
             report = services.annual_report_create(
                 actor=request.user,
                 post=self.own_post,

@@ -314,3 +314,25 @@ def test_a_patch_with_an_incomplete_progress_entry_is_400_not_500(api_world, rep
     )
     body = assert_problem(response, 400, field="progress")
     assert "intended_result" in body["errors"][0]["message"]
+
+
+def test_the_report_list_costs_the_same_queries_for_more_years(api_world, reporting_editor):
+    """The list shows where each report stands; its figures are in the detail (one selector
+    run per report would grow with the years a post has reported on)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import FundYearFactory
+
+    client, post, _plan = reporting_editor
+    client.post(f"{V1}/annual-reports/", {"year": 2026}, format="json")
+    with CaptureQueriesContext(connection) as one:
+        listed = client.get(f"{V1}/annual-reports/").json()["results"]
+    assert [row["year"] for row in listed] == [2026] and "money" not in listed[0]
+    year2027 = FundYearFactory(year=2027)
+    post_with_a_reported_year(api_world.admin, year2027, post=post)
+    client.post(f"{V1}/annual-reports/", {"year": 2027}, format="json")
+    with CaptureQueriesContext(connection) as two:
+        listed = client.get(f"{V1}/annual-reports/").json()["results"]
+    assert [row["year"] for row in listed] == [2027, 2026]
+    assert len(two) == len(one)
