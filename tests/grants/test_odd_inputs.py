@@ -205,6 +205,44 @@ def _indicator_save(w: World, field: str, value):
     )
 
 
+def _approved_plan_next_year(w: World):
+    plan = make_plan(w.actor, w.post, w.next_year)
+    services.plan_submit(actor=w.actor, plan=plan)
+    services.plan_approve(actor=w.actor, plan=plan)
+    return plan
+
+
+def _report_create(w: World, field: str, value):
+    _approved_plan_next_year(w)
+    arguments = {"post": w.post, "fund_year": w.next_year, "summary": ""}
+    arguments[field] = value
+    return services.annual_report_create(actor=w.actor, **arguments)
+
+
+def _report(w: World, *, complete: bool = False):
+    plan = _approved_plan_next_year(w)
+    report = services.annual_report_create(actor=w.actor, post=w.post, fund_year=w.next_year)
+    if complete:
+        aims = IntendedResult.objects.filter(plan_aims__plan_priority__plan=plan)
+        services.annual_report_update(
+            actor=w.actor, report=report, progress=dict.fromkeys(aims, "Voortgang.")
+        )
+    return report
+
+
+def _report_update(w: World, field: str, value):
+    arguments = {"summary": "", "progress": {}}
+    arguments[field] = value
+    return services.annual_report_update(actor=w.actor, report=_report(w), **arguments)
+
+
+def _report_transition(w: World, field: str, value):
+    arguments = {"action": "submit", "comment": ""}
+    arguments[field] = value
+    report = _report(w, complete=True)
+    return services.annual_report_transition(actor=w.actor, report=report, **arguments)
+
+
 def _keywords(service, **fixed):
     """A case that passes the odd value as one keyword of `service`."""
 
@@ -326,6 +364,17 @@ CASES = {
         ),
         ["year", "value", "note"],
     ),
+    "participation_publish": (
+        _keywords(
+            country_services.participation_publish,
+            participation=lambda w: w.participation,
+            published=True,
+        ),
+        ["published"],
+    ),
+    "annual_report_create": (_report_create, ["summary", "fund_year"]),
+    "annual_report_update": (_report_update, ["summary", "progress"]),
+    "annual_report_transition": (_report_transition, ["action", "comment"]),
 }  # fmt: skip
 
 
@@ -423,6 +472,10 @@ VALID = {
     "disbursement_create": ("date", date(2026, 4, 1)),
     "indicator_save": ("name", "Valid"),
     "indicator_value_set": ("year", 2026),
+    "participation_publish": ("published", True),
+    "annual_report_create": ("summary", "ok"),
+    "annual_report_update": ("summary", "ok"),
+    "annual_report_transition": ("action", "submit"),
 }
 
 
