@@ -450,11 +450,12 @@ def results_overview(fund_year: FundYear) -> list[dict]:
         .values_list("intended_result")
         .annotate(n=Count("plan_priority__plan__post", distinct=True))
     )
-    served = Project.intended_results.through.objects.filter(
-        project__in=Project.objects.exclude(status=ProjectStatus.CANCELLED).filter(
-            budget_lines__year=year
-        )
+    # The projects that belong to the year, as R4 and R13 count them: money in it, or (still
+    # without a budget line) starting in it.
+    in_year = Project.objects.exclude(status=ProjectStatus.CANCELLED).filter(
+        Q(budget_lines__year=year) | Q(budget_lines__isnull=True, start_date__year=year)
     )
+    served = Project.intended_results.through.objects.filter(project__in=in_year.values("pk"))
     projects = dict(
         served.order_by().values_list("intendedresult").annotate(n=Count("project", distinct=True))
     )
