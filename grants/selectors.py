@@ -512,49 +512,64 @@ def results_overview(fund_year: FundYear) -> list[dict]:
     return overview
 
 
-def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
-    """R10: the posts whose annual report is due within `within_days` days, or overdue (for
-    at most a year), and not with the ministry: none yet, a draft or a returned one. Rows as
-    the daily reminder sends them (reports.services.plan_reminders)."""
-    from datetime import timedelta
-
+def documents_due(
+    fund_years, *, model, deadline: str, open_statuses, today: date, document: str
+) -> list[dict]:
+    """R10: per post selected for one of `fund_years`, a row when its plan or report for that
+    year is not with the ministry yet: none, or one in `open_statuses`. `deadline` names the
+    fund year's date it is due by. Rows as the daily reminder sends them."""
     from countries.models import Participation
 
-    from .models import AnnualReport, ReportStatus
-    from .rules import REFORM_START_YEAR
-
-    years = list(
-        FundYear.objects.filter(
-            year__gte=REFORM_START_YEAR,
-            report_deadline__lte=today + timedelta(days=within_days),
-            report_deadline__gte=today - timedelta(days=365),
-        )
-    )
+    fund_years = list(fund_years)
     status = {
         (row["post"], row["fund_year"]): row["status"]
-        for row in AnnualReport.objects.filter(fund_year__in=years).values(
+        for row in model.objects.filter(fund_year__in=fund_years).values(
             "post", "fund_year", "status"
         )
     }
     rows = []
     for participation in (
-        Participation.objects.filter(fund_year__in=years, selected=True)
+        Participation.objects.filter(fund_year__in=fund_years, selected=True)
         .select_related("post", "fund_year")
         .order_by("fund_year__year", "post__code")
     ):
         fund_year = participation.fund_year
-        report_status = status.get((participation.post_id, fund_year.pk))
-        if report_status not in (None, ReportStatus.DRAFT, ReportStatus.RETURNED):
+        current = status.get((participation.post_id, fund_year.pk))
+        if current is not None and current not in open_statuses:
             continue
+        due = getattr(fund_year, deadline)
         rows.append(
             {
-                "document": "annual_report",
+                "document": document,
                 "post": participation.post.code,
                 "post_id": participation.post_id,
                 "fund_year": fund_year.year,
-                "deadline": fund_year.report_deadline.isoformat(),
-                "status": report_status or "",
-                "overdue": fund_year.report_deadline < today,
+                "deadline": due.isoformat(),
+                "status": current or "",
+                "overdue": due < today,
             }
         )
     return rows
+
+
+def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
+    """R10: the posts whose annual report is due within `within_days` days, or overdue (for
+    at most a year), and not with the ministry: none yet, a draft or a returned one."""
+    from datetime import timedelta
+
+    from .models import AnnualReport, ReportStatus
+    from .rules import REFORM_START_YEAR
+
+    fund_years = FundYear.objects.filter(
+        year__gte=REFORM_START_YEAR,
+        report_deadline__lte=today + timedelta(days=within_days),
+        report_deadline__gte=today - timedelta(days=365),
+    )
+    return documents_due(
+        fund_years,
+        model=AnnualReport,
+        deadline="report_deadline",
+        open_statuses=(ReportStatus.DRAFT, ReportStatus.RETURNED),
+        today=today,
+        document="annual_report",
+    )

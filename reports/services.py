@@ -183,44 +183,22 @@ def plan_reminders(today: date) -> dict:
     """R10: the posts whose annual plan is due within 14 days, or overdue, and not with the
     ministry (a draft, returned or amending plan, or none yet): current and next years only;
     likewise their annual reports (grants.selectors.annual_report_reminders)."""
-    from countries.models import Participation
     from grants.models import AnnualPlan
+    from grants.selectors import annual_report_reminders, documents_due
 
-    years = list(
-        FundYear.objects.filter(
-            year__gte=today.year,
-            plan_submission_deadline__lte=today + timedelta(days=REMINDER_DAYS),
-        )
+    fund_years = FundYear.objects.filter(
+        year__gte=today.year,
+        plan_submission_deadline__lte=today + timedelta(days=REMINDER_DAYS),
     )
-    status = {
-        (plan["post"], plan["fund_year"]): plan["status"]
-        for plan in AnnualPlan.objects.filter(fund_year__in=years).values(
-            "post", "fund_year", "status"
-        )
-    }
-    rows = []
-    for participation in (
-        Participation.objects.filter(fund_year__in=years, selected=True)
-        .select_related("post", "fund_year")
-        .order_by("fund_year__year", "post__code")
-    ):
-        fund_year = participation.fund_year
-        plan_status = status.get((participation.post_id, fund_year.pk))
-        if plan_status is not None and plan_status not in OPEN_PLAN_STATUSES:
-            continue
-        rows.append(
-            {
-                "post": participation.post.code,
-                "post_id": participation.post_id,
-                "fund_year": fund_year.year,
-                "deadline": fund_year.plan_submission_deadline.isoformat(),
-                "status": plan_status or "",
-                "overdue": fund_year.plan_submission_deadline < today,
-            }
-        )
-    # The annual report rides on the same daily reminder (R10, issue 10).
-    from grants.selectors import annual_report_reminders
-
+    rows = documents_due(
+        fund_years,
+        model=AnnualPlan,
+        deadline="plan_submission_deadline",
+        open_statuses=OPEN_PLAN_STATUSES,
+        today=today,
+        document="annual_plan",
+    )
+    # The annual report rides on the same daily reminder (R10).
     rows += annual_report_reminders(today, within_days=REMINDER_DAYS)
     return {"headline": {"posts": len(rows)}, "reminders": rows}
 
