@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from countries.models import Post
@@ -50,6 +51,7 @@ from .models import (
     IndicatorValue,
     MoneyOverview,
     Partner,
+    PartnerDecision,
     PlanPriority,
     PlanStatus,
     PlanTransition,
@@ -832,6 +834,14 @@ def identity_column(request, *, partner_of=lambda obj: obj, description=None):
     return identity
 
 
+class PartnerDecisionInline(ReadOnlyInline):
+    """R11: who asked, granted, refused or changed the sensitivity, when and why."""
+
+    model = PartnerDecision
+    fields = ["step", "sensitivity_from", "sensitivity_to", "actor", "at", "comment"]
+    readonly_fields = fields
+
+
 @admin.register(Partner)
 class PartnerAdmin(ServiceHistoryAdmin):
     write_action = Action.EDIT_PARTNER
@@ -841,13 +851,69 @@ class PartnerAdmin(ServiceHistoryAdmin):
         "partner_type",
         "country",
         "sensitivity",
-        "cleared_for_publication",
+        "clearance",
     ]
-    list_filter = ["partner_type", "sensitivity", "cleared_for_publication", "post__kind"]
+    list_filter = ["clearance", "partner_type", "sensitivity", "post__kind"]
     list_select_related = ["post", "country"]
     search_fields = ["name", "post__code"]
     autocomplete_fields = ["post", "country"]
-    readonly_fields = ["public_id"]
+    readonly_fields = ["public_id", "clearance"]
+    inlines = [PartnerDecisionInline]
+    actions = [
+        "grant_clearance",
+        "refuse_clearance",
+        "sensitivity_high",
+        "sensitivity_sensitive",
+        "sensitivity_normal",
+    ]
+
+    def has_publish_permission(self, request):
+        # R11: what is published, and how sensitive a partner is, the fund managers decide.
+        return can(request.user, Action.PUBLISH)
+
+    def _decide(self, request, queryset, decide, **arguments):
+        done = 0
+        for partner in queryset:
+            try:
+                decide(actor=request.user, partner=partner, **arguments)
+                done += 1
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{partner_label(request, partner)}: {describe(error)}", messages.ERROR
+                )
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d partner updated.", "%(count)d partners updated.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Clear for publication (R11)"), permissions=["publish"])
+    def grant_clearance(self, request, queryset):
+        self._decide(request, queryset, services.partner_decide_clearance, grant=True)
+
+    @admin.action(description=_("Refuse or withdraw clearance (R11)"), permissions=["publish"])
+    def refuse_clearance(self, request, queryset):
+        self._decide(request, queryset, services.partner_decide_clearance, grant=False)
+
+    @admin.action(description=_("Sensitivity: highly sensitive"), permissions=["publish"])
+    def sensitivity_high(self, request, queryset):
+        self._decide(
+            request, queryset, services.partner_set_sensitivity, sensitivity=Sensitivity.HIGH
+        )
+
+    @admin.action(description=_("Sensitivity: sensitive"), permissions=["publish"])
+    def sensitivity_sensitive(self, request, queryset):
+        self._decide(
+            request, queryset, services.partner_set_sensitivity, sensitivity=Sensitivity.SENSITIVE
+        )
+
+    @admin.action(description=_("Sensitivity: normal"), permissions=["publish"])
+    def sensitivity_normal(self, request, queryset):
+        self._decide(
+            request, queryset, services.partner_set_sensitivity, sensitivity=Sensitivity.NORMAL
+        )
 
     delete_service = services.partner_delete
     action_argument = "partner"

@@ -443,6 +443,20 @@ class Sensitivity(models.TextChoices):
     HIGH = "high", _("Highly sensitive (safety risk)")
 
 
+class Clearance(models.TextChoices):
+    """R11: where a partner stands on publication. Only the ministry (a fund manager) grants
+    or refuses; a post may only ask."""
+
+    NOT_REQUESTED = "not_requested", _("Not requested")
+    REQUESTED = "requested", _("Requested by the post")
+    GRANTED = "granted", _("Cleared by the ministry")
+    REFUSED = "refused", _("Refused by the ministry")
+
+
+# R11: the order of sensitivity; lowering it is the ministry's decision, raising anyone's.
+SENSITIVITY_RANK = {Sensitivity.NORMAL: 0, Sensitivity.SENSITIVE: 1, Sensitivity.HIGH: 2}
+
+
 class Partner(models.Model):
     """An implementing partner, visible only to the post that funds it (R11)."""
 
@@ -469,6 +483,13 @@ class Partner(models.Model):
             "material such as the IATI export (R11): check that those texts name no one."
         ),
     )
+    clearance = models.CharField(
+        _("clearance for publication"),
+        max_length=20,
+        choices=Clearance.choices,
+        default=Clearance.NOT_REQUESTED,
+        help_text=_("R11: a post asks; only a fund manager grants or refuses."),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -483,10 +504,56 @@ class Partner(models.Model):
             models.CheckConstraint(
                 condition=Q(sensitivity__in=Sensitivity.values), name="partner_sensitivity_valid"
             ),
+            # R11: cleared exactly when the ministry granted the clearance.
+            models.CheckConstraint(
+                condition=Q(cleared_for_publication=True, clearance="granted")
+                | (Q(cleared_for_publication=False) & ~Q(clearance="granted")),
+                name="partner_cleared_iff_granted_r11",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartnerDecision(models.Model):
+    """R11: every step of a partner's publication (asked, granted, refused, sensitivity changed)
+    records who, when and why, like the steps of the plan cycle."""
+
+    class Step(models.TextChoices):
+        REQUESTED = "requested", _("clearance requested")
+        GRANTED = "granted", _("clearance granted")
+        REFUSED = "refused", _("clearance refused")
+        RESET = "reset", _("clearance lapsed (name or country changed)")
+        SENSITIVITY = "sensitivity", _("sensitivity changed")
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("partner")
+    )
+    step = models.CharField(_("step"), max_length=20, choices=Step.choices)
+    sensitivity_from = models.CharField(
+        _("sensitivity from"), max_length=20, choices=Sensitivity.choices, blank=True
+    )
+    sensitivity_to = models.CharField(
+        _("sensitivity to"), max_length=20, choices=Sensitivity.choices, blank=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["partner", "at", "pk"]
+        verbose_name = _("publication decision")
+        verbose_name_plural = _("publication decisions")
+
+    def __str__(self) -> str:
+        return str(self.get_step_display())
 
 
 class ProjectStatus(models.TextChoices):

@@ -64,6 +64,21 @@ class IatiExport(models.Model):
     full = models.PositiveIntegerField(_("published in full"), default=0)
     reduced = models.PositiveIntegerField(_("published reduced"), default=0)
     excluded = models.PositiveIntegerField(_("left out"), default=0)
+    withheld = models.PositiveIntegerField(
+        _("held back"),
+        default=0,
+        help_text=_("R11: reduced activities held back until a region stands for k posts."),
+    )
+    smallest_anonymity_set = models.PositiveSmallIntegerField(
+        _("smallest anonymity set"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "R11: the fewest participating posts any activity of a confidential participation "
+            "could belong to, as the independent attacker computed it from every file "
+            "published; a file under IATI_REGION_MIN_POSTS is refused."
+        ),
+    )
     file = models.FileField(_("file"), upload_to="iati/", blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
 
@@ -74,3 +89,28 @@ class IatiExport(models.Model):
 
     def __str__(self) -> str:
         return f"IATI {self.year or _('all years')} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class IatiRegionCell(models.Model):
+    """R11: the region a post's reduced activities of a fund year are published under, decided
+    by the first export that needed it and kept, so that no later file is more precise than an
+    earlier one (reports.iati.policy). Written only by the export, after its file passed the
+    attacker."""
+
+    year = models.PositiveSmallIntegerField(_("fund year"))
+    post = models.ForeignKey(
+        "countries.Post", on_delete=models.CASCADE, related_name="+", verbose_name=_("post")
+    )
+    region = models.CharField(_("DAC region"), max_length=4)
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["year", "region", "post"]
+        verbose_name = _("publication region of a post")
+        verbose_name_plural = _("publication regions of posts")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "post"], name="iati_cell_once_per_post_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.region}"

@@ -65,3 +65,8 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     partner_type = PartnerType.LOCAL_CSO
     country = factory.LazyFunction(lambda: country("KE"))
     sensitivity = Sensitivity.SENSITIVE
+    cleared_for_publication = False
+    # R11: cleared exactly when the ministry granted it (a database constraint).
+    clearance = factory.LazyAttribute(
+        lambda partner: "granted" if partner.cleared_for_publication else "not_requested"
+    )

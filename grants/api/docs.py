@@ -169,7 +169,6 @@ _partner_example = {
     "partner_type": "local_cso",
     "country": "KE",
     "sensitivity": "sensitive",
-    "cleared_for_publication": False,
 }
 partner_create = extend_schema(
     summary="Add an implementing partner of the post (R8: its type is required).",
@@ -183,10 +182,26 @@ partner_update = extend_schema(
 partner_partial_update = extend_schema(
     summary="Change some of a partner's details.",
     examples=[
+        OpenApiExample("Raise the sensitivity", request_only=True, value={"sensitivity": "high"})
+    ],
+)
+partner_request_clearance = extend_schema(
+    summary="Ask the ministry to clear the partner for publication (R11).",
+    description=(
+        "Publication (the partner's name, its country and its projects' texts in the "
+        "ministry's IATI files) is the ministry's decision: a fund manager grants or refuses "
+        "the request, and `clearance` shows where it stands. Asking again while a request is "
+        "open, or for a partner already cleared, is refused with code R11."
+    ),
+    examples=[
         OpenApiExample(
-            "Clear for publication", request_only=True, value={"cleared_for_publication": True}
+            "Ask with a note",
+            request_only=True,
+            value={"comment": "The partner publishes its Dutch funding itself."},
         )
     ],
+    request=s.ClearanceRequestSerializer,
+    responses={200: s.PartnerSerializer},
 )
 
 _PROJECT_RULES = (

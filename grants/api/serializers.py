@@ -14,6 +14,7 @@ from countries.models import Post, PostKind, PostRole
 from grants.models import (
     AnnualPlan,
     AnnualReport,
+    Clearance,
     Disbursement,
     Indicator,
     IndicatorValue,
@@ -372,15 +373,49 @@ class PartnerSerializer(StrictSerializer, serializers.ModelSerializer):
     country = serializers.CharField(
         source="country_id", min_length=2, max_length=2, help_text="ISO 3166 code, e.g. 'KE'."
     )
-    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+    sensitivity = serializers.ChoiceField(
+        choices=Sensitivity.choices,
+        required=False,
+        help_text=(
+            "R11: set freely on a new partner; afterwards a post may raise it, and only the "
+            "ministry lowers it (a lower value is refused with code R11)."
+        ),
+    )
     cleared_for_publication = serializers.BooleanField(
-        required=False, help_text="Only then may name and country be published (R11)."
+        read_only=True,
+        help_text=(
+            "R11: whether the ministry cleared the partner's name, country and its projects' "
+            "texts for publication (IATI). Set by the ministry only; ask with "
+            "POST .../request-clearance/."
+        ),
+    )
+    clearance = serializers.ChoiceField(
+        choices=Clearance.choices,
+        read_only=True,
+        help_text="R11: the state of the post's request for clearance; the ministry decides.",
     )
 
     class Meta:
         model = Partner
-        fields = ["id", "name", "partner_type", "country", "sensitivity", "cleared_for_publication"]
+        fields = [
+            "id",
+            "name",
+            "partner_type",
+            "country",
+            "sensitivity",
+            "cleared_for_publication",
+            "clearance",
+        ]
         extra_kwargs = {"name": {"validators": []}}
+
+
+class ClearanceRequestSerializer(StrictSerializer):
+    comment = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        max_length=MAX_TEXT,
+        help_text="Why the partner may be named (e.g. it publishes its Dutch funding itself).",
+    )
 
 
 # --- Projects --------------------------------------------------------------------------------

@@ -108,10 +108,11 @@ class ByPublicId:
     lookup_value_converter = "uuid"
 
 
-def _resolve_partner(public_id) -> Partner:
-    """A partner named in a payload: another post's partner is unknown, as a missing one
-    (R11); the service reads again, under the post lock, whether it belongs to the post."""
-    partner = Partner.objects.filter(public_id=public_id).first()
+def _resolve_partner(public_id, post) -> Partner:
+    """A partner named in a payload, looked up among the caller's post's partners only: another
+    post's partner is unknown exactly as a missing one, and costs the same to refuse (R11, no
+    existence by timing); the service reads again, under the post lock."""
+    partner = Partner.objects.filter(public_id=public_id, post=post).first()
     if partner is None:
         raise UnknownObject(_("partner"), field="partner")
     return partner
@@ -566,10 +567,8 @@ class PartnerViewSet(
             name=data["name"],
             partner_type=data["partner_type"],
             country=country,
-            sensitivity=data.get("sensitivity", partner.sensitivity if partner else "sensitive"),
-            cleared_for_publication=data.get(
-                "cleared_for_publication", partner.cleared_for_publication if partner else False
-            ),
+            # R11: the service refuses a lower sensitivity; clearance is the ministry's.
+            sensitivity=data.get("sensitivity"),
         )
 
     @idempotent
@@ -592,6 +591,26 @@ class PartnerViewSet(
                 "country_id": partner.country_id,
             }
             partner = self._save({**current, **serializer.validated_data}, partner=partner)
+        return self.respond_with(self.get_object())
+
+    @docs.partner_request_clearance
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="request-clearance",
+        url_name="request-clearance",
+        write_action=Action.EDIT_PARTNER,
+    )
+    @idempotent
+    def request_clearance(self, request, *args, **kwargs):
+        with transaction.atomic():
+            partner = self.locked_for_write()
+            body = s.ClearanceRequestSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+            services.partner_request_clearance(
+                actor=request.user, partner=partner, comment=data.get("comment", "")
+            )
         return self.respond_with(self.get_object())
 
 
@@ -744,14 +763,14 @@ class ProjectViewSet(
         return budgets, results
 
     @staticmethod
-    def _arguments(data) -> dict:
+    def _arguments(data, post) -> dict:
         """Service arguments from validated input: referenced objects resolved (R11, R13)."""
         arguments = {}
         for name in ("title", "description", "start_date", "end_date", "status"):
             if name in data:
                 arguments[name] = data[name]
         if "partner" in data:
-            arguments["partner"] = _resolve_partner(data["partner"]["public_id"])
+            arguments["partner"] = _resolve_partner(data["partner"]["public_id"], post)
         if "priority" in data:
             arguments["priority"] = data["priority"]["code"]
         if "intended_results" in data:
@@ -766,7 +785,9 @@ class ProjectViewSet(
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             project = services.project_create(
-                actor=request.user, post=self.own_post, **self._arguments(serializer.validated_data)
+                actor=request.user,
+                post=self.own_post,
+                **self._arguments(serializer.validated_data, self.own_post),
             )
         project = self.get_queryset().get(pk=project.pk)
         return self.created(project, key=project.public_id)
@@ -777,7 +798,7 @@ class ProjectViewSet(
             serializer = self.get_serializer(project, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
             self.check_if_match(project)
-            arguments = self._arguments(serializer.validated_data)
+            arguments = self._arguments(serializer.validated_data, self.own_post)
             if not partial:  # PUT replaces: what is left out is emptied
                 arguments.setdefault("intended_results", [])
                 arguments.setdefault("budget", {})

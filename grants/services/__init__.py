@@ -17,7 +17,13 @@ from .annual_reports import (
 )
 from .base import post_year_headroom, projects_in_year
 from .fund import allocation_set, fund_year_save
-from .partners import partner_delete, partner_save
+from .partners import (
+    partner_decide_clearance,
+    partner_delete,
+    partner_request_clearance,
+    partner_save,
+    partner_set_sensitivity,
+)
 from .plans import (
     plan_amend,
     plan_approve,
@@ -61,8 +67,11 @@ __all__ = [
     "indicator_save",
     "indicator_value_delete",
     "indicator_value_set",
+    "partner_decide_clearance",
     "partner_delete",
+    "partner_request_clearance",
     "partner_save",
+    "partner_set_sensitivity",
     "plan_amend",
     "plan_approve",
     "plan_create",

@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Country, Post
-from grants.access import Action
+from grants.access import Action, can
 from grants.models import (
+    SENSITIVITY_RANK,
+    Clearance,
     Partner,
+    PartnerDecision,
     PartnerType,
     Sensitivity,
 )
@@ -41,11 +44,17 @@ def partner_save(
     name: str,
     partner_type: str,
     country: Country,
-    sensitivity: str = Sensitivity.SENSITIVE,
-    cleared_for_publication: bool = False,
+    sensitivity: str | None = None,
+    cleared_for_publication: bool | None = None,
     partner: Partner | None = None,
 ) -> Partner:
     """Create or update an implementing partner of a post; its type is required (R8).
+
+    R11: what is published is the ministry's decision. A post sets a new partner's
+    sensitivity and may raise it later; lowering it, and clearing a partner for publication,
+    are fund-manager actions (`partner_decide_clearance`, `partner_set_sensitivity`). A
+    `cleared_for_publication` that differs from the partner's is refused to anyone without
+    that right; a change of name or country lapses a clearance (what was cleared is gone).
 
     Locks the post, so two writers can't both create the same name (one gets the refusal).
     """
@@ -64,9 +73,30 @@ def partner_save(
     partner_type = ensure_choice(partner_type, PartnerType, rule="R8", field="partner_type")
     name = ensure_text(name, field="name", max_length=200, required=True)
     country = ensure_instance(country, Country, field="country")
+    if sensitivity is None:
+        sensitivity = partner.sensitivity if partner is not None else Sensitivity.SENSITIVE
     sensitivity = ensure_choice(sensitivity, Sensitivity, field="sensitivity")
+    current_cleared = partner.cleared_for_publication if partner is not None else False
+    if cleared_for_publication is None:
+        cleared_for_publication = current_cleared
     if not isinstance(cleared_for_publication, bool):
         raise invalid(_("Give yes or no."), field="cleared_for_publication")
+    may_publish = can(actor, Action.PUBLISH)
+    if cleared_for_publication != current_cleared and not may_publish:
+        raise FundRuleError(
+            "R11",
+            _("Only the ministry clears a partner for publication: ask for clearance instead."),
+            field="cleared_for_publication",
+        )
+    lowered = partner is not None and (
+        SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[partner.sensitivity]
+    )
+    if lowered and not may_publish:
+        raise FundRuleError(
+            "R11",
+            _("Only the ministry lowers a partner's sensitivity; a post may raise it."),
+            field="sensitivity",
+        )
     if partner is not None:
         if partner.post_id != post.pk and partner.projects.exists():
             raise FundRuleError(
@@ -74,6 +104,11 @@ def partner_save(
             )
     else:
         partner = Partner()
+    before = (
+        (partner.name, partner.country_id, partner.sensitivity, partner.clearance)
+        if partner.pk
+        else None
+    )
     namesake = Partner.objects.filter(post=post, name=name).exclude(pk=partner.pk).exists()
     if namesake:  # read under the post lock: two writers of one name can't both pass
         raise invalid(
@@ -86,8 +121,108 @@ def partner_save(
     partner.partner_type = partner_type
     partner.country = country
     partner.sensitivity = sensitivity
+    steps = []
+    moved = before is not None and (name, country.pk) != before[:2]
+    if moved and cleared_for_publication and not may_publish:
+        # What the ministry cleared is no longer what would be published: ask again.
+        cleared_for_publication = False
+        partner.clearance = Clearance.NOT_REQUESTED
+        steps.append(PartnerDecision.Step.RESET)
+    elif cleared_for_publication != current_cleared:
+        partner.clearance = Clearance.GRANTED if cleared_for_publication else Clearance.REFUSED
+        steps.append(
+            PartnerDecision.Step.GRANTED
+            if cleared_for_publication
+            else PartnerDecision.Step.REFUSED
+        )
     partner.cleared_for_publication = cleared_for_publication
     save_validated(partner, actor)
+    if before is not None and before[2] != sensitivity:
+        _record(partner, actor, PartnerDecision.Step.SENSITIVITY, before[2])
+    for step in steps:
+        _record(partner, actor, step)
+    return partner
+
+
+def _record(partner: Partner, actor, step, sensitivity_from: str = "", comment: str = "") -> None:
+    PartnerDecision.objects.create(
+        partner=partner,
+        step=step,
+        actor=actor if getattr(actor, "pk", None) else None,
+        sensitivity_from=sensitivity_from,
+        sensitivity_to=partner.sensitivity if sensitivity_from else "",
+        comment=comment,
+    )
+
+
+def _partner_for_decision(actor, partner, action: Action) -> Partner:
+    what = _("partner")
+    _lock_post(_current_post_id(Partner, partner, what=what, field="partner"))
+    partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
+    authorize(actor, action, partner, what=what, field="partner")
+    return partner
+
+
+@service
+def partner_request_clearance(*, actor, partner: Partner, comment: str = "") -> Partner:
+    """R11: a post asks the ministry to clear its partner for publication (name, country and
+    its projects' texts in IATI). The request is recorded; a fund manager decides."""
+    partner = _partner_for_decision(actor, partner, Action.EDIT_PARTNER)
+    comment = ensure_text(comment, field="comment", max_length=2000)
+    if partner.clearance in (Clearance.REQUESTED, Clearance.GRANTED):
+        raise FundRuleError(
+            "R11",
+            _("This partner's clearance is already %(state)s."),
+            field="clearance",
+            params={"state": partner.get_clearance_display().lower()},
+        )
+    partner.clearance = Clearance.REQUESTED
+    save_validated(partner, actor)
+    _record(partner, actor, PartnerDecision.Step.REQUESTED, comment=comment)
+    return partner
+
+
+@service
+def partner_decide_clearance(*, actor, partner: Partner, grant: bool, comment: str = "") -> Partner:
+    """R11: a fund manager grants or refuses (or withdraws) a partner's clearance for
+    publication; recorded with who, when and why. Whoever grants checks that the partner's
+    name and its projects' texts name no one."""
+    partner = _partner_for_decision(actor, partner, Action.PUBLISH)
+    comment = ensure_text(comment, field="comment", max_length=2000)
+    if not isinstance(grant, bool):
+        raise invalid(_("Give yes or no."), field="grant")
+    partner.clearance = Clearance.GRANTED if grant else Clearance.REFUSED
+    partner.cleared_for_publication = grant
+    save_validated(partner, actor)
+    step = PartnerDecision.Step.GRANTED if grant else PartnerDecision.Step.REFUSED
+    _record(partner, actor, step, comment=comment)
+    return partner
+
+
+@service
+def partner_set_sensitivity(
+    *, actor, partner: Partner, sensitivity: str, comment: str = ""
+) -> Partner:
+    """R11: raise a partner's sensitivity (the post or a fund manager) or lower it (a fund
+    manager only: it shows the name to reviewers and readers, and may let it be published)."""
+    ministry = can(actor, Action.PUBLISH)
+    partner = _partner_for_decision(
+        actor, partner, Action.PUBLISH if ministry else Action.EDIT_PARTNER
+    )
+    sensitivity = ensure_choice(sensitivity, Sensitivity, field="sensitivity")
+    if SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[partner.sensitivity] and not ministry:
+        raise FundRuleError(
+            "R11",
+            _("Only the ministry lowers a partner's sensitivity; a post may raise it."),
+            field="sensitivity",
+        )
+    comment = ensure_text(comment, field="comment", max_length=2000)
+    before = partner.sensitivity
+    if before == sensitivity:
+        return partner
+    partner.sensitivity = sensitivity
+    save_validated(partner, actor)
+    _record(partner, actor, PartnerDecision.Step.SENSITIVITY, before, comment=comment)
     return partner
 
 

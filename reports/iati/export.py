@@ -16,16 +16,17 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from lxml import etree
 
-from countries.models import Participation, Post
+from countries.models import Country, Participation, Post
 from grants.models import (
     COMMITTED_PROJECT_STATUSES,
     BudgetLine,
@@ -75,16 +76,22 @@ MINISTRY = {
     "nl": "Ministerie van Buitenlandse Zaken",
     "en": "Ministry of Foreign Affairs of the Netherlands",
 }
+REDUCED_TITLE = {
+    "nl": "Mensenrechtenfonds: mensenrechtenproject",
+    "en": "Human Rights Fund: human rights project",
+}
 REDUCED_DESCRIPTION = {
     "nl": (
         "Een mensenrechtenproject, gefinancierd uit het decentrale Mensenrechtenfonds van het "
         "Nederlandse ministerie van Buitenlandse Zaken. Om de betrokkenen te beschermen worden "
-        "de uitvoerende organisatie, het land en de details niet gepubliceerd."
+        "de uitvoerende organisatie, het land, het thema en de resultaten niet gepubliceerd; "
+        "bedragen zijn afgerond op EUR 10.000 en data op het kwartaal."
     ),
     "en": (
         "A human rights project funded by the decentral Human Rights Fund of the Netherlands "
         "Ministry of Foreign Affairs. To protect the people involved, the implementing "
-        "organisation, the country and the details are not published."
+        "organisation, the country, the theme and the results are not published; amounts are "
+        "rounded to EUR 10,000 and dates to the quarter."
     ),
 }
 ANONYMOUS_PARTNER = {
@@ -101,27 +108,82 @@ class NothingToPublish(InvalidExport):
     """No project may be published (or there is none): IATI has no empty activity file."""
 
 
-def counts_template() -> Counter:
-    return Counter(dict.fromkeys(Outcome.values, 0))
+class Disclosure(InvalidExport):
+    """The attacker, reading this file with every earlier one, finds an activity of a
+    confidential participation that stands for fewer than k posts (R11): not published."""
 
 
-def write_export(destination: Path, *, year: int | None = None) -> Counter:
+class Counts(Counter):
+    """How many projects each policy outcome got, and what the attacker found."""
+
+    smallest_anonymity_set: int | None = None
+
+
+def counts_template() -> Counts:
+    return Counts(dict.fromkeys(Outcome.values, 0))
+
+
+def write_export(destination: Path, *, year: int | None = None) -> Counts:
     """Write the validated IATI file of all projects (or those with money in `year`) to
-    `destination`; return how many projects each policy outcome got."""
+    `destination`; return how many projects each policy outcome got.
+
+    Before the file is moved into place the independent attacker (reports.iati.attacker)
+    reads it with every earlier file kept and the public facts; a file in which an activity
+    of a confidential participation stands for fewer than k posts is refused (Disclosure).
+    Only then are the cells this file decided kept for the next exports."""
+    from .attacker import check_files
+    from .facts import earlier_files, public_facts
+
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".partial")
     try:
         with _one_snapshot(), open(partial, "wb") as output:
-            counts = _write(output, year=year)
+            counts, context = _write(output, year=year)
         if not counts[Outcome.FULL] + counts[Outcome.REDUCED]:
             raise NothingToPublish(
-                f"no project to publish ({counts[Outcome.EXCLUDED]} left out under R11)"
+                f"no project to publish ({counts[Outcome.EXCLUDED]} left out, "
+                f"{counts[Outcome.WITHHELD]} held back under R11)"
             )
         validate(partial)
+        with earlier_files() as earlier:
+            verdict = check_files(
+                [*earlier, partial], public_facts(), k=settings.IATI_REGION_MIN_POSTS
+            )
+        counts.smallest_anonymity_set = verdict.smallest
+        if verdict.failures:
+            raise Disclosure(
+                f"{len(verdict.failures)} activities would stand for fewer than "
+                f"{settings.IATI_REGION_MIN_POSTS} posts (smallest: {verdict.smallest}); "
+                f"first: {verdict.failures[0]}"
+            )
+        _keep_cells(context.geography.new_cells())
         os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)
     return counts
+
+
+def _keep_cells(cells: list[tuple[int, int, str]]) -> None:
+    """Store the cells this file published under; if a concurrent export stored others for
+    the same post and year first, this file is not published (it would contradict it)."""
+    from ..models import IatiRegionCell
+
+    if not cells:
+        return
+    with transaction.atomic():
+        IatiRegionCell.objects.bulk_create(
+            [IatiRegionCell(year=y, post_id=post, region=region) for y, post, region in cells],
+            ignore_conflicts=True,
+        )
+        stored = {
+            (row.year, row.post_id): row.region
+            for row in IatiRegionCell.objects.filter(
+                year__in={y for y, _post, _region in cells},
+                post_id__in={post for _y, post, _region in cells},
+            )
+        }
+    if any(stored.get((y, post)) != region for y, post, region in cells):
+        raise InvalidExport("a concurrent export decided other regions; make the export again")
 
 
 @contextmanager
@@ -158,19 +220,21 @@ def validate(path: Path) -> None:
         raise InvalidExport(str(error)) from error
 
 
-def _write(output, *, year: int | None) -> Counter:
+def _write(output, *, year: int | None) -> tuple[Counts, _Context]:
     context = _Context.load(year)
     counts = counts_template()
     generated = timezone.now().replace(microsecond=0).isoformat()
     with etree.xmlfile(output, encoding="utf-8") as xml:
         xml.write_declaration()
         with xml.element("iati-activities", {"version": "2.03", "generated-datetime": generated}):
+            # In identifier order (random UUIDs): independent of the database's order and of
+            # which activities are full.
             for project, related in _projects(year):
-                decided = context.outcome(project)
+                decided, place = context.decide(project, related)
                 counts[decided] += 1
-                if decided != Outcome.EXCLUDED:
-                    xml.write(context.activity(project, related, decided), pretty_print=True)
-    return counts
+                if place is not None:
+                    xml.write(context.activity(project, related, decided, place), pretty_print=True)
+    return counts, context
 
 
 # --- Reading: one ordered stream per table, merged by project id ---------------------------
@@ -184,21 +248,23 @@ def _scoped(queryset, project_field: str, year: int | None):
 
 
 def _stream(queryset, project_field: str, year, *fields, order=()) -> Iterator:
+    key = f"{project_field[: -len('_id')]}__public_id"
     rows = (
         _scoped(queryset, project_field, year)
-        .order_by(project_field, *order)
-        .values(project_field, *fields)
+        .order_by(key, *order)
+        .values(key, *fields)
         .iterator(chunk_size=CHUNK)
     )
-    return itertools.groupby(rows, key=lambda row: row[project_field])
+    return itertools.groupby(rows, key=lambda row: row[key])
 
 
 def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
     """Each project (as a dict) with its budget lines, payments, intended results,
-    indicators and values: six queries for any number of projects."""
+    indicators and values, in the order of their public ids: six queries for any number of
+    projects."""
     projects = (
         _scoped(Project.objects.all(), "pk", year)
-        .order_by("pk")
+        .order_by("public_id")
         .values(
             "pk",
             "public_id",
@@ -217,6 +283,8 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
             "partner__cleared_for_publication",
             "partner__country_id",
             "partner__country__dac_region",
+            "partner__country__name_nl",
+            "partner__country__name_en",
         )
         .iterator(chunk_size=CHUNK)
     )
@@ -262,9 +330,9 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
         for name, stream in streams.items():
             # Every stream is ordered by project id: skip groups of projects outside the
             # scope, take this project's group if it is next.
-            while pending[name] is not None and pending[name][0] < project["pk"]:
+            while pending[name] is not None and pending[name][0] < project["public_id"]:
                 pending[name] = next(stream, None)
-            if pending[name] is not None and pending[name][0] == project["pk"]:
+            if pending[name] is not None and pending[name][0] == project["public_id"]:
                 related[name] = list(pending[name][1])
                 pending[name] = next(stream, None)
             else:
@@ -274,57 +342,80 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
 
 class _Context:
     """What every activity needs besides its own rows: reference texts, the participations
-    (for the policy) and the geography. A few small queries, loaded once."""
+    (for the policy), the geography with its kept cells and the free-text screen. A few small
+    queries, loaded once."""
 
-    def __init__(self, *, intended_results, priorities, public_years, geography, year):
+    def __init__(self, *, intended_results, priorities, public_years, geography, screen, year):
         self.intended_results = intended_results
         self.priorities = priorities
         self.public_years = public_years
         self.geography = geography
+        self.screen = screen
         self.year = year
         self.prefix = settings.IATI_REPORTING_ORG
         self.today = timezone.localdate()
+        # Reduced activities all carry the file's day as their last change: no timestamp
+        # to match against anything.
+        self.file_day = datetime.combine(self.today, time(0), tzinfo=UTC).isoformat()
 
     @classmethod
     def load(cls, year: int | None) -> _Context:
-        # Every year's participations, whatever the scope: a project's outcome and region
-        # depend on all its years, so an export of one year and of all years agree.
+        from ..models import IatiRegionCell
+
+        # Every year's participations, whatever the scope: a project's outcome depends on
+        # all its years, and its region on its start year, so the scopes agree.
         rows = list(
             Participation.objects.filter(selected=True).values(
                 "post_id", "fund_year__year", "published"
             )
         )
         public_years: dict[int, set[int]] = {}
-        posts_by_year: dict[int, set[int]] = {}
-        confidential: dict[int, set[int]] = {}  # year → posts whose participation is secret
+        members: dict[int, set[int]] = {}
+        confidential_posts: set[int] = set()
         for row in rows:
-            posts_by_year.setdefault(row["fund_year__year"], set()).add(row["post_id"])
+            members.setdefault(row["fund_year__year"], set()).add(row["post_id"])
             if row["published"]:
                 public_years.setdefault(row["post_id"], set()).add(row["fund_year__year"])
             else:
-                confidential.setdefault(row["fund_year__year"], set()).add(row["post_id"])
-        participating = set().union(*posts_by_year.values())
+                confidential_posts.add(row["post_id"])
+        # A post with a project starting in a year takes part in it, selected or not (now).
+        for row in (
+            Project.objects.annotate(start_year=ExtractYear("start_date"))
+            .values("post_id", "start_year")
+            .distinct()
+        ):
+            members.setdefault(row["start_year"], set()).add(row["post_id"])
+            if row["start_year"] not in public_years.get(row["post_id"], ()):
+                confidential_posts.add(row["post_id"])
+        kept: dict[int, dict[int, str]] = {}
+        for cell in IatiRegionCell.objects.values("year", "post_id", "region"):
+            kept.setdefault(cell["year"], {})[cell["post_id"]] = cell["region"]
+        involved = set().union(*members.values(), *(set(c) for c in kept.values()))
         post_countries: dict[int, dict[str, str]] = {}
-        for post in Post.objects.filter(pk__in=participating).values(
+        for post in Post.objects.filter(pk__in=involved).values(
             "pk", "host_country_id", "host_country__dac_region"
         ):
             post_countries.setdefault(post["pk"], {})[post["host_country_id"]] = post[
                 "host_country__dac_region"
             ]
-        for covered in Post.countries_covered.through.objects.filter(
-            post_id__in=participating
-        ).values("post_id", "country_id", "country__dac_region"):
+        for covered in Post.countries_covered.through.objects.filter(post_id__in=involved).values(
+            "post_id", "country_id", "country__dac_region"
+        ):
             post_countries.setdefault(covered["post_id"], {})[covered["country_id"]] = covered[
                 "country__dac_region"
             ]
         geography = policy.Geography(
             post_countries=post_countries,
-            posts_by_year=posts_by_year,
+            members_by_year=members,
+            kept_cells=kept,
             confidential_countries={
-                year: {country for post in posts for country in post_countries.get(post, {})}
-                for year, posts in confidential.items()
+                country for post in confidential_posts for country in post_countries.get(post, {})
             },
             min_posts=settings.IATI_REGION_MIN_POSTS,
+        )
+        named = {country for countries in post_countries.values() for country in countries}
+        screen = policy.TextScreen(
+            Country.objects.filter(pk__in=named).values_list("code", "name_nl", "name_en")
         )
         intended_results = {
             row["pk"]: row for row in IntendedResult.objects.values("pk", "text_nl", "text_en")
@@ -337,6 +428,7 @@ class _Context:
             priorities=priorities,
             public_years=public_years,
             geography=geography,
+            screen=screen,
             year=year,
         )
 
@@ -348,42 +440,84 @@ class _Context:
         fall in them (R9, R13)."""
         return set(range(project["start_date"].year, project["end_date"].year + 1))
 
-    def outcome(self, project: dict) -> Outcome:
+    def decide(self, project: dict, related: dict) -> tuple[Outcome, policy.Place | None]:
+        """The outcome and the place of a project; no place: nothing is written."""
         public = self.years(project) <= self.public_years.get(project["post_id"], set())
-        return policy.outcome(
+        decided = policy.outcome(
             sensitivity=project["partner__sensitivity"],
             cleared=project["partner__cleared_for_publication"],
             participation_public=public,
         )
+        if decided == Outcome.EXCLUDED:
+            return decided, None
+        place = self.geography.place(
+            decided,
+            country=project["partner__country_id"],
+            partner_region=project["partner__country__dac_region"],
+            post=project["post_id"],
+            year=project["start_date"].year,
+        )
+        if decided == Outcome.FULL and place is not None and place.region:
+            # The country is hidden: the partner's name (which the partner publishes itself)
+            # and the texts would point at it, and the theme narrows the region: reduced.
+            decided = Outcome.REDUCED
+        elif decided == Outcome.FULL and place is not None:
+            # A text that names a hidden country, or a partner that is its country's only
+            # one of its kind, would name that country anyway: reduced, in its cell.
+            texts = [project["title"], project["description"], project["partner__name"]]
+            texts += [row["name"] for row in related["indicators"]]
+            names_hidden = self.screen.names_any(texts, self.geography.confidential_countries)
+            if names_hidden:
+                decided = Outcome.REDUCED
+                place = self.geography.place(
+                    decided,
+                    country=project["partner__country_id"],
+                    partner_region=project["partner__country__dac_region"],
+                    post=project["post_id"],
+                    year=project["start_date"].year,
+                )
+        if place is None:
+            return Outcome.WITHHELD, None
+        return decided, place
 
     # --- The activity -----------------------------------------------------------------------
 
-    def activity(self, project: dict, related: dict, decided: Outcome) -> etree._Element:
+    def activity(
+        self, project: dict, related: dict, decided: Outcome, place: policy.Place
+    ) -> etree._Element:
         full = decided == Outcome.FULL
+        start, end = project["start_date"], project["end_date"]
+        if not full:  # R11: no date finer than the quarter
+            start, end = policy.quarter_start(start), policy.quarter_end(end)
+        updated = (
+            project["updated_at"].replace(microsecond=0).isoformat() if full else self.file_day
+        )
         activity = etree.Element(
             "iati-activity",
             {
-                "last-updated-datetime": project["updated_at"].replace(microsecond=0).isoformat(),
+                "last-updated-datetime": updated,
                 XML_LANG: "nl",
+                "hierarchy": "1",
                 "default-currency": code("Currency", "EUR"),
             },
         )
         _text(activity, "iati-identifier", f"{self.prefix}-{project['public_id']}")
         _organisation(activity, "reporting-org", ref=self.prefix, type_="10")
-        priority = self.priorities[project["priority__code"]]
         title = etree.SubElement(activity, "title")
         if full:
             _narrative(title, project["title"])
         else:
-            _narrative(title, f"Mensenrechtenfonds: {priority['name_nl']}", "nl")
-            _narrative(title, f"Human Rights Fund: {priority['name_en']}", "en")
+            _narrative(title, REDUCED_TITLE["nl"], "nl")
+            _narrative(title, REDUCED_TITLE["en"], "en")
         description = etree.SubElement(activity, "description", type=code("DescriptionType", "1"))
         if full and project["description"].strip():
             _narrative(description, project["description"])
         else:
             _narrative(description, REDUCED_DESCRIPTION["nl"], "nl")
             _narrative(description, REDUCED_DESCRIPTION["en"], "en")
-        _organisation(activity, "participating-org", ref=self.prefix, type_="10", role="1")
+        # The ministry funds, is accountable for and extends every project (roles 1, 2, 3).
+        for role in ("1", "2", "3"):
+            _organisation(activity, "participating-org", ref=self.prefix, type_="10", role=role)
         partner_type = code("OrganisationType", ORGANISATION_TYPE[project["partner__partner_type"]])
         implementing = etree.SubElement(
             activity, "participating-org", role=code("OrganisationRole", "4"), type=partner_type
@@ -398,13 +532,7 @@ class _Context:
             "activity-status",
             code=code("ActivityStatus", ACTIVITY_STATUS[project["status"]]),
         )
-        self._dates(activity, project)
-        place = self.geography.place(
-            decided,
-            country=project["partner__country_id"],
-            country_region=project["partner__country__dac_region"],
-            years=self.years(project),
-        )
+        self._dates(activity, project, start, end)
         if place.country:
             etree.SubElement(activity, "recipient-country", code=code("Country", place.country))
         else:
@@ -414,13 +542,21 @@ class _Context:
                 code=code("Region", place.region),
                 vocabulary=code("RegionVocabulary", "1"),
             )
-        sector = SECTOR_BY_PRIORITY.get(project["priority__code"], DEFAULT_SECTOR)
-        etree.SubElement(
-            activity,
-            "sector",
-            code=code("Sector", sector),
-            vocabulary=code("SectorVocabulary", "1"),
-        )
+        if full:
+            sector = SECTOR_BY_PRIORITY.get(project["priority__code"], DEFAULT_SECTOR)
+            etree.SubElement(
+                activity,
+                "sector",
+                code=code("Sector", sector),
+                vocabulary=code("SectorVocabulary", "1"),
+            )
+        else:  # R11: the priority is a quasi-identifier (posts announce theirs)
+            etree.SubElement(
+                activity,
+                "sector",
+                code=code("SectorCategory", policy.REDUCED_SECTOR_CATEGORY),
+                vocabulary=code("SectorVocabulary", "2"),
+            )
         # What every project of the fund is: a bilateral ODA grant for a project, untied.
         etree.SubElement(activity, "collaboration-type", code=code("CollaborationType", "1"))
         etree.SubElement(activity, "default-flow-type", code=code("FlowType", "10"))
@@ -432,25 +568,36 @@ class _Context:
             vocabulary=code("AidTypeVocabulary", "1"),
         )
         etree.SubElement(activity, "default-tied-status", code=code("TiedStatus", "5"))
+        amount = (lambda value: value) if full else policy.rounded
         committed = project["status"] in COMMITTED_PROJECT_STATUSES
-        for line in related["budget_lines"]:
-            self._budget(activity, project, line, committed=committed)
-        if committed and related["budget_lines"]:
-            total = sum((line["amount"] for line in related["budget_lines"]), Decimal(0))
+        # A cancelled project's budgets are not spent: consumers would add them up.
+        lines = [] if project["status"] == ProjectStatus.CANCELLED else related["budget_lines"]
+        for line in lines:
+            self._budget(activity, line, start, end, amount(line["amount"]), committed=committed)
+        if committed and lines:
+            total = amount(sum((line["amount"] for line in lines), Decimal(0)))
             # Committed when the project was recorded, or at its start if that was earlier
             # (a history import): a date that stays the same from one export to the next.
             made = min(project["start_date"], project["created_at"].date())
-            _transaction(activity, "2", made, total)
-        for payment in related["disbursements"]:
-            if payment["date"] <= self.today:  # a payment booked ahead is not made yet
+            _transaction(activity, "2", made if full else policy.quarter_start(made), total)
+        payments = [row for row in related["disbursements"] if row["date"] <= self.today]
+        if full:
+            for payment in payments:  # a payment booked ahead is not made yet
                 _transaction(activity, "3", payment["date"], payment["amount"])
-        self._results(activity, project, related, full=full)
+        else:  # summed per quarter, dated the quarter's first day
+            per_quarter: dict[date, Decimal] = {}
+            for payment in payments:
+                quarter = policy.quarter_start(payment["date"])
+                per_quarter[quarter] = per_quarter.get(quarter, Decimal(0)) + payment["amount"]
+            for quarter, paid in sorted(per_quarter.items()):
+                _transaction(activity, "3", quarter, policy.rounded(paid))
+        if full:  # reduced: results would name the priority and carry exact figures
+            self._results(activity, project, related)
         return activity
 
-    def _dates(self, activity, project) -> None:
-        start, end = project["start_date"], project["end_date"]
+    def _dates(self, activity, project, start: date, end: date) -> None:
         dates = [("1", start), ("3", end)]
-        if project["status"] in COMMITTED_PROJECT_STATUSES and start <= self.today:
+        if project["status"] in COMMITTED_PROJECT_STATUSES and project["start_date"] <= self.today:
             dates.append(("2", start))
         if project["status"] == ProjectStatus.COMPLETED and end <= self.today:
             dates.append(("4", end))
@@ -461,21 +608,21 @@ class _Context:
                 {"iso-date": day.isoformat(), "type": code("ActivityDateType", kind)},
             )
 
-    def _budget(self, activity, project, line, *, committed: bool) -> None:
-        # The calendar year of the budget line, within the project's period.
-        start = max(date(line["year"], 1, 1), project["start_date"])
-        end = min(date(line["year"], 12, 31), project["end_date"])
+    def _budget(self, activity, line, start: date, end: date, amount, *, committed) -> None:
+        # The calendar year of the budget line, within the project's (published) period.
+        period_start = max(date(line["year"], 1, 1), start)
+        period_end = min(date(line["year"], 12, 31), end)
         budget = etree.SubElement(
             activity,
             "budget",
             type=code("BudgetType", "1"),
             status=code("BudgetStatus", "2" if committed else "1"),
         )
-        etree.SubElement(budget, "period-start", {"iso-date": start.isoformat()})
-        etree.SubElement(budget, "period-end", {"iso-date": end.isoformat()})
-        _value(budget, line["amount"], start)
+        etree.SubElement(budget, "period-start", {"iso-date": period_start.isoformat()})
+        etree.SubElement(budget, "period-end", {"iso-date": period_end.isoformat()})
+        _value(budget, amount, period_start)
 
-    def _results(self, activity, project, related, *, full: bool) -> None:
+    def _results(self, activity, project, related) -> None:
         values_of: dict[int, list[dict]] = {}
         for value in related["values"]:
             values_of.setdefault(value["indicator_id"], []).append(value)
@@ -495,7 +642,7 @@ class _Context:
             title = etree.SubElement(result, "title")
             _narrative(title, intended["text_nl"], "nl")
             _narrative(title, intended["text_en"], "en")
-            for number, row in enumerate(mine, start=1):
+            for row in mine:
                 indicator = etree.SubElement(
                     result,
                     "indicator",
@@ -505,11 +652,7 @@ class _Context:
                     },
                 )
                 name = etree.SubElement(indicator, "title")
-                if full:
-                    _narrative(name, f"{row['name']} ({row['unit']})")
-                else:
-                    _narrative(name, f"Indicator {number} bij dit resultaat", "nl")
-                    _narrative(name, f"Indicator {number} for this result", "en")
+                _narrative(name, f"{row['name']} ({row['unit']})")
                 etree.SubElement(
                     indicator,
                     "baseline",

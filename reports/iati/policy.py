@@ -1,27 +1,46 @@
-"""The one sensitivity policy of the IATI publication (R11).
+"""The one disclosure policy of the IATI publication (R11), built on a stated attacker.
 
-For each project it decides what may be published:
+The attacker (docs/iati.md) holds every file the fund ever published, the public codelists and
+region tree, where the Netherlands has posts, each post's announced priorities per year and
+partners' own publications. The promise: every activity of a confidential participation stands
+for at least k participating posts (IATI_REGION_MIN_POSTS), counted after all of that is
+combined. The outcomes, in one table:
 
-- *full*: the partner is cleared for publication and the post's participation is public in
-  every year the project has money. Title, description, the implementing partner's name and
-  the recipient country appear (the country only if it is not also the country of a post whose
-  participation is confidential, and is an official IATI country code; otherwise a region).
-- *reduced*: otherwise. The implementing organisation is anonymised to its type, a region
-  stands in for the country, and title, description and indicator names are generic texts.
-- *excluded*: the partner is highly sensitive (a safety risk) and not cleared: the project
-  is left out of the file altogether.
+| outcome  | when                                                           | published as      |
+| -------- | -------------------------------------------------------------- | ----------------- |
+| full     | partner cleared by the ministry, participation public in every | names, texts,     |
+|          | year of the project, its country may be named, and no text     | the country       |
+|          | names a hidden country                                         |                   |
+| reduced  | otherwise                                                      | cell, generalised |
+| withheld | no cell stands for k posts yet (too few posts that year)       | nothing, for now  |
+| excluded | highly sensitive partner, not cleared                          | nothing           |
 
-A region is named only where at least *k* participating posts lie in it (IATI_REGION_MIN_POSTS,
-default 3) in every year of the project; otherwise the next wider region, up to 998 "developing
-countries, unspecified". A project's years are the calendar years from its start to its end.
-Nothing here knows about XML: reports.iati.export asks, and writes.
+*Cells.* Per fund year the participating posts are partitioned over the DAC region tree: a
+post's home is the narrowest region holding all its countries; bottom up, a region with at least
+k posts not already in a narrower cell becomes a cell of those posts; what is left at the top
+(fewer than k) takes the smallest top cells back until it holds k. So a region stands only for
+the posts it is the cell of, never for those published narrower. The partition is kept: the
+export stores it (reports.IatiRegionCell) and later exports only add posts to cells (a post
+that joins goes into the narrowest kept cell around its home) or make new cells of new posts;
+a cell never splits, so no file is ever more precise than an earlier one. An activity is
+placed in the narrowest cell, in its start year, around both its post's cell and its
+partner's country.
+
+*Reduced activities* carry no quasi-identifier finer than the cell: no priority (the DAC
+3-digit category 151 that all of the fund's purpose codes share), no results, amounts rounded
+to EUR 10 000, dates to the quarter, payments summed per quarter, and the file's date as
+last-updated time. Nothing here knows about XML: reports.iati.export asks, and writes.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import calendar
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -33,17 +52,124 @@ from .codelists import UNSPECIFIED_REGION, codelist, region_path
 
 class Outcome(models.TextChoices):
     FULL = "full", _("Published in full")
-    REDUCED = "reduced", _("Published reduced (anonymised, region, generic texts)")
+    REDUCED = "reduced", _("Published reduced (anonymised, region, generalised)")
+    WITHHELD = "withheld", _("Held back until a region stands for enough posts")
     EXCLUDED = "excluded", _("Left out")
 
 
 def outcome(*, sensitivity: str, cleared: bool, participation_public: bool) -> Outcome:
-    """R11: what may be published of a project, from its partner and its post."""
+    """R11: what may be published of a project, from its partner and its post (before the
+    free-text screen and the geography, which may only demote)."""
     if sensitivity == Sensitivity.HIGH and not cleared:
         return Outcome.EXCLUDED
     if cleared and participation_public:
         return Outcome.FULL
     return Outcome.REDUCED
+
+
+# --- Generalisation of a reduced activity's quasi-identifiers --------------------------------
+
+AMOUNT_STEP = Decimal(10000)
+REDUCED_SECTOR_CATEGORY = "151"  # Government & Civil Society-general: every code of the fund
+
+
+def rounded(amount: Decimal) -> Decimal:
+    """An amount to the nearest EUR 10 000 (half up)."""
+    return (amount / AMOUNT_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP) * AMOUNT_STEP
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_end(day: date) -> date:
+    last_month = 3 * ((day.month - 1) // 3) + 3
+    return date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+
+
+# --- Cells: the partition of each year's posts over the region tree --------------------------
+
+
+def home_region(regions: Iterable[str]) -> str:
+    """The narrowest region holding all of a post's countries ('' for a country without a
+    DAC region: then only 998 holds it)."""
+    paths = [region_path(region or UNSPECIFIED_REGION) for region in regions]
+    if not paths:
+        return UNSPECIFIED_REGION
+    common = set(paths[0]).intersection(*paths[1:])
+    return next(region for region in paths[0] if region in common)
+
+
+def _within(region: str, cell: str) -> bool:
+    return cell in region_path(region)
+
+
+def assign_cells(homes: Mapping[int, str], kept: Mapping[int, str], k: int) -> dict[int, str]:
+    """Each post's cell: `kept` as it is, every other post (by its home region) added to the
+    narrowest kept cell around its home, or grouped with other new posts into new cells of at
+    least k. A post for which no cell of k can be made yet is left out (its reduced
+    activities wait)."""
+    assigned = dict(kept)
+    kept_cells = set(kept.values())
+    pending: dict[str, list[int]] = {}
+    for post, home in homes.items():
+        if post in assigned:
+            continue
+        around = [region for region in region_path(home) if region in kept_cells]
+        if around:
+            assigned[post] = around[0]
+        else:
+            pending.setdefault(home, []).append(post)
+    if not pending:
+        return assigned
+    # Bottom up over the tree: deepest regions first.
+    new_cells: dict[str, list[int]] = {}
+    pool = {region: list(posts) for region, posts in pending.items()}
+    order = sorted(
+        {ancestor for region in pool for ancestor in region_path(region)},
+        key=lambda r: (-len(region_path(r)), r),
+    )
+    for region in order:
+        posts = pool.pop(region, [])
+        if not posts:
+            continue
+        if len(posts) >= k:
+            new_cells[region] = posts
+            continue
+        parent = region_path(region)[1] if region != UNSPECIFIED_REGION else None
+        if parent is None:
+            pool[region] = posts  # the top: fewer than k are left over
+            break
+        pool.setdefault(parent, []).extend(posts)
+    leftover = pool.get(UNSPECIFIED_REGION, [])
+    if leftover:
+        if UNSPECIFIED_REGION in kept_cells:
+            for post in leftover:
+                assigned[post] = UNSPECIFIED_REGION
+            leftover = []
+        else:
+            # Take the smallest new top cells (no other cell between them and 998) back into
+            # 998 until it stands for k posts.
+            while leftover and len(leftover) < k:
+                tops = [
+                    region
+                    for region in new_cells
+                    if region != UNSPECIFIED_REGION
+                    and not any(
+                        other in new_cells or other in kept_cells
+                        for other in region_path(region)[1:-1]
+                    )
+                ]
+                if not tops:
+                    break
+                smallest = min(tops, key=lambda r: (len(new_cells[r]), r))
+                leftover = leftover + new_cells.pop(smallest)
+            if len(leftover) >= k:
+                new_cells[UNSPECIFIED_REGION] = leftover
+    for region, posts in new_cells.items():
+        for post in posts:
+            assigned[post] = region
+    return assigned
 
 
 @dataclass(frozen=True)
@@ -55,56 +181,115 @@ class Place:
 
 
 class Geography:
-    """Countries and regions that may be named, given which posts take part in which year and
-    which of their participations are public."""
+    """Cells per year, and the countries that may be named."""
 
     def __init__(
         self,
         *,
         post_countries: Mapping[int, Mapping[str, str]],
-        posts_by_year: Mapping[int, Iterable[int]],
-        confidential_countries: Mapping[int, Iterable[str]],
+        members_by_year: Mapping[int, Iterable[int]],
+        kept_cells: Mapping[int, Mapping[int, str]],
+        confidential_countries: Iterable[str],
         min_posts: int,
     ):
-        """`post_countries`: each participating post's countries (host and covered: code →
-        narrowest DAC region, '' when none); `posts_by_year`: the posts selected in each fund
-        year; `confidential_countries`: per year, the countries of the posts whose
-        participation that year is confidential."""
+        """`post_countries`: each post's countries (code → narrowest DAC region, '' when
+        none); `members_by_year`: the posts taking part in each year (selected, or with a
+        project starting then); `kept_cells`: the partition stored by earlier exports;
+        `confidential_countries`: the countries of every post whose participation is
+        confidential in some year."""
         self.min_posts = min_posts
-        self.confidential_countries = {
-            year: frozenset(countries) for year, countries in confidential_countries.items()
-        }
-        # Posts per region and year: a post counts once in a region, however many of its
-        # countries lie in it (k counts posts, not countries).
-        self.posts_in_region: dict[int, Counter[str]] = {}
-        for year, posts in posts_by_year.items():
-            counter = self.posts_in_region.setdefault(year, Counter())
-            for post in posts:
-                regions = set()
-                for region in post_countries.get(post, {}).values():
-                    regions.update(region_path(region or UNSPECIFIED_REGION))
-                counter.update(regions)
+        self.confidential_countries = frozenset(confidential_countries)
+        self.kept = {year: dict(cells) for year, cells in kept_cells.items()}
+        self.cells: dict[int, dict[int, str]] = {}
+        years = set(members_by_year) | set(kept_cells)
+        for year in years:
+            members = set(members_by_year.get(year, ())) | set(self.kept.get(year, {}))
+            homes = {
+                post: home_region(post_countries.get(post, {}).values() or [""]) for post in members
+            }
+            self.cells[year] = assign_cells(homes, self.kept.get(year, {}), min_posts)
+        self._regions = {year: set(cells.values()) for year, cells in self.cells.items()}
 
-    def region(self, country_region: str | None, years: Iterable[int]) -> str:
-        """The narrowest region around the country that holds at least k participating posts
-        in every year of the project (so an export of one year and of all years agree); 998
-        when none does, or when the country has no DAC region."""
-        years = list(years)
-        for region in region_path(country_region or UNSPECIFIED_REGION):
-            if region == UNSPECIFIED_REGION:
+    def new_cells(self) -> list[tuple[int, int, str]]:
+        """(year, post, region) decided now, to be kept once the file is published."""
+        return [
+            (year, post, region)
+            for year, cells in sorted(self.cells.items())
+            for post, region in sorted(cells.items())
+            if post not in self.kept.get(year, {})
+        ]
+
+    def region(self, *, post: int, year: int, partner_region: str | None) -> str | None:
+        """The narrowest cell of the year around the post's cell and the partner's country;
+        None when there is none yet (the activity waits)."""
+        cell = self.cells.get(year, {}).get(post)
+        if cell is None:
+            return None
+        partner_path = region_path(partner_region or UNSPECIFIED_REGION)
+        for region in region_path(cell):
+            if region in self._regions[year] and region in partner_path:
                 return region
-            if all(
-                self.posts_in_region.get(year, Counter())[region] >= self.min_posts
-                for year in years
-            ):
-                return region
-        return UNSPECIFIED_REGION
+        return None
 
     def place(
-        self, decided: Outcome, *, country: str, country_region: str | None, years: Iterable[int]
-    ) -> Place:
-        years = list(years)
-        hidden = any(country in self.confidential_countries.get(year, ()) for year in years)
-        if decided == Outcome.FULL and not hidden and country in codelist("Country"):
+        self,
+        decided: Outcome,
+        *,
+        country: str,
+        partner_region: str | None,
+        post: int,
+        year: int,
+    ) -> Place | None:
+        if decided == Outcome.FULL and self.names(country):
             return Place(country=country)
-        return Place(region=self.region(country_region, years))
+        region = self.region(post=post, year=year, partner_region=partner_region)
+        return Place(region=region) if region else None
+
+    def names(self, country: str) -> bool:
+        """Whether a full activity may name this country."""
+        return country not in self.confidential_countries and country in codelist("Country")
+
+
+# --- Free text of full activities -------------------------------------------------------------
+
+
+def _plain_name(name: str) -> str:
+    return re.sub(r"\s*\(.*?\)\s*", " ", name).strip()
+
+
+@cache
+def _country_facts(code: str) -> tuple[str, ...]:
+    """A real country's capital, demonym and other spellings (countryinfo's data)."""
+    try:
+        from countryinfo import CountryInfo
+
+        info = CountryInfo(code).info()
+    except Exception:  # not a real country (the demo world's), or no data
+        return ()
+    terms = [info.get("capital") or "", info.get("demonym") or "", info.get("name") or ""]
+    terms += [spelling for spelling in info.get("altSpellings") or () if len(spelling) > 3]
+    return tuple(term for term in terms if term)
+
+
+class TextScreen:
+    """Finds the name of a hidden country in a text: its Dutch and English names, its capital,
+    demonym and other spellings, and words built on the Dutch or English name's stem
+    (Kenia → Keniaans, Kenianen; Kenya → Kenyan)."""
+
+    def __init__(self, countries: Iterable[tuple[str, str, str]]):
+        self.patterns: dict[str, re.Pattern] = {}
+        for code, name_nl, name_en in countries:
+            words = {_plain_name(name_nl), _plain_name(name_en), *_country_facts(code)}
+            words.discard("")
+            stems = set()
+            for name in (_plain_name(name_nl), _plain_name(name_en)):
+                stem = re.sub(r"(ië|ë|[aeiouy])+$", "", name, flags=re.IGNORECASE)
+                if len(stem) >= 4 and " " not in stem:
+                    stems.add(stem)
+            parts = [re.escape(word) + r"\b" for word in sorted(words)]
+            parts += [re.escape(stem) + r"\w*" for stem in sorted(stems)]
+            self.patterns[code] = re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
+
+    def names_any(self, texts: Iterable[str], countries: Iterable[str]) -> bool:
+        text = "\n".join(texts)
+        return any(self.patterns[code].search(text) for code in countries if code in self.patterns)

@@ -1,0 +1,265 @@
+"""The attacker of docs/iati.md, in code: it reads only what was published and what is
+public, and computes each activity's anonymity set — the participating posts that can still
+be behind it once everything is combined.
+
+It shares nothing with the policy (reports.iati.policy) or the writer (reports.iati.export):
+it parses the files with lxml, reads the public DAC region tree from the vendored data file
+itself, and knows the export's rules only as any reader of docs/iati.md does (Kerckhoffs:
+the method is public). Its inferences, for an activity seen in every file that holds it:
+
+1. *Time.* The activity belongs to a post that took part in the year of its (earliest
+   published) planned start.
+2. *Place.* A recipient country: a post with that country. A region: a post whose countries
+   all lie in it — except a post whose countries all lie in a narrower region that some
+   activity of the same start year was published under in any file (the method publishes a
+   post at the narrowest region that stands for enough posts, so such a post would have been
+   published narrower). Two files that place the activity differently: both hold.
+3. *Theme.* A 5-digit DAC purpose code: a post that announced a priority with that code in
+   that year (the mapping is public, in docs/iati.md).
+4. *Words.* A country named in any published text of the activity (its names in Dutch and
+   English, capital, demonym and words built on the name): a post with that country.
+
+An activity is safe when its anonymity set holds at least k posts, or only posts whose
+participation that year is public. Anything else — fewer than k, or none at all (the
+files contradict the public facts) — is a failure.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+_TREE = Path(__file__).resolve().parent / "vendor" / "dac_regions.json"
+_WORLD = "998"
+# docs/iati.md: the public table of purpose codes per priority.
+_PRIORITIES_OF_SECTOR = {
+    "15170": {"women_girls"},
+    "15160": {"lgbtiq", "religion_belief"},
+    "15153": {"expression"},
+    "15150": {"defenders_civic_space"},
+    "15130": {"accountability"},
+}
+
+
+def _parents() -> dict[str, str]:
+    return json.loads(_TREE.read_text(encoding="utf-8"))["wider_region"]
+
+
+@dataclass
+class View:
+    """What one file says of one activity."""
+
+    year: int
+    country: str | None
+    region: str | None
+    sectors: tuple[str, ...]
+    texts: tuple[str, ...]
+
+
+@dataclass
+class Verdict:
+    smallest: int | None = None
+    failures: list[str] = field(default_factory=list)
+    checked: int = 0
+
+
+def _views(path: Path) -> Iterator[tuple[str, View]]:
+    """(identifier, view) of every activity of a file, as a stream."""
+    for _event, element in etree.iterparse(
+        str(path), events=("end",), tag="iati-activity", huge_tree=True
+    ):
+        identifier = (element.findtext("iati-identifier") or "").strip()
+        starts = [
+            date.get("iso-date", "")
+            for date in element.findall("activity-date")
+            if date.get("type") in ("1", "2")
+        ]
+        year = int(min(starts)[:4]) if starts else 0
+        country = element.find("recipient-country")
+        region = element.find("recipient-region")
+        sectors = tuple(
+            sector.get("code", "")
+            for sector in element.findall("sector")
+            if sector.get("vocabulary", "1") == "1"
+        )
+        texts = tuple(
+            narrative.text or ""
+            for narrative in element.iter("narrative")
+            if narrative.getparent().tag not in ("reporting-org",)
+        )
+        yield (
+            identifier,
+            View(
+                year=year,
+                country=country.get("code") if country is not None else None,
+                region=region.get("code") if region is not None else None,
+                sectors=sectors,
+                texts=texts,
+            ),
+        )
+        element.clear(keep_tail=True)
+        while element.getprevious() is not None:
+            del element.getparent()[0]
+
+
+class _OutOfOrder(Exception):
+    pass
+
+
+def _sorted(stream: Iterator[tuple[str, View]]) -> Iterator[tuple[str, View]]:
+    previous = None
+    for identifier, view in stream:
+        if previous is not None and identifier < previous:
+            raise _OutOfOrder
+        previous = identifier
+        yield identifier, view
+
+
+class Attacker:
+    def __init__(self, facts: dict, *, k: int):
+        self.k = k
+        self.parents = _parents()
+        self.posts = facts["posts"]
+        self.homes = {post: self._home(entry["countries"]) for post, entry in self.posts.items()}
+        self._part: dict[int, set] = {}
+        self._texts: dict[tuple, list[str]] = {}
+        self.words = {
+            code: self._pattern(code, names) for code, names in facts.get("countries", {}).items()
+        }
+
+    def _path(self, region: str | None) -> list[str]:
+        path, current = [], region or _WORLD
+        while current and current not in path:
+            path.append(current)
+            current = self.parents.get(current, _WORLD) if current != _WORLD else None
+        return path
+
+    def _home(self, countries: dict[str, str]) -> str:
+        paths = [self._path(region) for region in countries.values()] or [[_WORLD]]
+        common = set(paths[0]).intersection(*paths[1:])
+        return next(region for region in paths[0] if region in common)
+
+    @staticmethod
+    def _pattern(code: str, names: Iterable[str]) -> re.Pattern:
+        words, stems = set(), set()
+        for name in names:
+            plain = re.sub(r"\s*\(.*?\)\s*", " ", name or "").strip()
+            if plain:
+                words.add(plain)
+                stem = re.sub(r"(ië|ë|[aeiouy])+$", "", plain, flags=re.IGNORECASE)
+                if len(stem) >= 4 and " " not in stem:
+                    stems.add(stem)
+        try:  # a real country: capital and demonym, from a public gazetteer
+            from countryinfo import CountryInfo
+
+            info = CountryInfo(code).info()
+            words.update(term for term in (info.get("capital"), info.get("demonym")) if term)
+        except Exception:
+            pass
+        parts = [re.escape(word) + r"\b" for word in words]
+        parts += [re.escape(stem) + r"\w*" for stem in stems]
+        return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE) if parts else None
+
+    def _taking_part(self, year: int) -> set:
+        if year not in self._part:
+            self._part[year] = {
+                post for post, entry in self.posts.items() if _year(entry, year) is not None
+            }
+        return self._part[year]
+
+    def _named(self, texts: tuple[str, ...]) -> list[str]:
+        """The countries a text names (cached: most texts are the generic ones)."""
+        if texts not in self._texts:
+            text = "\n".join(texts)
+            self._texts[texts] = [
+                code
+                for code, pattern in self.words.items()
+                if pattern is not None and pattern.search(text)
+            ]
+            if len(self._texts) > 10000:
+                self._texts.clear()
+        return self._texts[texts]
+
+    def candidates(self, view: View, published: dict[int, set[str]]) -> set:
+        posts = self._taking_part(view.year)
+        if view.country:
+            posts = {p for p in posts if view.country in self.posts[p]["countries"]}
+        else:
+            region = view.region or _WORLD
+            narrower = {
+                other
+                for other in published.get(view.year, ())
+                if other != region and region in self._path(other)
+            }
+            posts = {
+                p
+                for p in posts
+                if region in self._path(self.homes[p])
+                and not any(other in self._path(self.homes[p]) for other in narrower)
+            }
+        for sector in view.sectors:
+            themes = _PRIORITIES_OF_SECTOR.get(sector)
+            if themes:
+                posts = {
+                    p for p in posts if themes & set(_year(self.posts[p], view.year)["priorities"])
+                }
+        for code in self._named(view.texts):
+            posts = {p for p in posts if code in self.posts[p]["countries"]}
+        return posts
+
+    def judge(self, identifier: str, views: list[View], published, verdict: Verdict) -> None:
+        year = min(view.year for view in views)
+        posts = None
+        for view in views:
+            found = self.candidates(View(year, *_rest(view)), published)
+            posts = found if posts is None else posts & found
+        verdict.checked += 1
+        if posts and all(_year(self.posts[p], year).get("public") for p in posts):
+            return  # a public participation: the ministry chose to name it
+        size = len(posts or ())
+        verdict.smallest = size if verdict.smallest is None else min(verdict.smallest, size)
+        if size < self.k:
+            verdict.failures.append(f"{identifier}: {size} posts")
+
+
+def _year(entry: dict, year: int) -> dict | None:
+    years = entry["years"]
+    return years.get(year, years.get(str(year)))
+
+
+def _rest(view: View) -> tuple:
+    return view.country, view.region, view.sectors, view.texts
+
+
+def check_files(paths: Iterable[Path], facts: dict, *, k: int) -> Verdict:
+    """The anonymity set of every activity in these files, read together."""
+    paths = [Path(path) for path in paths]
+    attacker = Attacker(facts, k=k)
+    # First pass: the regions published per start year, in any file.
+    published: dict[int, set[str]] = {}
+    for path in paths:
+        for _identifier, view in _views(path):
+            if view.region:
+                published.setdefault(view.year, set()).add(view.region)
+    verdict = Verdict()
+    try:
+        # Files in identifier order are merged as streams (memory flat in the file size).
+        merged = heapq.merge(*(_sorted(_views(path)) for path in paths), key=lambda item: item[0])
+        for identifier, group in itertools.groupby(merged, key=lambda item: item[0]):
+            attacker.judge(identifier, [view for _id, view in group], published, verdict)
+    except _OutOfOrder:  # an older file, written in another order: gather in memory
+        verdict = Verdict()
+        views: dict[str, list[View]] = {}
+        for path in paths:
+            for identifier, view in _views(path):
+                views.setdefault(identifier, []).append(view)
+        for identifier, group in views.items():
+            attacker.judge(identifier, group, published, verdict)
+    return verdict

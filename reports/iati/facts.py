@@ -1,0 +1,101 @@
+"""What the attacker of docs/iati.md may know besides the files: the public facts, gathered
+from the database as plain data, and the files published before.
+
+These are facts, not policy: where each post is (the Netherlands' post network is public),
+which posts took part in which year and with which priorities (posts announce their calls
+for proposals), and which participations the ministry made public. The attacker gets them
+as a worst case — it is told everything a diligent reader could find out — and nothing of
+how the policy decides.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db.models.functions import ExtractYear
+
+from countries.models import Country, Participation, Post
+from grants.models import PlanPriority, Project
+
+
+def public_facts() -> dict:
+    """{"posts": {post: {"countries": {code: region}, "years": {year: {"priorities": [...],
+    "public": bool}}}}, "countries": {code: [name_nl, name_en]}}, JSON-able."""
+    posts: dict[int, dict] = {}
+
+    def year_of(post_id: int, year: int) -> dict:
+        entry = posts.setdefault(post_id, {"countries": {}, "years": {}})
+        return entry["years"].setdefault(year, {"priorities": set(), "public": False})
+
+    # Taking part: selected now, or selected at some moment (the participation's history), or
+    # running a project that starts in the year.
+    for row in Participation.objects.filter(selected=True).values(
+        "post_id", "fund_year__year", "published"
+    ):
+        year_of(row["post_id"], row["fund_year__year"])["public"] = row["published"]
+    for row in (
+        Participation.history.filter(selected=True).values("post_id", "fund_year__year").distinct()
+    ):
+        year_of(row["post_id"], row["fund_year__year"])
+    for row in (
+        Project.objects.annotate(start_year=ExtractYear("start_date"))
+        .values("post_id", "start_year", "priority__code")
+        .distinct()
+    ):
+        year_of(row["post_id"], row["start_year"])["priorities"].add(row["priority__code"])
+    for row in PlanPriority.objects.values(
+        "plan__post_id", "plan__fund_year__year", "priority__code"
+    ):
+        year_of(row["plan__post_id"], row["plan__fund_year__year"])["priorities"].add(
+            row["priority__code"]
+        )
+    for post in Post.objects.filter(pk__in=posts).values(
+        "pk", "host_country_id", "host_country__dac_region"
+    ):
+        posts[post["pk"]]["countries"][post["host_country_id"]] = post["host_country__dac_region"]
+    for row in Post.countries_covered.through.objects.filter(post_id__in=posts).values(
+        "post_id", "country_id", "country__dac_region"
+    ):
+        posts[row["post_id"]]["countries"][row["country_id"]] = row["country__dac_region"]
+    for entry in posts.values():
+        for year in entry["years"].values():
+            year["priorities"] = sorted(year["priorities"])
+    codes = {code for entry in posts.values() for code in entry["countries"]}
+    countries = {
+        code: [name_nl, name_en]
+        for code, name_nl, name_en in Country.objects.filter(pk__in=codes).values_list(
+            "code", "name_nl", "name_en"
+        )
+    }
+    return {"posts": posts, "countries": countries}
+
+
+@contextmanager
+def earlier_files() -> Iterator[list[Path]]:
+    """Local paths of every IATI file published and still kept, oldest first (copied from
+    the storage when it has no local paths)."""
+    from ..models import IatiExport, ReportStatus
+
+    exports = list(
+        IatiExport.objects.filter(status=ReportStatus.DONE)
+        .exclude(file="")
+        .order_by("created_at", "pk")
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = []
+        for export in exports:
+            storage = export.file.storage
+            if not storage.exists(export.file.name):
+                continue  # deleted by hand: nothing to read
+            try:
+                paths.append(Path(storage.path(export.file.name)))
+            except NotImplementedError:  # object storage
+                local = Path(scratch) / f"{export.pk}.xml"
+                with storage.open(export.file.name, "rb") as source, open(local, "wb") as copy:
+                    shutil.copyfileobj(source, copy)
+                paths.append(local)
+        yield paths
