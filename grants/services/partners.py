@@ -211,11 +211,8 @@ def partner_set_sensitivity(
     )
     sensitivity = ensure_choice(sensitivity, Sensitivity, field="sensitivity")
     if SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[partner.sensitivity] and not ministry:
-        raise FundRuleError(
-            "R11",
-            _("Only the ministry lowers a partner's sensitivity; a post may raise it."),
-            field="sensitivity",
-        )
+        # R11: lowering is the ministry's (the publish action), whoever else may edit.
+        authorize(actor, Action.PUBLISH, partner, what=_("partner"), field="sensitivity")
     comment = ensure_text(comment, field="comment", max_length=2000)
     before = partner.sensitivity
     if before == sensitivity:

@@ -371,13 +371,13 @@ class _Context:
         )
         public_years: dict[int, set[int]] = {}
         members: dict[int, set[int]] = {}
-        confidential_posts: set[int] = set()
+        confidential_posts: dict[int, set[int]] = {}  # year → posts
         for row in rows:
             members.setdefault(row["fund_year__year"], set()).add(row["post_id"])
             if row["published"]:
                 public_years.setdefault(row["post_id"], set()).add(row["fund_year__year"])
             else:
-                confidential_posts.add(row["post_id"])
+                confidential_posts.setdefault(row["fund_year__year"], set()).add(row["post_id"])
         # A post with a project starting in a year takes part in it, selected or not (now).
         for row in (
             Project.objects.annotate(start_year=ExtractYear("start_date"))
@@ -386,7 +386,7 @@ class _Context:
         ):
             members.setdefault(row["start_year"], set()).add(row["post_id"])
             if row["start_year"] not in public_years.get(row["post_id"], ()):
-                confidential_posts.add(row["post_id"])
+                confidential_posts.setdefault(row["start_year"], set()).add(row["post_id"])
         kept: dict[int, dict[int, str]] = {}
         for cell in IatiRegionCell.objects.values("year", "post_id", "region"):
             kept.setdefault(cell["year"], {})[cell["post_id"]] = cell["region"]
@@ -409,7 +409,8 @@ class _Context:
             members_by_year=members,
             kept_cells=kept,
             confidential_countries={
-                country for post in confidential_posts for country in post_countries.get(post, {})
+                year: {country for post in posts for country in post_countries.get(post, {})}
+                for year, posts in confidential_posts.items()
             },
             min_posts=settings.IATI_REGION_MIN_POSTS,
         )
@@ -456,6 +457,7 @@ class _Context:
             partner_region=project["partner__country__dac_region"],
             post=project["post_id"],
             year=project["start_date"].year,
+            years=self.years(project),
         )
         if decided == Outcome.FULL and place is not None and place.region:
             # The country is hidden: the partner's name (which the partner publishes itself)
@@ -466,7 +468,8 @@ class _Context:
             # one of its kind, would name that country anyway: reduced, in its cell.
             texts = [project["title"], project["description"], project["partner__name"]]
             texts += [row["name"] for row in related["indicators"]]
-            names_hidden = self.screen.names_any(texts, self.geography.confidential_countries)
+            hidden = self.geography.hidden(self.years(project))
+            names_hidden = self.screen.names_any(texts, hidden)
             if names_hidden:
                 decided = Outcome.REDUCED
                 place = self.geography.place(

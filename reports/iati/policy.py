@@ -189,16 +189,18 @@ class Geography:
         post_countries: Mapping[int, Mapping[str, str]],
         members_by_year: Mapping[int, Iterable[int]],
         kept_cells: Mapping[int, Mapping[int, str]],
-        confidential_countries: Iterable[str],
+        confidential_countries: Mapping[int, Iterable[str]],
         min_posts: int,
     ):
         """`post_countries`: each post's countries (code → narrowest DAC region, '' when
         none); `members_by_year`: the posts taking part in each year (selected, or with a
         project starting then); `kept_cells`: the partition stored by earlier exports;
-        `confidential_countries`: the countries of every post whose participation is
-        confidential in some year."""
+        `confidential_countries`: per year, the countries of the posts whose participation
+        that year is confidential."""
         self.min_posts = min_posts
-        self.confidential_countries = frozenset(confidential_countries)
+        self.confidential_countries = {
+            year: frozenset(countries) for year, countries in confidential_countries.items()
+        }
         self.kept = {year: dict(cells) for year, cells in kept_cells.items()}
         self.cells: dict[int, dict[int, str]] = {}
         years = set(members_by_year) | set(kept_cells)
@@ -239,15 +241,20 @@ class Geography:
         partner_region: str | None,
         post: int,
         year: int,
+        years: Iterable[int] = (),
     ) -> Place | None:
-        if decided == Outcome.FULL and self.names(country):
+        if decided == Outcome.FULL and self.names(country, years or [year]):
             return Place(country=country)
         region = self.region(post=post, year=year, partner_region=partner_region)
         return Place(region=region) if region else None
 
-    def names(self, country: str) -> bool:
-        """Whether a full activity may name this country."""
-        return country not in self.confidential_countries and country in codelist("Country")
+    def hidden(self, years: Iterable[int]) -> frozenset[str]:
+        """The countries of posts whose participation is confidential in one of these years."""
+        return frozenset().union(*(self.confidential_countries.get(y, ()) for y in years))
+
+    def names(self, country: str, years: Iterable[int]) -> bool:
+        """Whether a full activity of these years may name this country."""
+        return country not in self.hidden(years) and country in codelist("Country")
 
 
 # --- Free text of full activities -------------------------------------------------------------

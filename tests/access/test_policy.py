@@ -441,6 +441,32 @@ SCENARIOS = {
         POST_EDITOR,
         True,
     ),
+    # R11: publication is the ministry's decision; a post may only ask, or raise.
+    "partner_request_clearance": (
+        lambda w: (
+            lambda actor: services.partner_request_clearance(actor=actor, partner=w.partner)
+        ),
+        POST_EDITOR,
+        True,
+    ),
+    "partner_decide_clearance": (
+        lambda w: (
+            lambda actor: services.partner_decide_clearance(
+                actor=actor, partner=w.partner, grant=True
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
+    "partner_set_sensitivity (lower)": (
+        lambda w: (
+            lambda actor: services.partner_set_sensitivity(
+                actor=actor, partner=w.partner, sensitivity="normal"
+            )
+        ),
+        FUND_MANAGER,
+        True,
+    ),
     "partner_delete": (
         lambda w: (
             spare := spare_partner(w),
