@@ -9,6 +9,7 @@ the method is public). Its inferences, for an activity seen in every file that h
 
 1. *Time.* The activity belongs to a post that took part in the year of its (earliest
    published) planned start.
+   A file holds only posts that took part when it was written (announcements are dated).
 2. *Place.* A recipient country: a post with that country. A region: a post whose countries
    all lie in it — except a post whose countries all lie in a narrower region that some
    activity of the same start year was published under in any file (the method publishes a
@@ -57,6 +58,7 @@ class View:
     """What one file says of one activity."""
 
     year: int
+    at: str  # the file's generated-datetime, to the second
     country: str | None
     region: str | None
     sectors: tuple[str, ...]
@@ -72,9 +74,19 @@ class Verdict:
 
 def _views(path: Path) -> Iterator[tuple[str, View]]:
     """(identifier, view) of every activity of a file, as a stream."""
-    for _event, element in etree.iterparse(
-        str(path), events=("end",), tag="iati-activity", huge_tree=True
+    generated = ""
+    for event, element in etree.iterparse(
+        str(path),
+        events=("start", "end"),
+        tag=("iati-activities", "iati-activity"),
+        huge_tree=True,
     ):
+        if element.tag == "iati-activities":
+            if event == "start":
+                generated = (element.get("generated-datetime") or "")[:19]
+            continue
+        if event != "end":
+            continue
         identifier = (element.findtext("iati-identifier") or "").strip()
         starts = [
             date.get("iso-date", "")
@@ -98,6 +110,7 @@ def _views(path: Path) -> Iterator[tuple[str, View]]:
             identifier,
             View(
                 year=year,
+                at=generated,
                 country=country.get("code") if country is not None else None,
                 region=region.get("code") if region is not None else None,
                 sectors=sectors,
@@ -128,7 +141,7 @@ class Attacker:
         self.parents = _parents()
         self.posts = facts["posts"]
         self.homes = {post: self._home(entry["countries"]) for post, entry in self.posts.items()}
-        self._part: dict[int, set] = {}
+        self._part: dict[tuple, set] = {}
         self._texts: dict[tuple, list[str]] = {}
         self.words = {
             code: self._pattern(code, names) for code, names in facts.get("countries", {}).items()
@@ -167,12 +180,18 @@ class Attacker:
         parts += [re.escape(stem) + r"\w*" for stem in stems]
         return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE) if parts else None
 
-    def _taking_part(self, year: int) -> set:
-        if year not in self._part:
-            self._part[year] = {
-                post for post, entry in self.posts.items() if _year(entry, year) is not None
+    def _taking_part(self, year: int, at: str) -> set:
+        """The posts known to take part in the year at the time the file was made: a file
+        holds only activities of posts that took part when it was written."""
+        key = (year, at)
+        if key not in self._part:
+            self._part[key] = {
+                post
+                for post, entry in self.posts.items()
+                if (facts := _year(entry, year)) is not None
+                and (not at or not facts.get("since") or facts["since"][:19] <= at)
             }
-        return self._part[year]
+        return self._part[key]
 
     def _named(self, texts: tuple[str, ...]) -> list[str]:
         """The countries a text names (cached: most texts are the generic ones)."""
@@ -188,7 +207,7 @@ class Attacker:
         return self._texts[texts]
 
     def candidates(self, view: View, published: dict[int, set[str]]) -> set:
-        posts = self._taking_part(view.year)
+        posts = self._taking_part(view.year, view.at)
         if view.country:
             posts = {p for p in posts if view.country in self.posts[p]["countries"]}
         else:
@@ -218,7 +237,7 @@ class Attacker:
         year = min(view.year for view in views)
         posts = None
         for view in views:
-            found = self.candidates(View(year, *_rest(view)), published)
+            found = self.candidates(View(year, view.at, *_rest(view)), published)
             posts = found if posts is None else posts & found
         verdict.checked += 1
         if posts and all(_year(self.posts[p], year).get("public") for p in posts):

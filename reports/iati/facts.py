@@ -24,12 +24,20 @@ from grants.models import PlanPriority, Project
 
 def public_facts() -> dict:
     """{"posts": {post: {"countries": {code: region}, "years": {year: {"priorities": [...],
-    "public": bool}}}}, "countries": {code: [name_nl, name_en]}}, JSON-able."""
+    "public": bool, "since": ISO time or None}}}}, "countries": {code: [name_nl, name_en]}},
+    JSON-able. `since`: when the post was first known to take part that year, to the second."""
     posts: dict[int, dict] = {}
 
-    def year_of(post_id: int, year: int) -> dict:
+    def year_of(post_id: int, year: int, since=None) -> dict:
         entry = posts.setdefault(post_id, {"countries": {}, "years": {}})
-        return entry["years"].setdefault(year, {"priorities": set(), "public": False})
+        facts = entry["years"].setdefault(
+            year, {"priorities": set(), "public": False, "since": None}
+        )
+        if since is not None:
+            since = since.replace(microsecond=0).isoformat()
+            if facts["since"] is None or since < facts["since"]:
+                facts["since"] = since
+        return facts
 
     # Taking part: selected now, or selected at some moment (the participation's history), or
     # running a project that starts in the year.
