@@ -166,7 +166,7 @@ class Attacker:
             plain = re.sub(r"\s*\(.*?\)\s*", " ", name or "").strip()
             if plain:
                 words.add(plain)
-                stem = re.sub(r"(ië|ë|[aeiouy])+$", "", plain, flags=re.IGNORECASE)
+                stem = re.sub(r"(ië|ë|[aeiouy])$", "", plain, flags=re.IGNORECASE)
                 if len(stem) >= 4 and " " not in stem:
                     stems.add(stem)
         try:  # a real country: capital and demonym, from a public gazetteer

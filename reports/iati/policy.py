@@ -290,7 +290,7 @@ class TextScreen:
             words.discard("")
             stems = set()
             for name in (_plain_name(name_nl), _plain_name(name_en)):
-                stem = re.sub(r"(ië|ë|[aeiouy])+$", "", name, flags=re.IGNORECASE)
+                stem = re.sub(r"(ië|ë|[aeiouy])$", "", name, flags=re.IGNORECASE)
                 if len(stem) >= 4 and " " not in stem:
                     stems.add(stem)
             parts = [re.escape(word) + r"\b" for word in sorted(words)]

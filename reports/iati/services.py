@@ -43,11 +43,13 @@ def make_export(*, actor, year: int | None = None) -> IatiExport:
         raise
     export.file.name = f"iati/{name}"
     export.size = path.stat().st_size
-    export.full, export.reduced, export.excluded = (
+    export.full, export.reduced, export.excluded, export.withheld = (
         counts["full"],
         counts["reduced"],
         counts["excluded"],
+        counts["withheld"],
     )
+    export.smallest_anonymity_set = counts.smallest_anonymity_set
     export.status = ReportStatus.DONE
     export.finished_at = timezone.now()
     export.save()

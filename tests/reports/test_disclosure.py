@@ -1,0 +1,286 @@
+"""R11: each channel through which a careful reader narrowed IATI activities down to one or
+two posts, pinned. Each world is one in which the policy before this one published an
+activity that the attacker (reports.iati.attacker, which reads only published files and
+public facts) narrows below k; here it must find none, and the file shows the fix."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from countries import services as country_services
+from countries.models import Participation
+from grants import services
+from grants.access import system_actor
+from grants.models import FundYear, PartnerType, ProjectStatus
+from priorities.models import IntendedResult
+from reports.iati import policy
+from reports.iati.attacker import check_files
+from reports.iati.export import Disclosure
+from reports.iati.facts import public_facts
+from reports.iati.services import make_export
+from reports.models import IatiExport, IatiRegionCell
+from tests.factories import PartnerFactory, country
+from tests.helpers import make_participant, make_plan, priority
+
+pytestmark = pytest.mark.django_db
+K = 3
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.IATI_REGION_MIN_POSTS = K
+    settings.IATI_EXPORTS_KEPT = 100
+
+
+@pytest.fixture
+def year():
+    return FundYear.objects.create(
+        year=2026, envelope=Decimal("9000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+
+
+@pytest.fixture
+def actor():
+    return system_actor("seed")
+
+
+def participant(actor, year, code, *, theme="women_girls", published=False):
+    post = make_participant(actor, year, host_country=country(code))
+    make_plan(actor, post, year, priorities=((theme, "500000.00"),))
+    if published:
+        country_services.participation_publish(
+            actor=actor,
+            participation=Participation.objects.get(post=post, fund_year=year),
+            published=True,
+        )
+    return post
+
+
+def project(actor, post, *, theme="women_girls", partner=None, title="Project", **kw):
+    partner = partner or PartnerFactory(post=post, country=post.host_country)
+    result = IntendedResult.objects.filter(priority__code=theme).order_by("position")[0]
+    values = {
+        "start_date": date(2026, 2, 17),
+        "end_date": date(2026, 11, 3),
+        "status": ProjectStatus.ACTIVE,
+        "budget": {2026: Decimal("48250.00")},
+        **kw,
+    }
+    made = services.project_create(
+        actor=actor, post=post, partner=partner, priority=priority(theme), title=title,
+        description=f"{title}.", intended_results=[result], **values,
+    )  # fmt: skip
+    indicator = services.indicator_save(
+        actor=actor, project=made, intended_result=result, name="Mensen bereikt", unit="mensen",
+        baseline=Decimal("0"), target=Decimal("137"),
+    )  # fmt: skip
+    services.indicator_value_set(actor=actor, indicator=indicator, year=2026, value=Decimal("61"))
+    return made
+
+
+def published_files():
+    return [e.file.path for e in IatiExport.objects.filter(status="done").order_by("pk")]
+
+
+def attack():
+    verdict = check_files(published_files(), public_facts(), k=K)
+    assert not verdict.failures, verdict.failures
+    return verdict
+
+
+def activity(export, made):
+    root = etree.parse(export.file.path).getroot()
+    [found] = root.xpath(f"iati-activity[iati-identifier='XM-DAC-7-{made.public_id}']")
+    return found
+
+
+def region_of(export, made):
+    return activity(export, made).find("recipient-region").get("code")
+
+
+def test_a_region_stands_only_for_the_posts_not_published_narrower_R11(year, actor):
+    """Three posts in Eastern Africa (1027), two in Western Africa (1030). Before: the
+    Western posts' activities went to 289 'South of Sahara', which — 1027 being published on
+    its own — stood for those two posts only."""
+    east = [participant(actor, year, code) for code in ("KE", "UG", "TZ")]
+    west = [participant(actor, year, code) for code in ("NG", "GH")]
+    made = {post.pk: project(actor, post) for post in east + west}
+
+    export = make_export(actor=actor)
+
+    verdict = attack()
+    assert verdict.smallest >= K and export.smallest_anonymity_set == verdict.smallest
+    # The two Western posts cannot make a cell of three anywhere short of the top, so 1027 is
+    # taken back into 998: nothing stands for fewer than five posts.
+    assert {region_of(export, made[post.pk]) for post in east + west} == {"998"}
+
+
+def test_a_post_that_joins_never_makes_an_earlier_file_more_precise_R11(year, actor):
+    """Before: when a third post joined Eastern Africa, the next monthly file moved the
+    activities from 998 to 1027; with the first file, a reader knew they came from the two
+    posts that were there before."""
+    kenya, uganda = participant(actor, year, "KE"), participant(actor, year, "UG")
+    for code in ("NG", "GH", "SN"):
+        project(actor, participant(actor, year, code))
+    first_project = project(actor, kenya)
+    project(actor, uganda)
+    first = make_export(actor=actor)
+    assert region_of(first, first_project) == "998"
+    kept = set(IatiRegionCell.objects.values_list("year", "post_id", "region"))
+
+    project(actor, participant(actor, year, "TZ"))  # Eastern Africa now has three posts
+    second = make_export(actor=actor)
+
+    assert region_of(second, first_project) == "998"  # the kept cell, not 1027
+    assert kept <= set(IatiRegionCell.objects.values_list("year", "post_id", "region"))
+    attack()
+
+
+def test_region_and_priority_are_no_quasi_identifier_R11(year, actor):
+    """Posts announce their priorities: before, a reduced activity's sector and generic title
+    (the priority) singled out the one post of its region with that priority."""
+    themes = ("women_girls", "expression", "accountability")
+    made = [
+        project(actor, participant(actor, year, code, theme=theme), theme=theme)
+        for code, theme in zip(("KE", "UG", "TZ"), themes, strict=True)
+    ]
+    export = make_export(actor=actor)
+    for item in made:
+        element = activity(export, item)
+        [sector] = element.findall("sector")
+        assert (sector.get("vocabulary"), sector.get("code")) == ("2", "151")
+        assert element.find("result") is None  # intended results name the priority
+        text = " ".join(element.itertext())
+        for code in themes:
+            name = priority(code)
+            assert name.name_nl not in text and name.name_en not in text
+    attack()
+
+
+def test_reduced_activities_carry_no_exact_detail_and_no_database_order_R11(year, actor):
+    """Before: exact amounts, dates, indicator values and a last-updated time to the second,
+    written in database order next to the same post's full activities."""
+    posts = [participant(actor, year, code) for code in ("KE", "UG", "TZ")]
+    made = [project(actor, post, title=f"P{n}") for n, post in enumerate(posts * 2)]
+    services.disbursement_create(
+        actor=actor, project=made[0], date=date(2026, 2, 19), amount=Decimal("12345.67")
+    )
+    services.disbursement_create(
+        actor=actor, project=made[0], date=date(2026, 3, 2), amount=Decimal("1000.00")
+    )
+    export = make_export(actor=actor)
+    root = etree.parse(export.file.path).getroot()
+
+    identifiers = [a.findtext("iati-identifier") for a in root]
+    assert identifiers == sorted(identifiers)  # random ids: no database or post order
+    assert len({a.get("last-updated-datetime") for a in root}) == 1
+    for element in root:
+        for value in element.iter("value"):
+            assert Decimal(value.text) % policy.AMOUNT_STEP == 0, value.text
+        for day in element.xpath(".//@iso-date"):
+            month_day = day[5:]
+            assert month_day in {"01-01", "04-01", "07-01", "10-01"} or month_day in {
+                "03-31",
+                "06-30",
+                "09-30",
+                "12-31",
+            }, day
+        assert not element.xpath(".//actual | .//target | .//baseline")
+    first = activity(export, made[0])
+    payments = [
+        (t.find("transaction-date").get("iso-date"), t.findtext("value"))
+        for t in first.iter("transaction")
+        if t.find("transaction-type").get("code") == "3"
+    ]
+    assert payments == [("2026-01-01", "10000.00")]  # one quarter, summed, rounded
+    attack()
+
+
+def test_a_full_activity_naming_a_hidden_country_is_reduced_R11(year, actor):
+    """Before: 'Kenya Journalists Network … in Kenia' was printed verbatim while the policy hid
+    Kenya behind a region."""
+    participant(actor, year, "KE")  # confidential: Kenya is hidden
+    participant(actor, year, "UG")
+    public = participant(actor, year, "TZ", published=True)
+    cleared = PartnerFactory(post=public, name="Open Forum", cleared_for_publication=True,
+                             country=country("TZ"))  # fmt: skip
+    plain = project(actor, public, partner=cleared, title="Radio in Dodoma")
+    naming = project(actor, public, partner=cleared, title="Samen met Keniaanse journalisten")
+    capital = project(actor, public, partner=cleared, title="Workshops in Nairobi")
+
+    export = make_export(actor=actor)
+
+    assert activity(export, plain).find("recipient-country").get("code") == "TZ"
+    for item in (naming, capital):
+        element = activity(export, item)
+        assert element.find("recipient-country") is None
+        assert "Kenia" not in " ".join(element.itertext())
+        assert "Nairobi" not in " ".join(element.itertext())
+    assert export.full == 1 and export.reduced == 2
+    attack()
+
+
+def test_a_cancelled_activity_carries_no_budget_R11(year, actor):
+    posts = [participant(actor, year, code) for code in ("KE", "UG", "TZ")]
+    cancelled = project(actor, posts[0], status=ProjectStatus.PLANNED)
+    services.project_update(actor=actor, project=cancelled, status=ProjectStatus.CANCELLED)
+    export = make_export(actor=actor)
+    element = activity(export, cancelled)
+    assert element.find("activity-status").get("code") == "5"
+    assert element.find("budget") is None
+    assert not [
+        t for t in element.iter("transaction") if t.find("transaction-type").get("code") == "2"
+    ]
+
+
+def test_the_ministry_is_funding_accountable_and_extending_with_stable_ids(year, actor):
+    posts = [participant(actor, year, code) for code in ("KE", "UG", "TZ")]
+    made = project(actor, posts[0])
+    first = make_export(actor=actor)
+    second = make_export(actor=actor)
+    element = activity(first, made)
+    roles = sorted(
+        org.get("role")
+        for org in element.findall("participating-org")
+        if org.get("ref") == "XM-DAC-7"
+    )
+    assert roles == ["1", "2", "3"] and element.get("hierarchy") == "1"
+    assert activity(second, made).findtext("iati-identifier") == element.findtext("iati-identifier")
+
+
+def test_a_file_the_attacker_narrows_below_k_is_refused_and_recorded_R11(
+    year, actor, monkeypatch, settings
+):
+    """If the policy were wrong (here: every post its own cell), the export would not publish:
+    the file is not moved into place, the record says why, and no cell is kept."""
+    for code in ("KE", "UG", "TZ", "NG"):
+        project(actor, participant(actor, year, code))
+    monkeypatch.setattr(
+        policy, "assign_cells", lambda homes, kept, k: {post: home for post, home in homes.items()}
+    )
+
+    with pytest.raises(Disclosure):
+        make_export(actor=actor)
+
+    [record] = IatiExport.objects.all()
+    assert record.status == "failed" and "fewer than 3 posts" in record.failure_reason
+    assert not record.file and not IatiRegionCell.objects.exists()
+    assert not list((Path(settings.MEDIA_ROOT) / "iati").iterdir())  # no file, no partial
+
+
+def test_a_year_with_fewer_than_k_posts_is_held_back_until_it_has_them_R11(year, actor):
+    lonely = project(actor, participant(actor, year, "KE"))
+    public = participant(actor, year, "UG", published=True)
+    cleared = PartnerFactory(post=public, cleared_for_publication=True, country=country("UG"),
+                             partner_type=PartnerType.NHRI)  # fmt: skip
+    project(actor, public, partner=cleared, title="Open")
+    first = make_export(actor=actor)
+    assert (first.full, first.reduced, first.withheld) == (1, 0, 1)
+    participant(actor, year, "TZ")
+    second = make_export(actor=actor)
+    assert second.withheld == 0 and region_of(second, lonely) == "1027"
+    attack()
