@@ -172,9 +172,9 @@ def partner_request_clearance(*, actor, partner: Partner, comment: str = "") -> 
     if partner.clearance in (Clearance.REQUESTED, Clearance.GRANTED):
         raise FundRuleError(
             "R11",
-            _("This partner's clearance is already %(state)s."),
+            _("Clearance for this partner is already asked for or granted (%(state)s)."),
             field="clearance",
-            params={"state": partner.get_clearance_display().lower()},
+            params={"state": partner.get_clearance_display()},
         )
     partner.clearance = Clearance.REQUESTED
     save_validated(partner, actor)
