@@ -301,7 +301,8 @@ FUND_DEFAULT_MIN_PROJECT_SIZE_EUR = env.int("FUND_DEFAULT_MIN_PROJECT_SIZE_EUR",
 
 # IATI publication (R11): the reporting organisation's identifier (the ministry's DAC code)
 # prefixes every activity identifier; a region is published only where at least this many
-# participating posts' countries lie in it; how many exports are kept.
+# participating posts stand for it (see reports.iati.policy); how many exports are kept
+# (the attacker reads all kept files together: keep every file the fund published).
 IATI_REPORTING_ORG = env.str("IATI_REPORTING_ORG", default="XM-DAC-7")
 IATI_REGION_MIN_POSTS = env.int("IATI_REGION_MIN_POSTS", default=3)
 IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=12)
