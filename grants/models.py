@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -483,6 +484,12 @@ class Partner(models.Model):
             "material such as the IATI export (R11): check that those texts name no one."
         ),
     )
+    cleared_at = models.DateTimeField(
+        _("cleared at"),
+        null=True,
+        blank=True,
+        help_text=_("R11: texts changed after this moment are not covered by the clearance."),
+    )
     clearance = models.CharField(
         _("clearance for publication"),
         max_length=20,
@@ -524,7 +531,7 @@ class PartnerDecision(models.Model):
         REQUESTED = "requested", _("clearance requested")
         GRANTED = "granted", _("clearance granted")
         REFUSED = "refused", _("clearance refused")
-        RESET = "reset", _("clearance lapsed (name or country changed)")
+        RESET = "reset", _("clearance lapsed (details or sensitivity changed)")
         SENSITIVITY = "sensitivity", _("sensitivity changed")
 
     partner = models.ForeignKey(
@@ -597,6 +604,17 @@ class Project(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    texts_changed_at = models.DateTimeField(
+        _("texts changed at"),
+        null=True,
+        blank=True,
+        default=timezone.now,
+        editable=False,
+        help_text=_(
+            "R11: when the title or description last changed; a clearance given before does "
+            "not cover them."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -696,6 +714,14 @@ class Indicator(models.Model):
     unit = models.CharField(_("unit"), max_length=50)
     baseline = models.DecimalField(_("baseline"), max_digits=14, decimal_places=2)
     target = models.DecimalField(_("target"), max_digits=14, decimal_places=2)
+    changed_at = models.DateTimeField(
+        _("name changed at"),
+        null=True,
+        blank=True,
+        default=timezone.now,
+        editable=False,
+        help_text=_("R11: when the name or unit last changed (published in full only if cleared)."),
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -99,7 +99,7 @@ class IatiRegionCell(models.Model):
 
     year = models.PositiveSmallIntegerField(_("fund year"))
     post = models.ForeignKey(
-        "countries.Post", on_delete=models.CASCADE, related_name="+", verbose_name=_("post")
+        "countries.Post", on_delete=models.PROTECT, related_name="+", verbose_name=_("post")
     )
     region = models.CharField(_("DAC region"), max_length=4)
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
@@ -114,3 +114,25 @@ class IatiRegionCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.region}"
+
+
+class IatiActivityStart(models.Model):
+    """R11: the start (to the quarter) a reduced activity was first published with, kept: its
+    year chooses the cells it is published under, so moving the project into another year
+    cannot make a later file contradict an earlier one (which would narrow it down)."""
+
+    project = models.OneToOneField(
+        "grants.Project",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("project"),
+    )
+    start = models.DateField(_("published start"))
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("published start of an activity")
+        verbose_name_plural = _("published starts of activities")
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m}"

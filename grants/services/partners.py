@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Country, Post
@@ -50,11 +51,13 @@ def partner_save(
 ) -> Partner:
     """Create or update an implementing partner of a post; its type is required (R8).
 
-    R11: what is published is the ministry's decision. A post sets a new partner's
-    sensitivity and may raise it later; lowering it, and clearing a partner for publication,
-    are fund-manager actions (`partner_decide_clearance`, `partner_set_sensitivity`). A
-    `cleared_for_publication` that differs from the partner's is refused to anyone without
-    that right; a change of name or country lapses a clearance (what was cleared is gone).
+    R11: what is published is the ministry's decision. A post gives a new partner at least the
+    default sensitivity (sensitive) and may raise it later; lowering it, and clearing a
+    partner for publication, are fund-manager actions (`partner_decide_clearance`,
+    `partner_set_sensitivity`). A post may withdraw a clearance (publishing less is always
+    allowed), never give one. A post's change of name, country or type, or a higher
+    sensitivity, lapses a clearance: what the ministry cleared is no longer what would be
+    published.
 
     Locks the post, so two writers can't both create the same name (one gets the refusal).
     """
@@ -82,15 +85,14 @@ def partner_save(
     if not isinstance(cleared_for_publication, bool):
         raise invalid(_("Give yes or no."), field="cleared_for_publication")
     may_publish = can(actor, Action.PUBLISH)
-    if cleared_for_publication != current_cleared and not may_publish:
+    if cleared_for_publication and not current_cleared and not may_publish:
         raise FundRuleError(
             "R11",
             _("Only the ministry clears a partner for publication: ask for clearance instead."),
             field="cleared_for_publication",
         )
-    lowered = partner is not None and (
-        SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[partner.sensitivity]
-    )
+    floor = partner.sensitivity if partner is not None else Sensitivity.SENSITIVE
+    lowered = SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[floor]
     if lowered and not may_publish:
         raise FundRuleError(
             "R11",
@@ -105,7 +107,7 @@ def partner_save(
     else:
         partner = Partner()
     before = (
-        (partner.name, partner.country_id, partner.sensitivity, partner.clearance)
+        (partner.name, partner.country_id, partner.partner_type, partner.sensitivity)
         if partner.pk
         else None
     )
@@ -122,7 +124,10 @@ def partner_save(
     partner.country = country
     partner.sensitivity = sensitivity
     steps = []
-    moved = before is not None and (name, country.pk) != before[:2]
+    moved = before is not None and (
+        (name, country.pk, partner_type) != before[:3]
+        or SENSITIVITY_RANK[sensitivity] > SENSITIVITY_RANK[before[3]]
+    )
     if moved and cleared_for_publication and not may_publish:
         # What the ministry cleared is no longer what would be published: ask again.
         cleared_for_publication = False
@@ -135,10 +140,14 @@ def partner_save(
             if cleared_for_publication
             else PartnerDecision.Step.REFUSED
         )
+    if cleared_for_publication and steps:
+        partner.cleared_at = timezone.now()
+    elif not cleared_for_publication:
+        partner.cleared_at = None
     partner.cleared_for_publication = cleared_for_publication
     save_validated(partner, actor)
-    if before is not None and before[2] != sensitivity:
-        _record(partner, actor, PartnerDecision.Step.SENSITIVITY, before[2])
+    if before is not None and before[3] != sensitivity:
+        _record(partner, actor, PartnerDecision.Step.SENSITIVITY, before[3])
     for step in steps:
         _record(partner, actor, step)
     return partner
@@ -166,10 +175,12 @@ def _partner_for_decision(actor, partner, action: Action) -> Partner:
 @service
 def partner_request_clearance(*, actor, partner: Partner, comment: str = "") -> Partner:
     """R11: a post asks the ministry to clear its partner for publication (name, country and
-    its projects' texts in IATI). The request is recorded; a fund manager decides."""
+    its projects' texts in IATI). The request is recorded; a fund manager decides. Asking
+    again for a cleared partner (its projects' texts changed since) withdraws the clearance
+    until the ministry has looked again."""
     partner = _partner_for_decision(actor, partner, Action.EDIT_PARTNER)
     comment = ensure_text(comment, field="comment", max_length=2000)
-    if partner.clearance in (Clearance.REQUESTED, Clearance.GRANTED):
+    if partner.clearance == Clearance.REQUESTED:
         raise FundRuleError(
             "R11",
             _("Clearance for this partner is already asked for or granted (%(state)s)."),
@@ -177,6 +188,8 @@ def partner_request_clearance(*, actor, partner: Partner, comment: str = "") -> 
             params={"state": partner.get_clearance_display()},
         )
     partner.clearance = Clearance.REQUESTED
+    partner.cleared_for_publication = False
+    partner.cleared_at = None
     save_validated(partner, actor)
     _record(partner, actor, PartnerDecision.Step.REQUESTED, comment=comment)
     return partner
@@ -193,6 +206,8 @@ def partner_decide_clearance(*, actor, partner: Partner, grant: bool, comment: s
         raise invalid(_("Give yes or no."), field="grant")
     partner.clearance = Clearance.GRANTED if grant else Clearance.REFUSED
     partner.cleared_for_publication = grant
+    # The texts as they are now are what the fund manager checked.
+    partner.cleared_at = timezone.now() if grant else None
     save_validated(partner, actor)
     step = PartnerDecision.Step.GRANTED if grant else PartnerDecision.Step.REFUSED
     _record(partner, actor, step, comment=comment)
@@ -218,8 +233,14 @@ def partner_set_sensitivity(
     if before == sensitivity:
         return partner
     partner.sensitivity = sensitivity
+    lapses = partner.cleared_for_publication and not ministry
+    if lapses:  # a post sees a new risk: the ministry must look again
+        partner.cleared_for_publication, partner.cleared_at = False, None
+        partner.clearance = Clearance.NOT_REQUESTED
     save_validated(partner, actor)
     _record(partner, actor, PartnerDecision.Step.SENSITIVITY, before, comment=comment)
+    if lapses:
+        _record(partner, actor, PartnerDecision.Step.RESET)
     return partner
 
 
@@ -233,6 +254,13 @@ def partner_delete(*, actor, partner: Partner) -> None:
     if partner.projects.exists():
         raise FundRuleError(
             "R11", _("A partner with projects stays: its projects refer to it."), field="partner"
+        )
+    if partner.sensitivity == Sensitivity.HIGH and not can(actor, Action.PUBLISH):
+        # Deleting and adding it again would lower its sensitivity past the ministry.
+        raise FundRuleError(
+            "R11",
+            _("A highly sensitive partner is removed by the ministry only."),
+            field="partner",
         )
     partner._history_user = actor
     partner.delete()

@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Participation, Post
-from grants.access import Action, UnknownObject
+from grants.access import Action, UnknownObject, can
 from grants.models import (
     COMMITTED_PROJECT_STATUSES,
     COUNTING_PROJECT_STATUSES,
@@ -26,6 +27,7 @@ from grants.models import (
     PlanPriority,
     Project,
     ProjectStatus,
+    Sensitivity,
 )
 from grants.rules import (
     REFORM_START_YEAR,
@@ -581,8 +583,28 @@ def project_update(
     )
     if not history_import:
         _ensure_history_untouched(original, changes)
+    new_partner = changes.get("partner")
+    if (
+        new_partner is not None
+        and new_partner.pk != project.partner_id
+        and not can(actor, Action.PUBLISH)
+        and Partner.objects.filter(pk=project.partner_id, sensitivity=Sensitivity.HIGH).exists()
+        and not Partner.objects.filter(pk=new_partner.pk, sensitivity=Sensitivity.HIGH).exists()
+    ):
+        # Moving the project to a less sensitive partner would publish it past the ministry.
+        raise FundRuleError(
+            "R11",
+            _("A project of a highly sensitive partner moves only to another such partner."),
+            field="partner",
+        )
+    texts_changed = any(
+        name in ("title", "description") and getattr(project, name) != value
+        for name, value in changes.items()
+    )
     for name, value in changes.items():
         setattr(project, name, value)
+    if texts_changed:  # R11: the ministry's clearance covered the texts as they were
+        project.texts_changed_at = timezone.now()
     _check_project_fields(
         post=post,
         partner=project.partner,

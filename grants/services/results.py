@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grants.access import Action
@@ -113,6 +114,8 @@ def indicator_save(
             params={"result": intended_result},
         )
     indicator = indicator or Indicator()
+    if indicator.pk and (indicator.name, indicator.unit) != (name, unit):
+        indicator.changed_at = timezone.now()  # R11: published texts changed since clearance
     indicator.project = project
     indicator.intended_result = intended_result
     indicator.name = name

@@ -7,22 +7,23 @@ it parses the files with lxml, reads the public DAC region tree from the vendore
 itself, and knows the export's rules only as any reader of docs/iati.md does (Kerckhoffs:
 the method is public). Its inferences, for an activity seen in every file that holds it:
 
-1. *Time.* The activity belongs to a post that took part in the year of its (earliest
-   published) planned start.
+1. *Time.* The activity belongs to a post that took part in the year of its published start
+   (each file's view in its own year).
    A file holds only posts that took part when it was written (announcements are dated).
-2. *Place.* A recipient country: a post with that country. A region: a post whose countries
-   all lie in it — except a post whose countries all lie in a narrower region that some
-   activity of the same start year was published under in any file (the method publishes a
-   post at the narrowest region that stands for enough posts, so such a post would have been
-   published narrower). Two files that place the activity differently: both hold.
+2. *Place.* A recipient country: a post with that country (none has it: any public post, as a
+   partner may work abroad). A region: a post with a country in it — except a post whose
+   countries all lie in a narrower region that some activity of the same start year was
+   published under in any file (the method publishes a post at the narrowest region that
+   stands for enough posts, so such a post would have been published narrower). Two files
+   that place the activity differently: both hold.
 3. *Theme.* A 5-digit DAC purpose code: a post that announced a priority with that code in
    that year (the mapping is public, in docs/iati.md).
 4. *Words.* A country named in any published text of the activity (its names in Dutch and
    English, capital, demonym and words built on the name): a post with that country.
 
 An activity is safe when its anonymity set holds at least k posts, or only posts whose
-participation that year is public. Anything else — fewer than k, or none at all (the
-files contradict the public facts) — is a failure.
+participation that year was public when a file holding it was written. Anything else —
+fewer than k, or none at all (the files contradict the public facts) — is a failure.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ _PRIORITIES_OF_SECTOR = {
     "15150": {"defenders_civic_space"},
     "15130": {"accountability"},
 }
+
+
+_FALLBACK_SECTOR = "15160"
+_KNOWN_PRIORITIES = set().union(*_PRIORITIES_OF_SECTOR.values())
 
 
 def _parents() -> dict[str, str]:
@@ -206,10 +211,18 @@ class Attacker:
                 self._texts.clear()
         return self._texts[texts]
 
+    def _public(self, post, year: int, at: str) -> bool:
+        facts = _year(self.posts[post], year) or {}
+        since = facts.get("public_since")
+        return bool(facts.get("public")) and (not at or not since or since[:19] <= at)
+
     def candidates(self, view: View, published: dict[int, set[str]]) -> set:
         posts = self._taking_part(view.year, view.at)
         if view.country:
-            posts = {p for p in posts if view.country in self.posts[p]["countries"]}
+            with_country = {p for p in posts if view.country in self.posts[p]["countries"]}
+            # A partner may work in a country no post covers: then any public post could be
+            # behind it (only public participations are named).
+            posts = with_country or {p for p in posts if self._public(p, view.year, view.at)}
         else:
             region = view.region or _WORLD
             narrower = {
@@ -217,30 +230,39 @@ class Attacker:
                 for other in published.get(view.year, ())
                 if other != region and region in self._path(other)
             }
+            # A post with a country in the region; not one whose countries all lie in a
+            # narrower region published for the year (it would have been published there).
             posts = {
                 p
                 for p in posts
-                if region in self._path(self.homes[p])
+                if any(
+                    region in self._path(country_region)
+                    for country_region in self.posts[p]["countries"].values() or [_WORLD]
+                )
                 and not any(other in self._path(self.homes[p]) for other in narrower)
             }
         for sector in view.sectors:
             themes = _PRIORITIES_OF_SECTOR.get(sector)
             if themes:
                 posts = {
-                    p for p in posts if themes & set(_year(self.posts[p], view.year)["priorities"])
+                    p
+                    for p in posts
+                    if (mine := set(_year(self.posts[p], view.year)["priorities"])) & themes
+                    # docs/iati.md: a priority without a code of its own is published as 15160
+                    or (sector == _FALLBACK_SECTOR and mine - _KNOWN_PRIORITIES)
                 }
         for code in self._named(view.texts):
             posts = {p for p in posts if code in self.posts[p]["countries"]}
         return posts
 
     def judge(self, identifier: str, views: list[View], published, verdict: Verdict) -> None:
-        year = min(view.year for view in views)
+        """Every file's view of the activity must hold at once, each in its own year."""
         posts = None
         for view in views:
-            found = self.candidates(View(year, view.at, *_rest(view)), published)
+            found = self.candidates(view, published)
             posts = found if posts is None else posts & found
         verdict.checked += 1
-        if posts and all(_year(self.posts[p], year).get("public") for p in posts):
+        if posts and all(any(self._public(p, view.year, view.at) for view in views) for p in posts):
             return  # a public participation: the ministry chose to name it
         size = len(posts or ())
         verdict.smallest = size if verdict.smallest is None else min(verdict.smallest, size)
@@ -251,10 +273,6 @@ class Attacker:
 def _year(entry: dict, year: int) -> dict | None:
     years = entry["years"]
     return years.get(year, years.get(str(year)))
-
-
-def _rest(view: View) -> tuple:
-    return view.country, view.region, view.sectors, view.texts
 
 
 def check_files(paths: Iterable[Path], facts: dict, *, k: int) -> Verdict:

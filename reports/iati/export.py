@@ -22,7 +22,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from lxml import etree
 
@@ -157,10 +156,25 @@ def write_export(destination: Path, *, year: int | None = None) -> Counts:
                 f"first: {verdict.failures[0]}"
             )
         _keep_cells(context.geography.new_cells())
+        _keep_starts(context.new_starts)
         os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)
     return counts
+
+
+def _keep_starts(starts: list[tuple[int, date]]) -> None:
+    """Store the start each newly reduced activity was published with (R11)."""
+    from ..models import IatiActivityStart
+
+    for offset in range(0, len(starts), CHUNK):
+        IatiActivityStart.objects.bulk_create(
+            [
+                IatiActivityStart(project_id=project, start=start)
+                for project, start in starts[offset : offset + CHUNK]
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _keep_cells(cells: list[tuple[int, int, str]]) -> None:
@@ -281,6 +295,8 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
             "partner__partner_type",
             "partner__sensitivity",
             "partner__cleared_for_publication",
+            "partner__cleared_at",
+            "texts_changed_at",
             "partner__country_id",
             "partner__country__dac_region",
             "partner__country__name_nl",
@@ -288,7 +304,10 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
         )
         .iterator(chunk_size=CHUNK)
     )
+    from ..models import IatiActivityStart
+
     streams = {
+        "pinned_start": _stream(IatiActivityStart.objects.all(), "project_id", year, "start"),
         "budget_lines": _stream(
             BudgetLine.objects.all(), "project_id", year, "year", "amount", order=("year",)
         ),
@@ -310,6 +329,7 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
             "intended_result_id",
             "name",
             "unit",
+            "changed_at",
             "baseline",
             "target",
             order=("pk",),
@@ -357,6 +377,7 @@ class _Context:
         # Reduced activities all carry the file's day as their last change: no timestamp
         # to match against anything.
         self.file_day = datetime.combine(self.today, time(0), tzinfo=UTC).isoformat()
+        self.new_starts: list[tuple[int, date]] = []  # to keep once the file is published
 
     @classmethod
     def load(cls, year: int | None) -> _Context:
@@ -371,22 +392,20 @@ class _Context:
         )
         public_years: dict[int, set[int]] = {}
         members: dict[int, set[int]] = {}
-        confidential_posts: dict[int, set[int]] = {}  # year → posts
         for row in rows:
             members.setdefault(row["fund_year__year"], set()).add(row["post_id"])
             if row["published"]:
                 public_years.setdefault(row["post_id"], set()).add(row["fund_year__year"])
-            else:
-                confidential_posts.setdefault(row["fund_year__year"], set()).add(row["post_id"])
-        # A post with a project starting in a year takes part in it, selected or not (now).
+        # A post selected at some moment took part (its call was announced): it stays in the
+        # year's posts after it leaves, as its projects and the files published do.
         for row in (
-            Project.objects.annotate(start_year=ExtractYear("start_date"))
-            .values("post_id", "start_year")
-            .distinct()
-        ):
-            members.setdefault(row["start_year"], set()).add(row["post_id"])
-            if row["start_year"] not in public_years.get(row["post_id"], ()):
-                confidential_posts.setdefault(row["start_year"], set()).add(row["post_id"])
+            Participation.history.filter(selected=True).values("post_id", "fund_year__year")
+        ).distinct():
+            members.setdefault(row["fund_year__year"], set()).add(row["post_id"])
+        confidential_posts = {
+            year: {post for post in posts if year not in public_years.get(post, ())}
+            for year, posts in members.items()
+        }
         kept: dict[int, dict[int, str]] = {}
         for cell in IatiRegionCell.objects.values("year", "post_id", "region"):
             kept.setdefault(cell["year"], {})[cell["post_id"]] = cell["region"]
@@ -449,39 +468,60 @@ class _Context:
             cleared=project["partner__cleared_for_publication"],
             participation_public=public,
         )
+        if decided == Outcome.FULL and not self._texts_cleared(project, related):
+            decided = Outcome.REDUCED  # changed since the ministry cleared them
         if decided == Outcome.EXCLUDED:
             return decided, None
+        if decided == Outcome.FULL:
+            place = self.geography.place(
+                decided,
+                country=project["partner__country_id"],
+                partner_region=project["partner__country__dac_region"],
+                post=project["post_id"],
+                year=project["start_date"].year,
+                years=self.years(project),
+            )
+            if place is not None and place.country:
+                # A text that names a hidden country would name it anyway: reduced.
+                texts = [project["title"], project["description"], project["partner__name"]]
+                texts += [row["name"] for row in related["indicators"]]
+                if not self.screen.names_any(texts, self.geography.hidden(self.years(project))):
+                    return decided, place
+            # The country is hidden: the partner's name (which it may publish itself), the
+            # texts and the theme would point at it. Reduced.
+            decided = Outcome.REDUCED
         place = self.geography.place(
             decided,
             country=project["partner__country_id"],
             partner_region=project["partner__country__dac_region"],
             post=project["post_id"],
-            year=project["start_date"].year,
-            years=self.years(project),
+            year=self.published_start(project, related).year,
         )
-        if decided == Outcome.FULL and place is not None and place.region:
-            # The country is hidden: the partner's name (which the partner publishes itself)
-            # and the texts would point at it, and the theme narrows the region: reduced.
-            decided = Outcome.REDUCED
-        elif decided == Outcome.FULL and place is not None:
-            # A text that names a hidden country, or a partner that is its country's only
-            # one of its kind, would name that country anyway: reduced, in its cell.
-            texts = [project["title"], project["description"], project["partner__name"]]
-            texts += [row["name"] for row in related["indicators"]]
-            hidden = self.geography.hidden(self.years(project))
-            names_hidden = self.screen.names_any(texts, hidden)
-            if names_hidden:
-                decided = Outcome.REDUCED
-                place = self.geography.place(
-                    decided,
-                    country=project["partner__country_id"],
-                    partner_region=project["partner__country__dac_region"],
-                    post=project["post_id"],
-                    year=project["start_date"].year,
-                )
         if place is None:
             return Outcome.WITHHELD, None
+        if not related["pinned_start"]:
+            self.new_starts.append((project["pk"], self.published_start(project, related)))
         return decided, place
+
+    @staticmethod
+    def published_start(project: dict, related: dict) -> date:
+        """A reduced activity's start: the quarter it was first published with (kept), else
+        the quarter of its start date."""
+        if related["pinned_start"]:
+            return related["pinned_start"][0]["start"]
+        return policy.quarter_start(project["start_date"])
+
+    @staticmethod
+    def _texts_cleared(project: dict, related: dict) -> bool:
+        """R11: the clearance covers the texts as the ministry saw them when it cleared."""
+        cleared_at = project["partner__cleared_at"]
+        changed = [
+            project["texts_changed_at"],
+            *(row["changed_at"] for row in related["indicators"]),
+        ]
+        return cleared_at is not None and all(
+            moment is None or moment <= cleared_at for moment in changed
+        )
 
     # --- The activity -----------------------------------------------------------------------
 
@@ -490,8 +530,9 @@ class _Context:
     ) -> etree._Element:
         full = decided == Outcome.FULL
         start, end = project["start_date"], project["end_date"]
-        if not full:  # R11: no date finer than the quarter
-            start, end = policy.quarter_start(start), policy.quarter_end(end)
+        if not full:  # R11: no date finer than the quarter, and the start as first published
+            start = self.published_start(project, related)
+            end = max(policy.quarter_end(end), policy.quarter_end(start))
         updated = (
             project["updated_at"].replace(microsecond=0).isoformat() if full else self.file_day
         )

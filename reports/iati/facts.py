@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.db.models import Min
 from django.db.models.functions import ExtractYear
 
 from countries.models import Country, Participation, Post
@@ -24,14 +25,15 @@ from grants.models import PlanPriority, Project
 
 def public_facts() -> dict:
     """{"posts": {post: {"countries": {code: region}, "years": {year: {"priorities": [...],
-    "public": bool, "since": ISO time or None}}}}, "countries": {code: [name_nl, name_en]}},
-    JSON-able. `since`: when the post was first known to take part that year, to the second."""
+    "public": bool, "since": ISO time, "public_since": ISO time}}}}, "countries": {code:
+    [name_nl, name_en]}}, JSON-able. `since`: when the post was first selected for the year;
+    `public_since`: when its participation was first made public (to the second)."""
     posts: dict[int, dict] = {}
 
     def year_of(post_id: int, year: int, since=None) -> dict:
         entry = posts.setdefault(post_id, {"countries": {}, "years": {}})
         facts = entry["years"].setdefault(
-            year, {"priorities": set(), "public": False, "since": None}
+            year, {"priorities": set(), "public": False, "since": None, "public_since": None}
         )
         if since is not None:
             since = since.replace(microsecond=0).isoformat()
@@ -39,28 +41,39 @@ def public_facts() -> dict:
                 facts["since"] = since
         return facts
 
-    # Taking part: selected now, or selected at some moment (the participation's history), or
-    # running a project that starts in the year.
-    for row in Participation.objects.filter(selected=True).values(
-        "post_id", "fund_year__year", "published"
-    ):
-        year_of(row["post_id"], row["fund_year__year"])["public"] = row["published"]
+    # Taking part: selected at some moment for the year (a post announces its call once it is
+    # selected; the participation's history keeps every moment), since the first selection.
+    # Public: made public at some moment (what was published stays known), since then.
     for row in (
-        Participation.history.filter(selected=True).values("post_id", "fund_year__year").distinct()
+        Participation.history.filter(selected=True)
+        .values("post_id", "fund_year__year")
+        .annotate(first=Min("history_date"))
     ):
-        year_of(row["post_id"], row["fund_year__year"])
+        year_of(row["post_id"], row["fund_year__year"], row["first"])
+    for row in (
+        Participation.history.filter(selected=True, published=True)
+        .values("post_id", "fund_year__year")
+        .annotate(first=Min("history_date"))
+    ):
+        facts = year_of(row["post_id"], row["fund_year__year"])
+        facts["public"] = True
+        facts["public_since"] = row["first"].replace(microsecond=0).isoformat()
+    # Priorities: those of the year's plan, and of the projects that start in it.
     for row in (
         Project.objects.annotate(start_year=ExtractYear("start_date"))
         .values("post_id", "start_year", "priority__code")
         .distinct()
     ):
-        year_of(row["post_id"], row["start_year"])["priorities"].add(row["priority__code"])
+        if row["post_id"] in posts and row["start_year"] in posts[row["post_id"]]["years"]:
+            posts[row["post_id"]]["years"][row["start_year"]]["priorities"].add(
+                row["priority__code"]
+            )
     for row in PlanPriority.objects.values(
         "plan__post_id", "plan__fund_year__year", "priority__code"
     ):
-        year_of(row["plan__post_id"], row["plan__fund_year__year"])["priorities"].add(
-            row["priority__code"]
-        )
+        years = posts.get(row["plan__post_id"], {}).get("years", {})
+        if row["plan__fund_year__year"] in years:
+            years[row["plan__fund_year__year"]]["priorities"].add(row["priority__code"])
     for post in Post.objects.filter(pk__in=posts).values(
         "pk", "host_country_id", "host_country__dac_region"
     ):

@@ -143,29 +143,25 @@ def assign_cells(homes: Mapping[int, str], kept: Mapping[int, str], k: int) -> d
         pool.setdefault(parent, []).extend(posts)
     leftover = pool.get(UNSPECIFIED_REGION, [])
     if leftover:
-        if UNSPECIFIED_REGION in kept_cells:
-            for post in leftover:
-                assigned[post] = UNSPECIFIED_REGION
-            leftover = []
-        else:
-            # Take the smallest new top cells (no other cell between them and 998) back into
-            # 998 until it stands for k posts.
-            while leftover and len(leftover) < k:
-                tops = [
-                    region
-                    for region in new_cells
-                    if region != UNSPECIFIED_REGION
-                    and not any(
-                        other in new_cells or other in kept_cells
-                        for other in region_path(region)[1:-1]
-                    )
-                ]
-                if not tops:
-                    break
-                smallest = min(tops, key=lambda r: (len(new_cells[r]), r))
-                leftover = leftover + new_cells.pop(smallest)
-            if len(leftover) >= k:
-                new_cells[UNSPECIFIED_REGION] = leftover
+        # (A kept 998 would already hold every new post: here no cell around them exists.)
+        # Take the smallest new top cells (no other cell between them and 998) back into
+        # 998 until it stands for k posts.
+        while leftover and len(leftover) < k:
+            tops = [
+                region
+                for region in new_cells
+                if region != UNSPECIFIED_REGION
+                and not any(
+                    other in new_cells or other in kept_cells
+                    for other in region_path(region)[1:-1]
+                )
+            ]
+            if not tops:
+                break
+            smallest = min(tops, key=lambda r: (len(new_cells[r]), r))
+            leftover = leftover + new_cells.pop(smallest)
+        if len(leftover) >= k:
+            new_cells[UNSPECIFIED_REGION] = leftover
     for region, posts in new_cells.items():
         for post in posts:
             assigned[post] = region

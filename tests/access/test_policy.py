@@ -443,9 +443,7 @@ SCENARIOS = {
     ),
     # R11: publication is the ministry's decision; a post may only ask, or raise.
     "partner_request_clearance": (
-        lambda w: (
-            lambda actor: services.partner_request_clearance(actor=actor, partner=w.partner)
-        ),
+        lambda w: lambda actor: services.partner_request_clearance(actor=actor, partner=w.partner),
         POST_EDITOR,
         True,
     ),

@@ -10,7 +10,6 @@ from grants import services
 from grants.models import Clearance, Partner, PartnerDecision, Sensitivity
 
 
-
 def partner_url(partner, suffix=""):
     return f"/api/v1/partners/{partner.public_id}/{suffix}"
 

@@ -23,7 +23,7 @@ from reports.iati.facts import public_facts
 from reports.iati.services import make_export
 from reports.models import IatiExport, IatiRegionCell
 from tests.factories import PartnerFactory, country
-from tests.helpers import make_participant, make_plan, priority
+from tests.helpers import grant_clearance, make_participant, make_plan, priority
 
 pytestmark = pytest.mark.django_db
 K = 3
@@ -211,6 +211,7 @@ def test_a_full_activity_naming_a_hidden_country_is_reduced_R11(year, actor):
     plain = project(actor, public, partner=cleared, title="Radio in Dodoma")
     naming = project(actor, public, partner=cleared, title="Samen met Keniaanse journalisten")
     capital = project(actor, public, partner=cleared, title="Workshops in Nairobi")
+    grant_clearance(cleared)
 
     export = make_export(actor=actor)
 
@@ -259,9 +260,7 @@ def test_a_file_the_attacker_narrows_below_k_is_refused_and_recorded_R11(
     the file is not moved into place, the record says why, and no cell is kept."""
     for code in ("KE", "UG", "TZ", "NG"):
         project(actor, participant(actor, year, code))
-    monkeypatch.setattr(
-        policy, "assign_cells", lambda homes, kept, k: {post: home for post, home in homes.items()}
-    )
+    monkeypatch.setattr(policy, "assign_cells", lambda homes, kept, k: dict(homes))
 
     with pytest.raises(Disclosure):
         make_export(actor=actor)
@@ -278,6 +277,7 @@ def test_a_year_with_fewer_than_k_posts_is_held_back_until_it_has_them_R11(year,
     cleared = PartnerFactory(post=public, cleared_for_publication=True, country=country("UG"),
                              partner_type=PartnerType.NHRI)  # fmt: skip
     project(actor, public, partner=cleared, title="Open")
+    grant_clearance(cleared)
     first = make_export(actor=actor)
     assert (first.full, first.reduced, first.withheld) == (1, 0, 1)
     participant(actor, year, "TZ")

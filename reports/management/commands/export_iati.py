@@ -1,41 +1,41 @@
 """`python manage.py export_iati [--year Y] [--out FILE]`: the IATI 2.03 publication file,
 written now (the same code as the monthly Celery task), validated before it is written."""
 
+import shutil
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from grants.access import system_actor
-from reports.iati.export import InvalidExport, write_export
+from reports.iati.export import Disclosure, InvalidExport
 from reports.iati.services import make_export
 
 
 class Command(BaseCommand):
     help = (
-        "Write the IATI 2.03 activity file of the fund's projects under the sensitivity "
-        "policy (R11). Without --out it is kept as an export in the admin."
+        "Write the IATI 2.03 activity file of the fund's projects under the disclosure "
+        "policy (R11). It is always kept as an export in the admin (the attacker check reads "
+        "every file published); --out also copies it to a file."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, help="Only projects with money in this year.")
-        parser.add_argument("--out", type=Path, help="Write the file here instead.")
+        parser.add_argument("--out", type=Path, help="Also copy the file here.")
 
     def handle(self, *args, year, out, **options):
         try:
-            if out is not None:
-                counts = write_export(out, year=year)
-                where = out
-            else:
-                export = make_export(actor=system_actor("tasks"), year=year)
-                counts = {
-                    "full": export.full,
-                    "reduced": export.reduced,
-                    "excluded": export.excluded,
-                }
-                where = export.file.path
+            export = make_export(actor=system_actor("tasks"), year=year)
+        except Disclosure as error:
+            raise CommandError(f"Not published (R11): {error}") from error
         except InvalidExport as error:
             raise CommandError(f"Not written: the file does not validate: {error}") from error
+        where = export.file.path
+        if out is not None:
+            with export.file.open("rb") as source, open(out, "wb") as copy:
+                shutil.copyfileobj(source, copy)
+            where = out
         self.stdout.write(
-            f"{where}: valid IATI 2.03; {counts['full']} activities in full, "
-            f"{counts['reduced']} reduced, {counts['excluded']} left out (R11)."
+            f"{where}: valid IATI 2.03; {export.full} activities in full, {export.reduced} "
+            f"reduced, {export.withheld} held back, {export.excluded} left out (R11); the "
+            f"smallest anonymity set is {export.smallest_anonymity_set} posts."
         )
