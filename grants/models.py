@@ -531,7 +531,7 @@ class PartnerDecision(models.Model):
         REQUESTED = "requested", _("clearance requested")
         GRANTED = "granted", _("clearance granted")
         REFUSED = "refused", _("clearance refused")
-        RESET = "reset", _("clearance lapsed (details or sensitivity changed)")
+        RESET = "reset", _("clearance lapsed or withdrawn by the post")
         SENSITIVITY = "sensitivity", _("sensitivity changed")
 
     partner = models.ForeignKey(

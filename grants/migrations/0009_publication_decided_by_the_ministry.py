@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                             ("requested", "clearance requested"),
                             ("granted", "clearance granted"),
                             ("refused", "clearance refused"),
-                            ("reset", "clearance lapsed (details or sensitivity changed)"),
+                            ("reset", "clearance lapsed or withdrawn by the post"),
                             ("sensitivity", "sensitivity changed"),
                         ],
                         max_length=20,

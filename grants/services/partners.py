@@ -133,6 +133,10 @@ def partner_save(
         cleared_for_publication = False
         partner.clearance = Clearance.NOT_REQUESTED
         steps.append(PartnerDecision.Step.RESET)
+    elif cleared_for_publication != current_cleared and not may_publish:
+        # The post withdraws (publishing less is always allowed): it may ask again later.
+        partner.clearance = Clearance.NOT_REQUESTED
+        steps.append(PartnerDecision.Step.RESET)
     elif cleared_for_publication != current_cleared:
         partner.clearance = Clearance.GRANTED if cleared_for_publication else Clearance.REFUSED
         steps.append(

@@ -98,3 +98,59 @@ def test_post_users_have_no_admin_door_R11(api_world, editor, client):
     response = client.post(url, {"action": "grant_clearance", "_selected_action": [1]})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert not Partner.objects.filter(cleared_for_publication=True).exists()
+
+
+def test_a_new_partner_starts_at_least_sensitive_R11(api):
+    body = {"name": "Nieuw", "partner_type": "local_cso", "country": "KE", "sensitivity": "normal"}
+    response = api.post("/api/v1/partners/", body, format="json")
+    assert response.status_code == 400 and "R11" in str(response.json())
+    assert not Partner.objects.filter(name="Nieuw").exists()
+
+
+def test_a_post_cannot_lower_by_deleting_or_by_moving_the_project_R11(api_world, editor):
+    """Delete the highly sensitive partner and add it again as normal, or move its project to
+    a less sensitive partner: both would publish it past the ministry."""
+    from grants.rules import FundRuleError
+
+    own = api_world.own
+    services.partner_set_sensitivity(actor=editor, partner=own.partner, sensitivity="high")
+    spare = services.partner_save(
+        actor=editor, post=own.post, name="Reserve", partner_type="local_cso",
+        country=own.partner.country,
+    )  # fmt: skip
+    try:
+        services.project_update(actor=editor, project=own.project, partner=spare)
+    except FundRuleError as refusal:
+        assert refusal.rule == "R11" and refusal.field == "partner"
+    else:
+        raise AssertionError("the project moved away from its highly sensitive partner")
+    lonely = services.partner_save(
+        actor=editor, post=own.post, name="Alleen", partner_type="local_cso",
+        country=own.partner.country, sensitivity="high",
+    )  # fmt: skip
+    try:
+        services.partner_delete(actor=editor, partner=lonely)
+    except FundRuleError as refusal:
+        assert refusal.rule == "R11"
+    else:
+        raise AssertionError("a post deleted a highly sensitive partner")
+
+
+def test_a_post_may_withdraw_a_clearance_and_raising_sensitivity_lapses_it_R11(
+    api_world, api, editor
+):
+    partner = api_world.own.partner
+    services.partner_decide_clearance(actor=api_world.admin, partner=partner, grant=True)
+    assert patch(api, partner, {"sensitivity": "high"}).status_code == 200
+    partner.refresh_from_db()
+    assert not partner.cleared_for_publication and partner.clearance == Clearance.NOT_REQUESTED
+    services.partner_decide_clearance(actor=api_world.admin, partner=partner, grant=True)
+    services.partner_save(
+        actor=editor, partner=partner, post=partner.post, name=partner.name,
+        partner_type=partner.partner_type, country=partner.country,
+        cleared_for_publication=False,
+    )  # fmt: skip
+    partner.refresh_from_db()
+    assert not partner.cleared_for_publication and partner.clearance == Clearance.NOT_REQUESTED
+    steps = PartnerDecision.objects.filter(partner=partner).values_list("step", flat=True)
+    assert list(steps)[-1] == "reset"

@@ -78,7 +78,9 @@ def project(actor, post, *, theme="women_girls", partner=None, title="Project", 
         actor=actor, project=made, intended_result=result, name="Mensen bereikt", unit="mensen",
         baseline=Decimal("0"), target=Decimal("137"),
     )  # fmt: skip
-    services.indicator_value_set(actor=actor, indicator=indicator, year=2026, value=Decimal("61"))
+    services.indicator_value_set(
+        actor=actor, indicator=indicator, year=values["start_date"].year, value=Decimal("61")
+    )
     return made
 
 
@@ -284,3 +286,99 @@ def test_a_year_with_fewer_than_k_posts_is_held_back_until_it_has_them_R11(year,
     second = make_export(actor=actor)
     assert second.withheld == 0 and region_of(second, lonely) == "1027"
     attack()
+
+
+def second_year():
+    return FundYear.objects.create(
+        year=2027, envelope=Decimal("9000000.00"), plan_submission_deadline=date(2026, 11, 15)
+    )
+
+
+def test_moving_a_project_into_another_year_keeps_its_published_start_R11(year, actor, monkeypatch):
+    """Posts A, B, C take part in 2026 and A, D, E in 2027, all in Eastern Africa. A project
+    of A published as starting in 2026 and then moved to 2027 would, read in both files, stand
+    for A alone ({A, B, C} ∩ {A, D, E}). Its first published start is kept."""
+    next_year = second_year()
+    a, b, c = (participant(actor, year, code) for code in ("KE", "UG", "TZ"))
+    for post in (b, c):
+        project(actor, post)
+    make_participant(actor, next_year, post=a)
+    make_plan(actor, a, next_year, priorities=(("women_girls", "500000.00"),))
+    for code in ("ET", "MZ"):
+        post = make_participant(actor, next_year, host_country=country(code))
+        make_plan(actor, post, next_year, priorities=(("women_girls", "500000.00"),))
+        project(actor, post, start_date=date(2027, 2, 1), end_date=date(2027, 11, 30),
+                budget={2027: Decimal("50000.00")})  # fmt: skip
+    moved = project(actor, a, start_date=date(2026, 12, 1), end_date=date(2027, 11, 30),
+                    budget={2026: Decimal("10000.00"), 2027: Decimal("40000.00")})  # fmt: skip
+    first = make_export(actor=actor)
+    start_of = "activity-date[@type='1']"
+    assert activity(first, moved).find(start_of).get("iso-date") == "2026-10-01"
+    type(moved).objects.filter(pk=moved.pk).update(start_date=date(2027, 1, 4))
+
+    second = make_export(actor=actor)
+    assert activity(second, moved).find(start_of).get("iso-date") == "2026-10-01"
+    attack()
+
+    # Without the kept start the attacker would see the move, and the export is refused.
+    from reports.iati.export import _Context
+
+    monkeypatch.setattr(
+        _Context,
+        "published_start",
+        staticmethod(lambda p, r: policy.quarter_start(p["start_date"])),
+    )
+    with pytest.raises(Disclosure):
+        make_export(actor=actor)
+
+
+def test_a_partner_abroad_a_coverage_change_and_a_withdrawn_publicity_refuse_nothing_R11(
+    year, actor
+):
+    """Worlds the policy publishes safely and the attacker must not mistake for a leak."""
+    public = participant(actor, year, "KE", published=True)
+    others = [participant(actor, year, code) for code in ("UG", "TZ")]
+    abroad = PartnerFactory(post=public, cleared_for_publication=True, country=country("SO"))
+    in_somalia = project(actor, public, partner=abroad, title="Grensoverschrijdend")
+    grant_clearance(abroad)
+    reduced = [project(actor, post) for post in others]
+    first = make_export(actor=actor)
+    assert activity(first, in_somalia).find("recipient-country").get("code") == "SO"
+    attack()
+
+    # A post covers one more country, in another region, after its cell was kept.
+    others[0].countries_covered.add(country("NG"))
+    make_export(actor=actor)
+    attack()
+
+    # The ministry makes the participation confidential again: what was published stays
+    # known, later files keep it reduced, and nothing is refused.
+    country_services.participation_publish(
+        actor=actor,
+        participation=Participation.objects.get(post=public, fund_year=year),
+        published=False,
+    )
+    third = make_export(actor=actor)
+    assert activity(third, in_somalia).find("recipient-country") is None
+    assert all(activity(third, item).find("recipient-region") is not None for item in reduced)
+    attack()
+
+
+def test_texts_changed_after_the_clearance_are_not_published_until_cleared_again_R11(year, actor):
+    public = participant(actor, year, "KE", published=True)
+    for code in ("UG", "TZ"):
+        participant(actor, year, code)
+    partner = PartnerFactory(post=public, country=country("KE"))
+    item = project(actor, public, partner=partner, title="Radio")
+    grant_clearance(partner)
+    assert make_export(actor=actor).full == 1
+
+    services.project_update(actor=actor, project=item, title="Radio met Jean Uwimana")
+    later = project(actor, public, partner=partner, title="Nieuw project")
+    export = make_export(actor=actor)
+    assert (export.full, export.reduced) == (0, 2)
+    assert "Uwimana" not in Path(export.file.path).read_text(encoding="utf-8")
+
+    grant_clearance(partner)  # the fund manager read the new texts
+    assert make_export(actor=actor).full == 2
+    assert later.pk
