@@ -64,8 +64,8 @@ class IatiExportAdmin(ReadOnlyAdmin):
     the last exports with their counts per policy outcome, a download, and a button that
     makes a new one (on a worker, as the monthly schedule does)."""
 
-    list_display = ["created_at", "scope", "status", "full", "reduced", "excluded", "file_size",
-                    "download_link"]  # fmt: skip
+    list_display = ["created_at", "scope", "status", "full", "reduced", "withheld", "excluded",
+                    "smallest_anonymity_set", "file_size", "download_link"]  # fmt: skip
     list_filter = ["status", "year"]
     exclude = ["file"]
     readonly_fields = ["failure_reason"]

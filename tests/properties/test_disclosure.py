@@ -1,7 +1,8 @@
 """R11 under the stated attacker (docs/iati.md): Hypothesis builds worlds — posts in regions
 and sub-regions (some covering a second country, some in a country without a DAC region),
 confidentiality per year, priorities, partner types and clearance, projects across years —
-and runs a sequence of monthly exports while posts join, leave and are made public. After
+and runs a sequence of monthly exports while posts join, leave, are made public and
+confidential again, projects move into another year and posts cover more countries. After
 each export the independent attacker reads every file published so far with the public facts
 and must find no activity of a confidential participation standing for fewer than k posts.
 (The export itself refuses such a file; here a refusal is a failure of the policy.)"""
@@ -76,6 +77,9 @@ step = st.one_of(
     st.tuples(st.just("join"), st.integers(0, 99), st.sampled_from(YEARS)),
     st.tuples(st.just("leave"), st.integers(0, 99), st.sampled_from(YEARS)),
     st.tuples(st.just("publish"), st.integers(0, 99), st.sampled_from(YEARS)),
+    st.tuples(st.just("conceal"), st.integers(0, 99), st.sampled_from(YEARS)),
+    st.tuples(st.just("move"), st.integers(0, 99), st.sampled_from(YEARS)),
+    st.tuples(st.just("cover"), st.integers(0, 99), st.sampled_from(COUNTRIES)),
     st.tuples(st.just("export"), st.sampled_from([None, 2026, 2027]), st.just(0)),
 )
 
@@ -143,6 +147,17 @@ def apply(step_, posts, years):
     kind, which, year = step_
     if not posts or kind == "export":
         return
+    if kind == "move":  # a project's start moves into another year
+        projects = list(Project.objects.order_by("pk"))
+        if projects:
+            project = projects[which % len(projects)]
+            project.start_date = date(year, 1 if year > project.start_date.year else 12, 1)
+            project.end_date = max(project.end_date, date(year, 12, 31))
+            project.save()
+        return
+    if kind == "cover":  # a post's accreditation grows
+        posts[which % len(posts)].countries_covered.add(country(year))
+        return
     participation = Participation.objects.get(post=posts[which % len(posts)], fund_year__year=year)
     if kind == "join":
         participation.selected = True
@@ -151,6 +166,8 @@ def apply(step_, posts, years):
         participation.published = False
     elif kind == "publish":
         participation.published = participation.selected
+    elif kind == "conceal":
+        participation.published = False
     participation.save()  # through the model: its history is what the attacker may know
 
 
