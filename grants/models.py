@@ -269,14 +269,9 @@ class PlanAim(models.Model):
         return str(self.intended_result)
 
 
-class CycleTransition(models.Model):
-    """R10: a step of a yearly cycle (annual plan, annual report) records who, when and why.
+class RecordedStep(models.Model):
+    """Who took a step, when and why (R10, R11): what every recorded decision shares."""
 
-    Each document keeps its own table of steps (PlanTransition, ReportTransition), with its
-    own statuses; this is what they share."""
-
-    from_status = models.CharField(_("from"), max_length=20, blank=True)
-    to_status = models.CharField(_("to"), max_length=20)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -286,6 +281,19 @@ class CycleTransition(models.Model):
     )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CycleTransition(RecordedStep):
+    """R10: a step of a yearly cycle (annual plan, annual report) records who, when and why.
+
+    Each document keeps its own table of steps (PlanTransition, ReportTransition), with its
+    own statuses; this is what they share."""
+
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20)
 
     class Meta:
         abstract = True
@@ -523,7 +531,7 @@ class Partner(models.Model):
         return self.name
 
 
-class PartnerDecision(models.Model):
+class PartnerDecision(RecordedStep):
     """R11: every step of a partner's publication (asked, granted, refused, sensitivity changed)
     records who, when and why, like the steps of the plan cycle."""
 
@@ -544,15 +552,6 @@ class PartnerDecision(models.Model):
     sensitivity_to = models.CharField(
         _("sensitivity to"), max_length=20, choices=Sensitivity.choices, blank=True
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    at = models.DateTimeField(_("at"), auto_now_add=True)
-    comment = models.TextField(_("comment"), blank=True)
 
     class Meta:
         ordering = ["partner", "at", "pk"]
