@@ -305,7 +305,7 @@ FUND_DEFAULT_MIN_PROJECT_SIZE_EUR = env.int("FUND_DEFAULT_MIN_PROJECT_SIZE_EUR",
 # (the attacker reads all kept files together: keep every file the fund published).
 IATI_REPORTING_ORG = env.str("IATI_REPORTING_ORG", default="XM-DAC-7")
 IATI_REGION_MIN_POSTS = env.int("IATI_REGION_MIN_POSTS", default=3)
-IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=12)
+IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=0)  # 0: every file
 
 LOGGING = {
     "version": 1,

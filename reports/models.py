@@ -116,10 +116,11 @@ class IatiRegionCell(models.Model):
         return f"{self.year} {self.region}"
 
 
-class IatiActivityStart(models.Model):
-    """R11: the start (to the quarter) a reduced activity was first published with, kept: its
-    year chooses the cells it is published under, so moving the project into another year
-    cannot make a later file contradict an earlier one (which would narrow it down)."""
+class IatiKeptActivity(models.Model):
+    """R11: where and when a reduced activity was first published — its DAC region and its
+    start to the quarter — kept, so that no later file contradicts an earlier one: moving the
+    project into another year, or its partner into another region, would otherwise place it
+    in two regions or two years' cells, and the files together would narrow it down."""
 
     project = models.OneToOneField(
         "grants.Project",
@@ -128,11 +129,12 @@ class IatiActivityStart(models.Model):
         verbose_name=_("project"),
     )
     start = models.DateField(_("published start"))
+    region = models.CharField(_("DAC region"), max_length=4)
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("published start of an activity")
-        verbose_name_plural = _("published starts of activities")
+        verbose_name = _("published form of an activity")
+        verbose_name_plural = _("published forms of activities")
 
     def __str__(self) -> str:
-        return f"{self.start:%Y-%m}"
+        return f"{self.region} {self.start:%Y-%m}"

@@ -597,10 +597,12 @@ def project_update(
             _("A project of a highly sensitive partner moves only to another such partner."),
             field="partner",
         )
+    # R11: a clearance covers the texts it saw under the partner it cleared; a new title or
+    # description, or the project under another partner, is not covered.
     texts_changed = any(
         name in ("title", "description") and getattr(project, name) != value
         for name, value in changes.items()
-    )
+    ) or (new_partner is not None and new_partner.pk != project.partner_id)
     for name, value in changes.items():
         setattr(project, name, value)
     if texts_changed:  # R11: the ministry's clearance covered the texts as they were

@@ -252,7 +252,15 @@ class Attacker:
                     or (sector == _FALLBACK_SECTOR and mine - _KNOWN_PRIORITIES)
                 }
         for code in self._named(view.texts):
-            posts = {p for p in posts if code in self.posts[p]["countries"]}
+            # A text naming a country points at the posts there — a leak only where those are
+            # fewer than k and not all public (naming a public post's country is allowed).
+            there = {
+                p
+                for p in self._taking_part(view.year, view.at)
+                if code in self.posts[p]["countries"]
+            }
+            if len(there) < self.k and not all(self._public(p, view.year, view.at) for p in there):
+                posts = posts & there
         return posts
 
     def judge(self, identifier: str, views: list[View], published, verdict: Verdict) -> None:
@@ -262,8 +270,12 @@ class Attacker:
             found = self.candidates(view, published)
             posts = found if posts is None else posts & found
         verdict.checked += 1
-        if posts and all(any(self._public(p, view.year, view.at) for view in views) for p in posts):
-            return  # a public participation: the ministry chose to name it
+        # Safe if every post left was public, by the latest file, in every year the files
+        # place the activity in (what was once made public stays known).
+        latest = max(view.at for view in views)
+        years = {view.year for view in views}
+        if posts and all(self._public(p, year, latest) for p in posts for year in years):
+            return
         size = len(posts or ())
         verdict.smallest = size if verdict.smallest is None else min(verdict.smallest, size)
         if size < self.k:

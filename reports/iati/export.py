@@ -136,7 +136,7 @@ def write_export(destination: Path, *, year: int | None = None) -> Counts:
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".partial")
     try:
-        with _one_snapshot(), open(partial, "wb") as output:
+        with _one_export_at_a_time(), _one_snapshot(), open(partial, "wb") as output:
             counts, context = _write(output, year=year)
         if not counts[Outcome.FULL] + counts[Outcome.REDUCED]:
             raise NothingToPublish(
@@ -155,26 +155,63 @@ def write_export(destination: Path, *, year: int | None = None) -> Counts:
                 f"{settings.IATI_REGION_MIN_POSTS} posts (smallest: {verdict.smallest}); "
                 f"first: {verdict.failures[0]}"
             )
-        _keep_cells(context.geography.new_cells())
-        _keep_starts(context.new_starts)
+        with transaction.atomic():  # all kept, or none: a refused file leaves nothing behind
+            _keep_cells(context.geography.new_cells(context.years_placed))
+            _keep_activities(context.new_activities)
         os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)
+        _release_export_lock()
     return counts
 
 
-def _keep_starts(starts: list[tuple[int, date]]) -> None:
-    """Store the start each newly reduced activity was published with (R11)."""
-    from ..models import IatiActivityStart
+# PostgreSQL advisory lock key of the IATI export ("IATI" in ASCII): one export at a time, so
+# that the cells and starts a file is written with are the ones kept.
+_EXPORT_LOCK = 0x49415449
+_HELD = "_iati_export_lock_held"  # on the (per-thread) connection: it holds the session lock
 
-    for offset in range(0, len(starts), CHUNK):
-        IatiActivityStart.objects.bulk_create(
+
+@contextmanager
+def _one_export_at_a_time():
+    """Wait for any other export (the monthly task, the admin's button, the command) to finish
+    before reading: its kept cells and starts are then part of this export's snapshot. A
+    session lock on PostgreSQL, held until the file is placed or refused; SQLite (the quick
+    start, one process) needs none."""
+    if connection.vendor == "postgresql" and not getattr(connection, _HELD, False):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_EXPORT_LOCK])
+        setattr(connection, _HELD, True)
+    yield
+
+
+def _release_export_lock() -> None:
+    if getattr(connection, _HELD, False):
+        setattr(connection, _HELD, False)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_EXPORT_LOCK])
+
+
+def _keep_activities(kept: list[tuple[int, date, str]]) -> None:
+    """Store the start and region each newly reduced activity was published with (R11); if a
+    concurrent writer stored others first, this file is not published."""
+    from ..models import IatiKeptActivity
+
+    for offset in range(0, len(kept), CHUNK):
+        chunk = kept[offset : offset + CHUNK]
+        IatiKeptActivity.objects.bulk_create(
             [
-                IatiActivityStart(project_id=project, start=start)
-                for project, start in starts[offset : offset + CHUNK]
+                IatiKeptActivity(project_id=pk, start=start, region=region)
+                for pk, start, region in chunk
             ],
             ignore_conflicts=True,
         )
+        stored = set(
+            IatiKeptActivity.objects.filter(
+                project_id__in=[pk for pk, _s, _r in chunk]
+            ).values_list("project_id", "start", "region")
+        )
+        if stored != set(chunk):
+            raise InvalidExport("a concurrent export kept other starts; make the export again")
 
 
 def _keep_cells(cells: list[tuple[int, int, str]]) -> None:
@@ -184,18 +221,17 @@ def _keep_cells(cells: list[tuple[int, int, str]]) -> None:
 
     if not cells:
         return
-    with transaction.atomic():
-        IatiRegionCell.objects.bulk_create(
-            [IatiRegionCell(year=y, post_id=post, region=region) for y, post, region in cells],
-            ignore_conflicts=True,
+    IatiRegionCell.objects.bulk_create(
+        [IatiRegionCell(year=y, post_id=post, region=region) for y, post, region in cells],
+        ignore_conflicts=True,
+    )
+    stored = {
+        (row.year, row.post_id): row.region
+        for row in IatiRegionCell.objects.filter(
+            year__in={y for y, _post, _region in cells},
+            post_id__in={post for _y, post, _region in cells},
         )
-        stored = {
-            (row.year, row.post_id): row.region
-            for row in IatiRegionCell.objects.filter(
-                year__in={y for y, _post, _region in cells},
-                post_id__in={post for _y, post, _region in cells},
-            )
-        }
+    }
     if any(stored.get((y, post)) != region for y, post, region in cells):
         raise InvalidExport("a concurrent export decided other regions; make the export again")
 
@@ -304,10 +340,10 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
         )
         .iterator(chunk_size=CHUNK)
     )
-    from ..models import IatiActivityStart
+    from ..models import IatiKeptActivity
 
     streams = {
-        "pinned_start": _stream(IatiActivityStart.objects.all(), "project_id", year, "start"),
+        "kept": _stream(IatiKeptActivity.objects.all(), "project_id", year, "start", "region"),
         "budget_lines": _stream(
             BudgetLine.objects.all(), "project_id", year, "year", "amount", order=("year",)
         ),
@@ -377,7 +413,10 @@ class _Context:
         # Reduced activities all carry the file's day as their last change: no timestamp
         # to match against anything.
         self.file_day = datetime.combine(self.today, time(0), tzinfo=UTC).isoformat()
-        self.new_starts: list[tuple[int, date]] = []  # to keep once the file is published
+        # Kept once the file is published: each new reduced activity's start and region, and
+        # the years whose cells it was placed under.
+        self.new_activities: list[tuple[int, date, str]] = []
+        self.years_placed: set[int] = set()
 
     @classmethod
     def load(cls, year: int | None) -> _Context:
@@ -462,14 +501,23 @@ class _Context:
 
     def decide(self, project: dict, related: dict) -> tuple[Outcome, policy.Place | None]:
         """The outcome and the place of a project; no place: nothing is written."""
-        public = self.years(project) <= self.public_years.get(project["post_id"], set())
+        kept = related["kept"][0] if related["kept"] else None
+        # Every year the activity was ever published in: a project moved out of a
+        # confidential year must not then name its country (the earlier file shows the year).
+        years = self.years(project)
+        if kept is not None:
+            years |= set(range(kept["start"].year, project["end_date"].year + 1))
+        public = years <= self.public_years.get(project["post_id"], set())
+        # R11: the clearance covers the partner's name and the texts as the fund manager saw
+        # them; a later text (or a project moved to the partner) is not cleared.
+        cleared = project["partner__cleared_for_publication"] and self._texts_cleared(
+            project, related
+        )
         decided = policy.outcome(
             sensitivity=project["partner__sensitivity"],
-            cleared=project["partner__cleared_for_publication"],
+            cleared=cleared,
             participation_public=public,
         )
-        if decided == Outcome.FULL and not self._texts_cleared(project, related):
-            decided = Outcome.REDUCED  # changed since the ministry cleared them
         if decided == Outcome.EXCLUDED:
             return decided, None
         if decided == Outcome.FULL:
@@ -479,36 +527,39 @@ class _Context:
                 partner_region=project["partner__country__dac_region"],
                 post=project["post_id"],
                 year=project["start_date"].year,
-                years=self.years(project),
+                years=years,
             )
             if place is not None and place.country:
                 # A text that names a hidden country would name it anyway: reduced.
                 texts = [project["title"], project["description"], project["partner__name"]]
                 texts += [row["name"] for row in related["indicators"]]
-                if not self.screen.names_any(texts, self.geography.hidden(self.years(project))):
+                if not self.screen.names_any(texts, self.geography.hidden(years)):
                     return decided, place
             # The country is hidden: the partner's name (which it may publish itself), the
             # texts and the theme would point at it. Reduced.
             decided = Outcome.REDUCED
+        if kept is not None:  # as first published: never narrower, never elsewhere
+            return decided, policy.Place(region=kept["region"])
+        start = policy.quarter_start(project["start_date"])
         place = self.geography.place(
             decided,
             country=project["partner__country_id"],
             partner_region=project["partner__country__dac_region"],
             post=project["post_id"],
-            year=self.published_start(project, related).year,
+            year=start.year,
         )
         if place is None:
             return Outcome.WITHHELD, None
-        if not related["pinned_start"]:
-            self.new_starts.append((project["pk"], self.published_start(project, related)))
+        self.new_activities.append((project["pk"], start, place.region))
+        self.years_placed.add(start.year)
         return decided, place
 
     @staticmethod
     def published_start(project: dict, related: dict) -> date:
         """A reduced activity's start: the quarter it was first published with (kept), else
         the quarter of its start date."""
-        if related["pinned_start"]:
-            return related["pinned_start"][0]["start"]
+        if related["kept"]:
+            return related["kept"][0]["start"]
         return policy.quarter_start(project["start_date"])
 
     @staticmethod

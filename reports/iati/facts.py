@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.apps import apps
 from django.db.models import Min
 from django.db.models.functions import ExtractYear
 
@@ -74,14 +75,20 @@ def public_facts() -> dict:
         years = posts.get(row["plan__post_id"], {}).get("years", {})
         if row["plan__fund_year__year"] in years:
             years[row["plan__fund_year__year"]]["priorities"].add(row["priority__code"])
-    for post in Post.objects.filter(pk__in=posts).values(
-        "pk", "host_country_id", "host_country__dac_region"
-    ):
-        posts[post["pk"]]["countries"][post["host_country_id"]] = post["host_country__dac_region"]
-    for row in Post.countries_covered.through.objects.filter(post_id__in=posts).values(
-        "post_id", "country_id", "country__dac_region"
-    ):
-        posts[row["post_id"]]["countries"][row["country_id"]] = row["country__dac_region"]
+    # Every country a post is or ever was in or covered (its history keeps them): a reader
+    # who noted a post's accreditation once still knows it.
+    regions = dict(Country.objects.values_list("code", "dac_region"))
+    for post in Post.history.filter(id__in=posts).values("id", "host_country_id").distinct():
+        posts[post["id"]]["countries"][post["host_country_id"]] = regions.get(
+            post["host_country_id"], ""
+        )
+    # The history's coverage rows (simple_history's model for the tracked many-to-many).
+    covered = apps.get_model("countries", "HistoricalPost_countries_covered")
+    for model in (Post.countries_covered.through, covered):
+        for row in model.objects.filter(post_id__in=posts).values("post_id", "country_id"):
+            posts[row["post_id"]]["countries"][row["country_id"]] = regions.get(
+                row["country_id"], ""
+            )
     for entry in posts.values():
         for year in entry["years"].values():
             year["priorities"] = sorted(year["priorities"])

@@ -152,8 +152,7 @@ def assign_cells(homes: Mapping[int, str], kept: Mapping[int, str], k: int) -> d
                 for region in new_cells
                 if region != UNSPECIFIED_REGION
                 and not any(
-                    other in new_cells or other in kept_cells
-                    for other in region_path(region)[1:-1]
+                    other in new_cells or other in kept_cells for other in region_path(region)[1:-1]
                 )
             ]
             if not tops:
@@ -208,11 +207,14 @@ class Geography:
             self.cells[year] = assign_cells(homes, self.kept.get(year, {}), min_posts)
         self._regions = {year: set(cells.values()) for year, cells in self.cells.items()}
 
-    def new_cells(self) -> list[tuple[int, int, str]]:
-        """(year, post, region) decided now, to be kept once the file is published."""
+    def new_cells(self, years: Iterable[int]) -> list[tuple[int, int, str]]:
+        """(year, post, region) decided now for these years (those the file placed activities
+        under), to be kept once the file is published."""
+        years = set(years)
         return [
             (year, post, region)
             for year, cells in sorted(self.cells.items())
+            if year in years
             for post, region in sorted(cells.items())
             if post not in self.kept.get(year, {})
         ]

@@ -27,7 +27,7 @@ def export_directory() -> Path:
 def make_export(*, actor, year: int | None = None) -> IatiExport:
     """Write a validated IATI file (all projects, or those with money in `year`) and record
     it with its counts per policy outcome (R11); a failure is recorded with its reason and
-    raised. Keeps the newest IATI_EXPORTS_KEPT successful exports."""
+    raised. Keeps every export, or the newest IATI_EXPORTS_KEPT if set."""
     ensure_allowed(actor, Action.PUBLISH)  # R11: fund managers decide what is published
     export = IatiExport.objects.create(year=year)
     name = f"iati-activities-{year or 'all'}-{timezone.now():%Y%m%d-%H%M%S}-{export.pk}.xml"
@@ -59,8 +59,12 @@ def make_export(*, actor, year: int | None = None) -> IatiExport:
 
 def prune(keep: int | None = None) -> int:
     """Delete all but the newest `keep` (at least one) successful exports and their files,
-    and failed ones older than the oldest kept."""
-    keep = max(1, settings.IATI_EXPORTS_KEPT if keep is None else keep)
+    and failed ones older than the oldest kept. `IATI_EXPORTS_KEPT` 0 (the default) keeps
+    every file: the attacker check reads everything the fund ever published (R11)."""
+    keep = settings.IATI_EXPORTS_KEPT if keep is None else keep
+    if not keep:
+        return 0
+    keep = max(1, keep)
     # An export still "being made" after a day was interrupted (a worker killed mid-way).
     IatiExport.objects.filter(
         status=ReportStatus.PENDING, created_at__lt=timezone.now() - timedelta(days=1)

@@ -84,6 +84,16 @@ def project(actor, post, *, theme="women_girls", partner=None, title="Project", 
     return made
 
 
+def post_editor(actor, post):
+    """An embassy editor of the post (the API's role)."""
+    from countries.services import membership_set
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=f"editor-{post.pk}")
+    membership_set(actor=actor, user=user, post=post, role="editor")
+    return user
+
+
 def published_files():
     return [e.file.path for e in IatiExport.objects.filter(status="done").order_by("pk")]
 
@@ -382,3 +392,145 @@ def test_texts_changed_after_the_clearance_are_not_published_until_cleared_again
     grant_clearance(partner)  # the fund manager read the new texts
     assert make_export(actor=actor).full == 2
     assert later.pk
+
+
+def test_a_project_moved_to_a_cleared_partner_is_not_cleared_by_it_R11(year, actor):
+    """The clearance saw the texts under the partner it cleared: an older project moved to it
+    (its title naming someone) is reduced, and a highly sensitive one stays left out."""
+    public = participant(actor, year, "KE", published=True)
+    for code in ("UG", "TZ"):
+        participant(actor, year, code)
+    cleared = PartnerFactory(post=public, country=country("KE"))
+    grant_clearance(cleared)
+    naming = project(actor, public, title="Met Jean Uwimana")
+    endangered = PartnerFactory(post=public, country=country("KE"), sensitivity="high")
+    also_high = PartnerFactory(post=public, country=country("KE"), sensitivity="high")
+    grant_clearance(also_high)
+    hidden = project(actor, public, partner=endangered, title="Schuiladres")
+    editor = post_editor(actor, public)
+    services.project_update(actor=editor, project=naming, partner=cleared)
+    services.project_update(actor=editor, project=hidden, partner=also_high)
+
+    export = make_export(actor=actor)
+    text = Path(export.file.path).read_text(encoding="utf-8")
+    assert "Uwimana" not in text and "Schuiladres" not in text
+    assert export.full == 0 and export.excluded == 1
+
+
+def test_a_project_moved_out_of_a_confidential_year_does_not_name_its_country_R11(year, actor):
+    """Published reduced while its 2026 participation was confidential, then moved into 2027,
+    which is public: naming it now would show, with the first file, that the post took part in
+    2026."""
+    next_year = second_year()
+    kenya = participant(actor, year, "KE")
+    for code in ("UG", "TZ"):
+        project(actor, participant(actor, year, code))
+    make_participant(actor, next_year, post=kenya)
+    make_plan(actor, kenya, next_year, priorities=(("women_girls", "500000.00"),))
+    country_services.participation_publish(
+        actor=actor,
+        participation=Participation.objects.get(post=kenya, fund_year=next_year),
+        published=True,
+    )
+    cleared = PartnerFactory(post=kenya, country=country("KE"))
+    item = project(actor, kenya, partner=cleared, start_date=date(2026, 12, 1),
+                   end_date=date(2027, 11, 30),
+                   budget={2026: Decimal("10000.00"), 2027: Decimal("40000.00")})  # fmt: skip
+    grant_clearance(cleared)
+    first = make_export(actor=actor)
+    assert activity(first, item).find("recipient-country") is None
+    type(item).objects.filter(pk=item.pk).update(start_date=date(2027, 1, 15))
+
+    second = make_export(actor=actor)
+    assert activity(second, item).find("recipient-country") is None
+    attack()
+
+
+def test_less_coverage_a_partner_elsewhere_and_a_public_country_named_refuse_nothing_R11(
+    year, actor
+):
+    """Worlds that must not block every later export: a post covers fewer countries after its
+    cell was kept; a partner moves to a country without a DAC region; a cleared text names
+    another country whose post is public."""
+    wide = participant(actor, year, "KE")
+    wide.countries_covered.add(country("GH"))
+    for code in ("GH", "SN"):
+        participant(actor, year, code)
+    moved_partner = PartnerFactory(post=wide, country=country("KE"))
+    project(actor, wide, partner=moved_partner)
+    uganda = participant(actor, year, "UG", published=True)
+    kenya_public = participant(actor, year, "TZ", published=True)
+    cleared = PartnerFactory(post=kenya_public, country=country("TZ"))
+    naming = project(actor, kenya_public, partner=cleared, title="Met Oegandese journalisten")
+    grant_clearance(cleared)
+    assert uganda.pk
+    make_export(actor=actor)
+    attack()
+
+    wide.countries_covered.remove(country("GH"))
+    moved_partner.country = country("NL")
+    moved_partner.save()
+    later = make_export(actor=actor)
+    assert activity(later, naming).find("recipient-country").get("code") == "TZ"
+    attack()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_exports_at_once_publish_files_that_agree_R11(tmp_path, settings, monkeypatch):
+    """The monthly task is writing its file when a project moves to another quarter and a
+    fund manager presses the admin's button. The second export waits for the first (an
+    advisory lock), then reads the start the first one kept: both files agree, and neither
+    export fails. Without the lock the second would keep the new start first and the first
+    would be refused."""
+    import threading
+    import time as clock
+
+    from django.db import connection, connections
+
+    from reports.iati import export as module
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: real concurrent transactions")
+    year = FundYear.objects.create(
+        year=2026, envelope=Decimal("9000000.00"), plan_submission_deadline=date(2025, 11, 15)
+    )
+    actor = system_actor("seed")
+    made = [project(actor, participant(actor, year, code)) for code in ("KE", "UG", "TZ")]
+    written, go = threading.Event(), threading.Event()
+    original = module._write
+
+    def first_pauses_after_writing(output, *, year):
+        result = original(output, year=year)
+        if threading.current_thread().name == "monthly":
+            written.set()
+            go.wait(timeout=60)
+        return result
+
+    monkeypatch.setattr(module, "_write", first_pauses_after_writing)
+    errors = []
+
+    def run():
+        try:
+            make_export(actor=system_actor("tasks"))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    monthly = threading.Thread(target=run, name="monthly")
+    monthly.start()
+    assert written.wait(timeout=60)
+    type(made[0]).objects.filter(pk=made[0].pk).update(start_date=date(2026, 8, 3))
+    button = threading.Thread(target=run, name="button")
+    button.start()
+    clock.sleep(1)  # the button's export now waits for the lock (or, without it, runs)
+    go.set()
+    for thread in (monthly, button):
+        thread.join(timeout=120)
+    assert not errors, errors
+    files = published_files()
+    assert len(files) == 2
+    starts = {activity(e, made[0]).find("activity-date[@type='1']").get("iso-date")
+              for e in IatiExport.objects.filter(status="done")}  # fmt: skip
+    assert starts == {"2026-01-01"}  # as first published, in both files
+    attack()
