@@ -79,7 +79,7 @@ def test_naming_another_posts_partner_costs_what_an_unknown_id_costs_R11(api_wor
             "title": "Probe",
             "start_date": "2026-02-01",
             "end_date": "2026-12-31",
-            "budget_lines": [{"year": 2026, "amount": "1000.00"}],
+            "budget": [{"year": 2026, "amount": "1000.00"}],
         }
         with CaptureQueriesContext(connection) as queries:
             response = api.post("/api/v1/projects/", body, format="json")
