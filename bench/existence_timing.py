@@ -40,13 +40,13 @@ def main() -> int:
     import django
 
     django.setup()
+    import logging
+
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
 
     from grants.models import Partner
-
-    import logging
 
     logging.getLogger("django.request").setLevel(logging.ERROR)  # the 404s are the point
     settings.ALLOWED_HOSTS = ["*"]
