@@ -36,6 +36,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from countryinfo import CountryInfo
+from countryinfo.exceptions import CountryNotFoundError
 from lxml import etree
 
 _TREE = Path(__file__).resolve().parent / "vendor" / "dac_regions.json"
@@ -175,12 +177,10 @@ class Attacker:
                 if len(stem) >= 4 and " " not in stem:
                     stems.add(stem)
         try:  # a real country: capital and demonym, from a public gazetteer
-            from countryinfo import CountryInfo
-
             info = CountryInfo(code).info()
-            words.update(term for term in (info.get("capital"), info.get("demonym")) if term)
-        except Exception:
-            pass
+        except CountryNotFoundError:
+            info = {}
+        words.update(term for term in (info.get("capital"), info.get("demonym")) if term)
         parts = [re.escape(word) + r"\b" for word in words]
         parts += [re.escape(stem) + r"\w*" for stem in stems]
         return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE) if parts else None

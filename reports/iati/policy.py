@@ -42,6 +42,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
+from countryinfo import CountryInfo
+from countryinfo.exceptions import CountryNotFoundError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -266,10 +268,8 @@ def _plain_name(name: str) -> str:
 def _country_facts(code: str) -> tuple[str, ...]:
     """A real country's capital, demonym and other spellings (countryinfo's data)."""
     try:
-        from countryinfo import CountryInfo
-
         info = CountryInfo(code).info()
-    except Exception:  # not a real country (the demo world's), or no data
+    except CountryNotFoundError:  # not a real country (the demo world's)
         return ()
     terms = [info.get("capital") or "", info.get("demonym") or "", info.get("name") or ""]
     terms += [spelling for spelling in info.get("altSpellings") or () if len(spelling) > 3]
