@@ -6,7 +6,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-port=${API_FUZZ_PORT:-8765}
+# A free port unless one is given: another server on a fixed port would answer instead.
+port=${API_FUZZ_PORT:-$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 export DATABASE_URL="sqlite:///$work/fuzz.sqlite3" DJANGO_DEBUG=true
 export API_USER_THROTTLE_RATE=1000000/minute DJANGO_LOG_LEVEL=WARNING
 .venv/bin/python manage.py migrate --no-input -v 0
