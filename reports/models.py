@@ -129,7 +129,12 @@ class IatiKeptActivity(models.Model):
         verbose_name=_("project"),
     )
     start = models.DateField(_("published start"))
-    region = models.CharField(_("DAC region"), max_length=4)
+    region = models.CharField(_("DAC region"), max_length=4, blank=True)
+    named = models.BooleanField(
+        _("published in full"),
+        default=False,
+        help_text=_("Named once: later forms are published only while its post is public."),
+    )
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
 
     class Meta:

@@ -7,15 +7,16 @@ it parses the files with lxml, reads the public DAC region tree from the vendore
 itself, and knows the export's rules only as any reader of docs/iati.md does (Kerckhoffs:
 the method is public). Its inferences, for an activity seen in every file that holds it:
 
-1. *Time.* The activity belongs to a post that took part in the year of its published start
-   (each file's view in its own year).
+1. *Time.* The activity belongs to a post that took part in every year it runs, from its
+   published start to its end (R9: money in each year; R6: money only where the post takes
+   part), each file's view in its own years, and had been selected when the file was written.
    A file holds only posts that took part when it was written (announcements are dated).
 2. *Place.* A recipient country: a post with that country (none has it: any public post, as a
-   partner may work abroad). A region: a post with a country in it — except a post whose
-   countries all lie in a narrower region that some activity of the same start year was
-   published under in any file (the method publishes a post at the narrowest region that
-   stands for enough posts, so such a post would have been published narrower). Two files
-   that place the activity differently: both hold.
+   partner may work abroad). 998: any post. Another region: a post with a country in it —
+   except a post whose countries all lie in a narrower region that some activity of the same
+   start year was published under in any file (the method publishes a post under its own
+   region, or 998, so such a post would have been published narrower). Two files that place
+   the activity differently: both hold.
 3. *Theme.* A 5-digit DAC purpose code: a post that announced a priority with that code in
    that year (the mapping is public, in docs/iati.md).
 4. *Words.* A country named in any published text of the activity (its names in Dutch and
@@ -70,6 +71,13 @@ class View:
     region: str | None
     sectors: tuple[str, ...]
     texts: tuple[str, ...]
+    last: int = 0  # the year of its (latest published) end
+
+    @property
+    def span(self) -> range:
+        """Every year it runs in: R9 gives it money in each, R6 money only where its post
+        takes part."""
+        return range(self.year, max(self.year, self.last) + 1)
 
 
 @dataclass
@@ -101,6 +109,12 @@ def _views(path: Path) -> Iterator[tuple[str, View]]:
             if date.get("type") in ("1", "2")
         ]
         year = int(min(starts)[:4]) if starts else 0
+        ends = [
+            date.get("iso-date", "")
+            for date in element.findall("activity-date")
+            if date.get("type") in ("3", "4")
+        ]
+        last = max(year, int(max(ends)[:4])) if ends else year
         country = element.find("recipient-country")
         region = element.find("recipient-region")
         sectors = tuple(
@@ -117,6 +131,7 @@ def _views(path: Path) -> Iterator[tuple[str, View]]:
             identifier,
             View(
                 year=year,
+                last=last,
                 at=generated,
                 country=country.get("code") if country is not None else None,
                 region=region.get("code") if region is not None else None,
@@ -217,7 +232,9 @@ class Attacker:
         return bool(facts.get("public")) and (not at or not since or since[:19] <= at)
 
     def candidates(self, view: View, published: dict[int, set[str]]) -> set:
-        posts = self._taking_part(view.year, view.at)
+        posts = set(self._taking_part(view.year, view.at))
+        for other in view.span:
+            posts &= self._taking_part(other, view.at)
         if view.country:
             with_country = {p for p in posts if view.country in self.posts[p]["countries"]}
             # A partner may work in a country no post covers: then any public post could be
@@ -225,11 +242,17 @@ class Attacker:
             posts = with_country or {p for p in posts if self._public(p, view.year, view.at)}
         else:
             region = view.region or _WORLD
-            narrower = {
-                other
-                for other in published.get(view.year, ())
-                if other != region and region in self._path(other)
-            }
+            # 998 stands for every post (a partner may work outside its post's region); a
+            # narrower region only for the posts not published narrower still.
+            narrower = (
+                set()
+                if region == _WORLD
+                else {
+                    other
+                    for other in published.get(view.year, ())
+                    if other != region and region in self._path(other)
+                }
+            )
             # A post with a country in the region; not one whose countries all lie in a
             # narrower region published for the year (it would have been published there).
             posts = {
@@ -273,7 +296,7 @@ class Attacker:
         # Safe if every post left was public, by the latest file, in every year the files
         # place the activity in (what was once made public stays known).
         latest = max(view.at for view in views)
-        years = {view.year for view in views}
+        years = {year for view in views for year in view.span}
         if posts and all(self._public(p, year, latest) for p in posts for year in years):
             return
         size = len(posts or ())

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -130,13 +131,18 @@ def write_export(destination: Path, *, year: int | None = None) -> Counts:
     reads it with every earlier file kept and the public facts; a file in which an activity
     of a confidential participation stands for fewer than k posts is refused (Disclosure).
     Only then are the cells this file decided kept for the next exports."""
+    with one_export_at_a_time():
+        return _write_export(destination, year=year)
+
+
+def _write_export(destination: Path, *, year: int | None) -> Counts:
     from .attacker import check_files
     from .facts import earlier_files, public_facts
 
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".partial")
     try:
-        with _one_export_at_a_time(), _one_snapshot(), open(partial, "wb") as output:
+        with _one_snapshot(), open(partial, "wb") as output:
             counts, context = _write(output, year=year)
         if not counts[Outcome.FULL] + counts[Outcome.REDUCED]:
             raise NothingToPublish(
@@ -157,11 +163,10 @@ def write_export(destination: Path, *, year: int | None = None) -> Counts:
             )
         with transaction.atomic():  # all kept, or none: a refused file leaves nothing behind
             _keep_cells(context.geography.new_cells(context.years_placed))
-            _keep_activities(context.new_activities)
+            _keep_activities(context.new_activities, context.regions_filled)
         os.replace(partial, destination)
     finally:
         partial.unlink(missing_ok=True)
-        _release_export_lock()
     return counts
 
 
@@ -172,46 +177,52 @@ _HELD = "_iati_export_lock_held"  # on the (per-thread) connection: it holds the
 
 
 @contextmanager
-def _one_export_at_a_time():
+def one_export_at_a_time():
     """Wait for any other export (the monthly task, the admin's button, the command) to finish
-    before reading: its kept cells and starts are then part of this export's snapshot. A
-    session lock on PostgreSQL, held until the file is placed or refused; SQLite (the quick
-    start, one process) needs none."""
-    if connection.vendor == "postgresql" and not getattr(connection, _HELD, False):
+    — its file placed and its record done — before reading: its kept cells and starts, and its
+    file, are then part of what this export reads. A session lock on PostgreSQL, taken once
+    per connection however deeply nested (make_export holds it around write_export); SQLite
+    (the quick start, one process) needs none."""
+    take = connection.vendor == "postgresql" and not getattr(connection, _HELD, False)
+    if take:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [_EXPORT_LOCK])
         setattr(connection, _HELD, True)
-    yield
+    try:
+        yield
+    finally:
+        if take:
+            setattr(connection, _HELD, False)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_EXPORT_LOCK])
 
 
-def _release_export_lock() -> None:
-    if getattr(connection, _HELD, False):
-        setattr(connection, _HELD, False)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_EXPORT_LOCK])
-
-
-def _keep_activities(kept: list[tuple[int, date, str]]) -> None:
-    """Store the start and region each newly reduced activity was published with (R11); if a
-    concurrent writer stored others first, this file is not published."""
+def _keep_activities(
+    kept: list[tuple[int, date, str, bool]], filled: list[tuple[int, str]]
+) -> None:
+    """Store the start and region each newly published activity was published with (and
+    whether it was named in full), R11; a region for an activity named before and reduced
+    now. If a concurrent writer stored others first, this file is not published."""
     from ..models import IatiKeptActivity
 
     for offset in range(0, len(kept), CHUNK):
         chunk = kept[offset : offset + CHUNK]
         IatiKeptActivity.objects.bulk_create(
             [
-                IatiKeptActivity(project_id=pk, start=start, region=region)
-                for pk, start, region in chunk
+                IatiKeptActivity(project_id=pk, start=start, region=region, named=named)
+                for pk, start, region, named in chunk
             ],
             ignore_conflicts=True,
         )
         stored = set(
-            IatiKeptActivity.objects.filter(
-                project_id__in=[pk for pk, _s, _r in chunk]
-            ).values_list("project_id", "start", "region")
+            IatiKeptActivity.objects.filter(project_id__in=[row[0] for row in chunk]).values_list(
+                "project_id", "start", "region", "named"
+            )
         )
         if stored != set(chunk):
             raise InvalidExport("a concurrent export kept other starts; make the export again")
+    for pk, region in filled:
+        IatiKeptActivity.objects.filter(project_id=pk, region="").update(region=region)
 
 
 def _keep_cells(cells: list[tuple[int, int, str]]) -> None:
@@ -343,7 +354,9 @@ def _projects(year: int | None) -> Iterator[tuple[dict, dict]]:
     from ..models import IatiKeptActivity
 
     streams = {
-        "kept": _stream(IatiKeptActivity.objects.all(), "project_id", year, "start", "region"),
+        "kept": _stream(
+            IatiKeptActivity.objects.all(), "project_id", year, "start", "region", "named"
+        ),
         "budget_lines": _stream(
             BudgetLine.objects.all(), "project_id", year, "year", "amount", order=("year",)
         ),
@@ -415,8 +428,10 @@ class _Context:
         self.file_day = datetime.combine(self.today, time(0), tzinfo=UTC).isoformat()
         # Kept once the file is published: each new reduced activity's start and region, and
         # the years whose cells it was placed under.
-        self.new_activities: list[tuple[int, date, str]] = []
+        self.new_activities: list[tuple[int, date, str, bool]] = []
+        self.regions_filled: list[tuple[int, str]] = []  # named before, reduced now
         self.years_placed: set[int] = set()
+        self.k = settings.IATI_REGION_MIN_POSTS
 
     @classmethod
     def load(cls, year: int | None) -> _Context:
@@ -462,17 +477,27 @@ class _Context:
             post_countries.setdefault(covered["post_id"], {})[covered["country_id"]] = covered[
                 "country__dac_region"
             ]
+        # A country a post was ever in or covered stays its country for a reader who noted it
+        # (the post's history keeps them): hidden while that post is confidential.
+        ever = {post: set(countries) for post, countries in post_countries.items()}
+        for row in Post.history.filter(id__in=involved).values("id", "host_country_id"):
+            ever.setdefault(row["id"], set()).add(row["host_country_id"])
+        covered_history = apps.get_model("countries", "HistoricalPost_countries_covered")
+        for row in covered_history.objects.filter(post_id__in=involved).values(
+            "post_id", "country_id"
+        ):
+            ever.setdefault(row["post_id"], set()).add(row["country_id"])
         geography = policy.Geography(
             post_countries=post_countries,
             members_by_year=members,
             kept_cells=kept,
             confidential_countries={
-                year: {country for post in posts for country in post_countries.get(post, {})}
+                year: {country for post in posts for country in ever.get(post, ())}
                 for year, posts in confidential_posts.items()
             },
             min_posts=settings.IATI_REGION_MIN_POSTS,
         )
-        named = {country for countries in post_countries.values() for country in countries}
+        named = {country for countries in ever.values() for country in countries}
         screen = policy.TextScreen(
             Country.objects.filter(pk__in=named).values_list("code", "name_nl", "name_en")
         )
@@ -502,8 +527,8 @@ class _Context:
     def decide(self, project: dict, related: dict) -> tuple[Outcome, policy.Place | None]:
         """The outcome and the place of a project; no place: nothing is written."""
         kept = related["kept"][0] if related["kept"] else None
-        # Every year the activity was ever published in: a project moved out of a
-        # confidential year must not then name its country (the earlier file shows the year).
+        # Every year the activity runs in, and ever ran in as published: a project moved out
+        # of a confidential year must not then name its country (the earlier file shows it).
         years = self.years(project)
         if kept is not None:
             years |= set(range(kept["start"].year, project["end_date"].year + 1))
@@ -520,6 +545,7 @@ class _Context:
         )
         if decided == Outcome.EXCLUDED:
             return decided, None
+        start = kept["start"] if kept is not None else policy.quarter_start(project["start_date"])
         if decided == Outcome.FULL:
             place = self.geography.place(
                 decided,
@@ -534,25 +560,34 @@ class _Context:
                 texts = [project["title"], project["description"], project["partner__name"]]
                 texts += [row["name"] for row in related["indicators"]]
                 if not self.screen.names_any(texts, self.geography.hidden(years)):
+                    if kept is None:  # named from now on: later forms are linked to the post
+                        self.new_activities.append((project["pk"], start, "", True))
                     return decided, place
             # The country is hidden: the partner's name (which it may publish itself), the
             # texts and the theme would point at it. Reduced.
             decided = Outcome.REDUCED
-        if kept is not None:  # as first published: never narrower, never elsewhere
-            return decided, policy.Place(region=kept["region"])
-        start = policy.quarter_start(project["start_date"])
-        place = self.geography.place(
-            decided,
-            country=project["partner__country_id"],
-            partner_region=project["partner__country__dac_region"],
+        if kept is not None and kept["named"] and not public:
+            # Once named, every later form of the activity points at its post: only as long
+            # as the post's participation is public in every year it runs.
+            return Outcome.WITHHELD, None
+        region = (kept or {}).get("region") or self.geography.region(
             post=project["post_id"],
             year=start.year,
+            partner_region=project["partner__country__dac_region"],
         )
-        if place is None:
+        if region is None:
             return Outcome.WITHHELD, None
-        self.new_activities.append((project["pk"], start, place.region))
+        span = range(start.year, max(start.year, project["end_date"].year) + 1)
+        if self.geography.stands_for(region, year=start.year, span=span) < self.k:
+            # Its budget years show that its post takes part in each of them (R6, R9): too
+            # few posts of its region do, for now.
+            return Outcome.WITHHELD, None
+        if kept is None:
+            self.new_activities.append((project["pk"], start, region, False))
+        elif not kept["region"]:
+            self.regions_filled.append((project["pk"], region))
         self.years_placed.add(start.year)
-        return decided, place
+        return decided, policy.Place(region=region)
 
     @staticmethod
     def published_start(project: dict, related: dict) -> date:

@@ -21,7 +21,8 @@ from django.db.models import Min
 from django.db.models.functions import ExtractYear
 
 from countries.models import Country, Participation, Post
-from grants.models import PlanPriority, Project
+from grants.models import AnnualPlan, FundYear, PlanPriority, Project
+from priorities.models import Priority
 
 
 def public_facts() -> dict:
@@ -59,22 +60,28 @@ def public_facts() -> dict:
         facts = year_of(row["post_id"], row["fund_year__year"])
         facts["public"] = True
         facts["public_since"] = row["first"].replace(microsecond=0).isoformat()
-    # Priorities: those of the year's plan, and of the projects that start in it.
-    for row in (
-        Project.objects.annotate(start_year=ExtractYear("start_date"))
-        .values("post_id", "start_year", "priority__code")
+    # Priorities: every one the year's plan ever chose, and every one a project starting in the
+    # year ever had (an announcement, or a file, is not taken back by a later change).
+    codes = dict(Priority.objects.values_list("pk", "code"))
+    fund_years = dict(FundYear.objects.values_list("pk", "year"))
+    plans = {
+        row["id"]: (row["post_id"], fund_years.get(row["fund_year_id"]))
+        for row in AnnualPlan.history.values("id", "post_id", "fund_year_id").distinct()
+    }
+    announced = [
+        (*plans.get(row["plan_id"], (None, None)), codes.get(row["priority_id"]))
+        for row in PlanPriority.history.values("plan_id", "priority_id").distinct()
+    ]
+    announced += [
+        (row["post_id"], row["start_year"], codes.get(row["priority_id"]))
+        for row in Project.history.annotate(start_year=ExtractYear("start_date"))
+        .values("post_id", "start_year", "priority_id")
         .distinct()
-    ):
-        if row["post_id"] in posts and row["start_year"] in posts[row["post_id"]]["years"]:
-            posts[row["post_id"]]["years"][row["start_year"]]["priorities"].add(
-                row["priority__code"]
-            )
-    for row in PlanPriority.objects.values(
-        "plan__post_id", "plan__fund_year__year", "priority__code"
-    ):
-        years = posts.get(row["plan__post_id"], {}).get("years", {})
-        if row["plan__fund_year__year"] in years:
-            years[row["plan__fund_year__year"]]["priorities"].add(row["priority__code"])
+    ]
+    for post_id, year, code in announced:
+        years = posts.get(post_id, {}).get("years", {})
+        if year in years and code:
+            years[year]["priorities"].add(code)
     # Every country a post is or ever was in or covered (its history keeps them): a reader
     # who noted a post's accreditation once still knows it.
     regions = dict(Country.objects.values_list("code", "dac_region"))

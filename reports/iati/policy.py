@@ -23,8 +23,10 @@ the posts it is the cell of, never for those published narrower. The partition i
 export stores it (reports.IatiRegionCell) and later exports only add posts to cells (a post
 that joins goes into the narrowest kept cell around its home) or make new cells of new posts;
 a cell never splits, so no file is ever more precise than an earlier one. An activity is
-placed in the narrowest cell, in its start year, around both its post's cell and its
-partner's country.
+placed in its post's cell of its start year, or at 998 (which then stands for every post of
+the year) when its partner works outside that cell; it is held back while fewer than k of
+those posts take part in every year it runs (its budget years show them). Its start and
+region, once published, are kept (reports.IatiKeptActivity).
 
 *Reduced activities* carry no quasi-identifier finer than the cell: no priority (the DAC
 3-digit category 151 that all of the fund's purpose codes share), no results, amounts rounded
@@ -207,7 +209,10 @@ class Geography:
                 post: home_region(post_countries.get(post, {}).values() or [""]) for post in members
             }
             self.cells[year] = assign_cells(homes, self.kept.get(year, {}), min_posts)
-        self._regions = {year: set(cells.values()) for year, cells in self.cells.items()}
+        self.members = {
+            year: set(members_by_year.get(year, ())) | set(self.kept.get(year, {}))
+            for year in years
+        }
 
     def new_cells(self, years: Iterable[int]) -> list[tuple[int, int, str]]:
         """(year, post, region) decided now for these years (those the file placed activities
@@ -222,16 +227,27 @@ class Geography:
         ]
 
     def region(self, *, post: int, year: int, partner_region: str | None) -> str | None:
-        """The narrowest cell of the year around the post's cell and the partner's country;
-        None when there is none yet (the activity waits)."""
+        """The post's cell in the year when the partner's country lies in it; otherwise 998,
+        which then stands for every post of the year (a partner may work anywhere). None when
+        the year has no cell yet (the activity waits)."""
         cell = self.cells.get(year, {}).get(post)
         if cell is None:
             return None
-        partner_path = region_path(partner_region or UNSPECIFIED_REGION)
-        for region in region_path(cell):
-            if region in self._regions[year] and region in partner_path:
-                return region
-        return None
+        if cell in region_path(partner_region or UNSPECIFIED_REGION):
+            return cell
+        return UNSPECIFIED_REGION
+
+    def stands_for(self, region: str, *, year: int, span: Iterable[int]) -> int:
+        """How many posts a reduced activity placed under `region` in `year` stands for, given
+        that its post took part in every year of its span (R6: money only where a post takes
+        part, R9: money in every year it runs)."""
+        if region == UNSPECIFIED_REGION:
+            posts = set(self.cells.get(year, {}))  # every post of the year (partners abroad)
+        else:
+            posts = {p for p, cell in self.cells.get(year, {}).items() if cell == region}
+        for other in span:
+            posts &= self.members.get(other, set())
+        return len(posts)
 
     def place(
         self,

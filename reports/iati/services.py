@@ -13,7 +13,7 @@ from django.utils import timezone
 from grants.access import Action, ensure_allowed
 
 from ..models import IatiExport, ReportStatus
-from .export import write_export
+from .export import one_export_at_a_time, write_export
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,12 @@ def make_export(*, actor, year: int | None = None) -> IatiExport:
     it with its counts per policy outcome (R11); a failure is recorded with its reason and
     raised. Keeps every export, or the newest IATI_EXPORTS_KEPT if set."""
     ensure_allowed(actor, Action.PUBLISH)  # R11: fund managers decide what is published
+    # The lock covers the record too: the next export waits until this file counts as published.
+    with one_export_at_a_time():
+        return _make_export(year)
+
+
+def _make_export(year: int | None) -> IatiExport:
     export = IatiExport.objects.create(year=year)
     name = f"iati-activities-{year or 'all'}-{timezone.now():%Y%m%d-%H%M%S}-{export.pk}.xml"
     path = export_directory() / name

@@ -273,6 +273,7 @@ def test_a_file_the_attacker_narrows_below_k_is_refused_and_recorded_R11(
     for code in ("KE", "UG", "TZ", "NG"):
         project(actor, participant(actor, year, code))
     monkeypatch.setattr(policy, "assign_cells", lambda homes, kept, k: dict(homes))
+    monkeypatch.setattr(policy.Geography, "stands_for", lambda self, *a, **kw: 99)
 
     with pytest.raises(Disclosure):
         make_export(actor=actor)
@@ -304,22 +305,18 @@ def second_year():
     )
 
 
-def test_moving_a_project_into_another_year_keeps_its_published_start_R11(year, actor, monkeypatch):
-    """Posts A, B, C take part in 2026 and A, D, E in 2027, all in Eastern Africa. A project
-    of A published as starting in 2026 and then moved to 2027 would, read in both files, stand
-    for A alone ({A, B, C} ∩ {A, D, E}). Its first published start is kept."""
+def test_moving_a_project_into_another_year_keeps_its_published_start_R11(year, actor):
+    """A reduced activity keeps the start and region it was first published with: moving the
+    project into another year must not place it in another year's cells (two files in two
+    years' cells could narrow it down)."""
     next_year = second_year()
-    a, b, c = (participant(actor, year, code) for code in ("KE", "UG", "TZ"))
-    for post in (b, c):
-        project(actor, post)
-    make_participant(actor, next_year, post=a)
-    make_plan(actor, a, next_year, priorities=(("women_girls", "500000.00"),))
-    for code in ("ET", "MZ"):
-        post = make_participant(actor, next_year, host_country=country(code))
+    posts = [participant(actor, year, code) for code in ("KE", "UG", "TZ")]
+    for post in posts:  # all three take part in 2027 too: the activity runs into it
+        make_participant(actor, next_year, post=post)
         make_plan(actor, post, next_year, priorities=(("women_girls", "500000.00"),))
-        project(actor, post, start_date=date(2027, 2, 1), end_date=date(2027, 11, 30),
-                budget={2027: Decimal("50000.00")})  # fmt: skip
-    moved = project(actor, a, start_date=date(2026, 12, 1), end_date=date(2027, 11, 30),
+    for post in posts[1:]:
+        project(actor, post)
+    moved = project(actor, posts[0], start_date=date(2026, 12, 1), end_date=date(2027, 11, 30),
                     budget={2026: Decimal("10000.00"), 2027: Decimal("40000.00")})  # fmt: skip
     first = make_export(actor=actor)
     start_of = "activity-date[@type='1']"
@@ -328,18 +325,29 @@ def test_moving_a_project_into_another_year_keeps_its_published_start_R11(year, 
 
     second = make_export(actor=actor)
     assert activity(second, moved).find(start_of).get("iso-date") == "2026-10-01"
+    assert region_of(second, moved) == region_of(first, moved)
     attack()
 
-    # Without the kept start the attacker would see the move, and the export is refused.
-    from reports.iati.export import _Context
 
-    monkeypatch.setattr(
-        _Context,
-        "published_start",
-        staticmethod(lambda p, r: policy.quarter_start(p["start_date"])),
+def test_an_activity_running_into_a_year_of_fewer_posts_is_held_back_R11(year, actor):
+    """Its budget years show that its post takes part in each (R6, R9): a 2026–2027 project
+    in a region whose other posts do not take part in 2027 would stand for its post alone."""
+    next_year = second_year()
+    kenya = participant(actor, year, "KE")
+    for code in ("UG", "TZ"):
+        project(actor, participant(actor, year, code))
+    make_participant(actor, next_year, post=kenya)
+    make_plan(actor, kenya, next_year, priorities=(("women_girls", "500000.00"),))
+    running_on = project(actor, kenya, end_date=date(2027, 6, 30),
+                         budget={2026: Decimal("10000.00"), 2027: Decimal("40000.00")})  # fmt: skip
+    export = make_export(actor=actor)
+    assert export.withheld == 1 and export.reduced == 2
+    assert (
+        not etree.parse(export.file.path)
+        .getroot()
+        .xpath(f"iati-activity[iati-identifier='XM-DAC-7-{running_on.public_id}']")
     )
-    with pytest.raises(Disclosure):
-        make_export(actor=actor)
+    attack()
 
 
 def test_a_partner_abroad_a_coverage_change_and_a_withdrawn_publicity_refuse_nothing_R11(
@@ -369,7 +377,13 @@ def test_a_partner_abroad_a_coverage_change_and_a_withdrawn_publicity_refuse_not
         published=False,
     )
     third = make_export(actor=actor)
-    assert activity(third, in_somalia).find("recipient-country") is None
+    # Named once, it would point at its post in any form: held back while confidential.
+    assert (
+        not etree.parse(third.file.path)
+        .getroot()
+        .xpath(f"iati-activity[iati-identifier='XM-DAC-7-{in_somalia.public_id}']")
+    )
+    assert third.withheld == 1
     assert all(activity(third, item).find("recipient-region") is not None for item in reduced)
     attack()
 
@@ -424,7 +438,9 @@ def test_a_project_moved_out_of_a_confidential_year_does_not_name_its_country_R1
     next_year = second_year()
     kenya = participant(actor, year, "KE")
     for code in ("UG", "TZ"):
-        project(actor, participant(actor, year, code))
+        other = participant(actor, year, code)
+        project(actor, other)
+        make_participant(actor, next_year, post=other)
     make_participant(actor, next_year, post=kenya)
     make_plan(actor, kenya, next_year, priorities=(("women_girls", "500000.00"),))
     country_services.participation_publish(
