@@ -35,6 +35,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from countryinfo import CountryInfo
@@ -98,7 +100,7 @@ def _views(path: Path) -> Iterator[tuple[str, View]]:
     ):
         if element.tag == "iati-activities":
             if event == "start":
-                generated = (element.get("generated-datetime") or "")[:19]
+                generated = element.get("generated-datetime") or ""
             continue
         if event != "end":
             continue
@@ -208,8 +210,7 @@ class Attacker:
             self._part[key] = {
                 post
                 for post, entry in self.posts.items()
-                if (facts := _year(entry, year)) is not None
-                and (not at or not facts.get("since") or facts["since"][:19] <= at)
+                if (facts := _year(entry, year)) is not None and _no_later(facts.get("since"), at)
             }
         return self._part[key]
 
@@ -226,17 +227,25 @@ class Attacker:
                 self._texts.clear()
         return self._texts[texts]
 
+    def _had(self, post, code: str, at: str) -> bool:
+        """Whether the post was in or covered the country when the file was written."""
+        entry = self.posts[post]
+        if code not in entry["countries"]:
+            return False
+        since = entry.get("country_since", {}).get(code) or ""
+        return _no_later(since, at)
+
     def _public(self, post, year: int, at: str) -> bool:
         facts = _year(self.posts[post], year) or {}
         since = facts.get("public_since")
-        return bool(facts.get("public")) and (not at or not since or since[:19] <= at)
+        return bool(facts.get("public")) and _no_later(since, at)
 
     def candidates(self, view: View, published: dict[int, set[str]]) -> set:
         posts = set(self._taking_part(view.year, view.at))
         for other in view.span:
             posts &= self._taking_part(other, view.at)
         if view.country:
-            with_country = {p for p in posts if view.country in self.posts[p]["countries"]}
+            with_country = {p for p in posts if self._had(p, view.country, view.at)}
             # A partner may work in a country no post covers: then any public post could be
             # behind it (only public participations are named).
             posts = with_country or {p for p in posts if self._public(p, view.year, view.at)}
@@ -275,12 +284,10 @@ class Attacker:
                     or (sector == _FALLBACK_SECTOR and mine - _KNOWN_PRIORITIES)
                 }
         for code in self._named(view.texts):
-            # A text naming a country points at the posts there — a leak only where those are
-            # fewer than k and not all public (naming a public post's country is allowed).
+            # A text naming a country points at the posts there when the file was written: a
+            # leak only where those are fewer than k and not all public.
             there = {
-                p
-                for p in self._taking_part(view.year, view.at)
-                if code in self.posts[p]["countries"]
+                p for p in self._taking_part(view.year, view.at) if self._had(p, code, view.at)
             }
             if len(there) < self.k and not all(self._public(p, view.year, view.at) for p in there):
                 posts = posts & there
@@ -303,6 +310,21 @@ class Attacker:
         verdict.smallest = size if verdict.smallest is None else min(verdict.smallest, size)
         if size < self.k:
             verdict.failures.append(f"{identifier}: {size} posts")
+
+
+@cache
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _no_later(since: str | None, at: str) -> bool:
+    """Whether a fact dated `since` was known when a file generated `at` was written (no
+    date on either side: known)."""
+    when, written = _moment(since or ""), _moment(at or "")
+    return when is None or written is None or when <= written
 
 
 def _year(entry: dict, year: int) -> dict | None:

@@ -29,7 +29,7 @@ def public_facts() -> dict:
     """{"posts": {post: {"countries": {code: region}, "years": {year: {"priorities": [...],
     "public": bool, "since": ISO time, "public_since": ISO time}}}}, "countries": {code:
     [name_nl, name_en]}}, JSON-able. `since`: when the post was first selected for the year;
-    `public_since`: when its participation was first made public (to the second)."""
+    `public_since`: when its participation was first made public."""
     posts: dict[int, dict] = {}
 
     def year_of(post_id: int, year: int, since=None) -> dict:
@@ -38,7 +38,7 @@ def public_facts() -> dict:
             year, {"priorities": set(), "public": False, "since": None, "public_since": None}
         )
         if since is not None:
-            since = since.replace(microsecond=0).isoformat()
+            since = since.isoformat()
             if facts["since"] is None or since < facts["since"]:
                 facts["since"] = since
         return facts
@@ -59,7 +59,7 @@ def public_facts() -> dict:
     ):
         facts = year_of(row["post_id"], row["fund_year__year"])
         facts["public"] = True
-        facts["public_since"] = row["first"].replace(microsecond=0).isoformat()
+        facts["public_since"] = row["first"].isoformat()
     # Priorities: every one the year's plan ever chose, and every one a project starting in the
     # year ever had (an announcement, or a file, is not taken back by a later change).
     codes = dict(Priority.objects.values_list("pk", "code"))
@@ -82,20 +82,41 @@ def public_facts() -> dict:
         years = posts.get(post_id, {}).get("years", {})
         if year in years and code:
             years[year]["priorities"].add(code)
-    # Every country a post is or ever was in or covered (its history keeps them): a reader
-    # who noted a post's accreditation once still knows it.
+    # Every country a post is or ever was in or covered (its history keeps them), and since
+    # when: a reader who noted a post's accreditation once still knows it, but a file could
+    # not know of an accreditation that came after it.
     regions = dict(Country.objects.values_list("code", "dac_region"))
-    for post in Post.history.filter(id__in=posts).values("id", "host_country_id").distinct():
-        posts[post["id"]]["countries"][post["host_country_id"]] = regions.get(
-            post["host_country_id"], ""
-        )
-    # The history's coverage rows (simple_history's model for the tracked many-to-many).
+
+    def country_of(post_id, code, since=None) -> None:
+        entry = posts[post_id]
+        entry["countries"][code] = regions.get(code, "")
+        moments = entry.setdefault("country_since", {})
+        stamp = since.isoformat() if since is not None else ""
+        if code not in moments or (stamp and (not moments[code] or stamp < moments[code])):
+            moments[code] = stamp
+
+    for row in (
+        Post.history.filter(id__in=posts)
+        .values("id", "host_country_id")
+        .annotate(first=Min("history_date"))
+    ):
+        country_of(row["id"], row["host_country_id"], row["first"])
     covered = apps.get_model("countries", "HistoricalPost_countries_covered")
-    for model in (Post.countries_covered.through, covered):
-        for row in model.objects.filter(post_id__in=posts).values("post_id", "country_id"):
-            posts[row["post_id"]]["countries"][row["country_id"]] = regions.get(
-                row["country_id"], ""
-            )
+    for row in (
+        covered.objects.filter(post_id__in=posts)
+        .values("post_id", "country_id")
+        .annotate(first=Min("history__history_date"))
+    ):
+        country_of(row["post_id"], row["country_id"], row["first"])
+    # Today's countries (a post loaded without history counts as always there).
+    for post in Post.objects.filter(pk__in=posts).values("pk", "host_country_id"):
+        if post["host_country_id"] not in posts[post["pk"]]["countries"]:
+            country_of(post["pk"], post["host_country_id"])
+    for row in Post.countries_covered.through.objects.filter(post_id__in=posts).values(
+        "post_id", "country_id"
+    ):
+        if row["country_id"] not in posts[row["post_id"]]["countries"]:
+            country_of(row["post_id"], row["country_id"])
     for entry in posts.values():
         for year in entry["years"].values():
             year["priorities"] = sorted(year["priorities"])

@@ -550,3 +550,56 @@ def test_two_exports_at_once_publish_files_that_agree_R11(tmp_path, settings, mo
               for e in IatiExport.objects.filter(status="done")}  # fmt: skip
     assert starts == {"2026-01-01"}  # as first published, in both files
     attack()
+
+
+# --- Worlds of the third review: ordinary changes after an activity was published in full ----
+
+
+def published_in_full(actor, year, *, partner_country="KE", more=("UG", "TZ")):
+    """A public Kenyan post with a cleared project published in full, and the other posts."""
+    kenya = participant(actor, year, "KE", published=True)
+    others = [participant(actor, year, code) for code in more]
+    for post in others:
+        project(actor, post)
+    partner = PartnerFactory(post=kenya, country=country(partner_country))
+    item = project(actor, kenya, partner=partner, title="Radio")
+    grant_clearance(partner)
+    first = make_export(actor=actor)
+    assert first.full == 1
+    return kenya, others, partner, item
+
+
+def must_publish(actor):
+    export = make_export(actor=actor)  # would raise Disclosure on a refusal
+    attack()
+    return export
+
+
+def test_after_a_full_publication_ordinary_changes_refuse_nothing_R11(year, actor):
+    """A partner abroad whose project text is edited, a partner that moves country, a post
+    newly accredited to the country of a public post's activity: each of these once blocked
+    every later export."""
+    _kenya, others, partner, item = published_in_full(actor, year, partner_country="NG")
+    services.project_update(actor=actor, project=item, title="Radio Lagos")
+    assert region_of(must_publish(actor), item) == "998"  # its partner works abroad
+
+    partner.country = country("KE")
+    partner.save()
+    must_publish(actor)
+    country_services.post_save(actor=actor, post=others[0], countries_covered=[country("KE")])
+    must_publish(actor)
+
+
+def test_a_named_activity_moved_or_extended_into_a_confidential_year_is_held_back_R11(year, actor):
+    """Published in full in 2026 (public), then extended into 2027, where the post is
+    confidential: any later form, linked to the named one by its identifier, would show the
+    post in 2027."""
+    next_year = second_year()
+    kenya, others, _partner, item = published_in_full(actor, year)
+    for post in (kenya, *others):
+        make_participant(actor, next_year, post=post)
+        make_plan(actor, post, next_year, priorities=(("women_girls", "500000.00"),))
+    services.project_update(actor=actor, project=item, end_date=date(2027, 6, 30),
+                            budget={2026: Decimal("48250.00"), 2027: Decimal("20000.00")})  # fmt: skip
+    export = must_publish(actor)
+    assert export.withheld == 1 and export.full == 0
