@@ -95,7 +95,8 @@ def main() -> int:
         print(
             f"{label:>14}: {seconds:6.1f} s  {activities:,} activities "
             f"(full {counts['full']:,}, reduced {counts['reduced']:,}, "
-            f"left out {counts['excluded']:,}); {size / 1e6:.0f} MB; {len(queries)} queries; "
+            f"held back {counts['withheld']:,}, left out {counts['excluded']:,}); "
+            f"{size / 1e6:.0f} MB; {len(queries)} queries; "
             f"peak RSS {peak_rss_mb():.0f} MB (+{peak_rss_mb() - before:.0f})\n"
             f"{'':>16}writing {seconds - sum(spent.values()):.1f} s, validation "
             f"{spent.get('validate', 0):.1f} s, attacker {spent.get('attacker', 0):.1f} s "
