@@ -841,6 +841,9 @@ class PartnerDecisionInline(ReadOnlyInline):
     fields = ["step", "sensitivity_from", "sensitivity_to", "actor", "at", "comment"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")  # one query, any length
+
 
 @admin.register(Partner)
 class PartnerAdmin(ServiceHistoryAdmin):

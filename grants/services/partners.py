@@ -92,8 +92,7 @@ def partner_save(
             field="cleared_for_publication",
         )
     floor = partner.sensitivity if partner is not None else Sensitivity.SENSITIVE
-    lowered = SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[floor]
-    if lowered and not may_publish:
+    if _lowers(floor, sensitivity) and not may_publish:
         raise FundRuleError(
             "R11",
             _("Only the ministry lowers a partner's sensitivity; a post may raise it."),
@@ -125,13 +124,12 @@ def partner_save(
     partner.sensitivity = sensitivity
     steps = []
     moved = before is not None and (
-        (name, country.pk, partner_type) != before[:3]
-        or SENSITIVITY_RANK[sensitivity] > SENSITIVITY_RANK[before[3]]
+        (name, country.pk, partner_type) != before[:3] or _lowers(sensitivity, before[3])
     )
     if moved and cleared_for_publication and not may_publish:
         # What the ministry cleared is no longer what would be published: ask again.
         cleared_for_publication = False
-        partner.clearance = Clearance.NOT_REQUESTED
+        _lapse(partner)
         steps.append(PartnerDecision.Step.RESET)
     elif cleared_for_publication != current_cleared and not may_publish:
         # The post withdraws (publishing less is always allowed): it may ask again later.
@@ -155,6 +153,17 @@ def partner_save(
     for step in steps:
         _record(partner, actor, step)
     return partner
+
+
+def _lowers(current: str, new: str) -> bool:
+    """R11: whether a sensitivity is lower than the current one (the ministry's decision)."""
+    return SENSITIVITY_RANK[new] < SENSITIVITY_RANK[current]
+
+
+def _lapse(partner: Partner) -> None:
+    """R11: the clearance no longer holds; the post may ask again."""
+    partner.cleared_for_publication, partner.cleared_at = False, None
+    partner.clearance = Clearance.NOT_REQUESTED
 
 
 def _record(partner: Partner, actor, step, sensitivity_from: str = "", comment: str = "") -> None:
@@ -229,7 +238,7 @@ def partner_set_sensitivity(
         actor, partner, Action.PUBLISH if ministry else Action.EDIT_PARTNER
     )
     sensitivity = ensure_choice(sensitivity, Sensitivity, field="sensitivity")
-    if SENSITIVITY_RANK[sensitivity] < SENSITIVITY_RANK[partner.sensitivity] and not ministry:
+    if _lowers(partner.sensitivity, sensitivity) and not ministry:
         # R11: lowering is the ministry's (the publish action), whoever else may edit.
         authorize(actor, Action.PUBLISH, partner, what=_("partner"), field="sensitivity")
     comment = ensure_text(comment, field="comment", max_length=2000)
@@ -239,8 +248,7 @@ def partner_set_sensitivity(
     partner.sensitivity = sensitivity
     lapses = partner.cleared_for_publication and not ministry
     if lapses:  # a post sees a new risk: the ministry must look again
-        partner.cleared_for_publication, partner.cleared_at = False, None
-        partner.clearance = Clearance.NOT_REQUESTED
+        _lapse(partner)
     save_validated(partner, actor)
     _record(partner, actor, PartnerDecision.Step.SENSITIVITY, before, comment=comment)
     if lapses:

@@ -309,7 +309,7 @@ class Attacker:
         size = len(posts or ())
         verdict.smallest = size if verdict.smallest is None else min(verdict.smallest, size)
         if size < self.k:
-            verdict.failures.append(f"{identifier}: {size} posts")
+            verdict.failures.append(f"{identifier} ({size})")
 
 
 @cache

@@ -24,6 +24,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from countries.models import Country, Participation, Post
@@ -157,9 +158,17 @@ def _write_export(destination: Path, *, year: int | None) -> Counts:
         counts.smallest_anonymity_set = verdict.smallest
         if verdict.failures:
             raise Disclosure(
-                f"{len(verdict.failures)} activities would stand for fewer than "
-                f"{settings.IATI_REGION_MIN_POSTS} posts (smallest: {verdict.smallest}); "
-                f"first: {verdict.failures[0]}"
+                _(
+                    "Not published (R11): %(count)s activities would stand for fewer than "
+                    "%(k)s posts for a reader of every published file (smallest: %(smallest)s "
+                    "posts; first: %(first)s). Nothing of this export is kept."
+                )
+                % {
+                    "count": len(verdict.failures),
+                    "k": settings.IATI_REGION_MIN_POSTS,
+                    "smallest": verdict.smallest,
+                    "first": verdict.failures[0],
+                }
             )
         with transaction.atomic():  # all kept, or none: a refused file leaves nothing behind
             _keep_cells(context.geography.new_cells(context.years_placed))

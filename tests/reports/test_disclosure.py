@@ -279,7 +279,7 @@ def test_a_file_the_attacker_narrows_below_k_is_refused_and_recorded_R11(
         make_export(actor=actor)
 
     [record] = IatiExport.objects.all()
-    assert record.status == "failed" and "fewer than 3 posts" in record.failure_reason
+    assert record.status == "failed" and "minder dan 3 posten" in record.failure_reason
     assert not record.file and not IatiRegionCell.objects.exists()
     assert not list((Path(settings.MEDIA_ROOT) / "iati").iterdir())  # no file, no partial
 

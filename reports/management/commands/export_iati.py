@@ -26,7 +26,7 @@ class Command(BaseCommand):
         try:
             export = make_export(actor=system_actor("tasks"), year=year)
         except Disclosure as error:
-            raise CommandError(f"Not published (R11): {error}") from error
+            raise CommandError(str(error)) from error
         except InvalidExport as error:
             raise CommandError(f"Not written: the file does not validate: {error}") from error
         where = export.file.path
