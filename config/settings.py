@@ -115,7 +115,7 @@ if TESTING:
     # Hashing test users' passwords properly costs a third of a second each; tests need none.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# The fund's access policy (grants.access) answers user.has_perm("fund.…", obj) for the admin
+# The fund's access policy (fund.access) answers user.has_perm("fund.…", obj) for the admin
 # and the API; Django's model permissions stay as they are.
 AUTHENTICATION_BACKENDS = [
     # First: refuses a login for a username and address that guessed wrong too often.
@@ -199,7 +199,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "fund.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

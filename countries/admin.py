@@ -5,8 +5,8 @@ from django.db.models import Avg, Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from grants.access import Action
-from grants.admin_base import (
+from fund.access import Action
+from fund.admin import (
     PolicyImportExport,
     PolicyInline,
     ReadOnlyAdmin,
@@ -16,8 +16,8 @@ from grants.admin_base import (
     inline_data,
     replaced_or_deleted,
 )
+from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, REFORM_START_YEAR
 from grants.models import FundYear
-from grants.rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, REFORM_START_YEAR
 from grants.selectors import fund_years_with_totals
 
 from . import services

@@ -8,7 +8,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from reports.iati.codelists import codelist
+from fund.access import PostRole
+from fund.codelists import codelist
 
 REGION_CHOICES = [
     (code, f"{code} {name}")
@@ -88,11 +89,6 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
-
-
-class PostRole(models.TextChoices):
-    EDITOR = "editor", _("Editor")
-    VIEWER = "viewer", _("Read-only viewer")
 
 
 class PostMembership(models.Model):

@@ -3,7 +3,7 @@
 from django.utils import translation
 from django_countries.data import COUNTRIES
 
-from reports.iati.codelists import country_regions
+from fund.codelists import country_regions
 
 
 def load_countries(country_model) -> int:

@@ -11,9 +11,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 
+from fund.checks import FundRuleError
 from grants import services as grant_services
 from grants.models import Allocation, FundYear
-from grants.rules import FundRuleError
 
 from . import services
 from .models import Country, Participation, Post

@@ -11,9 +11,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grants.access import Action, UnknownObject
-from grants.models import Allocation, AnnualPlan, FundYear
-from grants.rules import (
+from fund.access import Action, UnknownObject
+from fund.checks import (
     MAX_BILATERAL_POSTS,
     MAX_MULTILATERAL_POSTS,
     REFORM_START_YEAR,
@@ -24,8 +23,8 @@ from grants.rules import (
     ensure_year_writable,
     invalid,
 )
-from grants.services import projects_in_year
-from grants.services.base import authorize, pk_of, save_validated, service
+from fund.services import authorize, locked, pk_of, save_validated, service
+from grants.models import Allocation, AnnualPlan, FundYear, Project
 
 from .models import (
     Assessment,
@@ -39,15 +38,6 @@ from .models import (
 )
 
 
-def _locked(model, value, *, what, field: str):
-    """The stored row under a lock, or R11's "unknown" when there is none."""
-    row = model.objects.select_for_update().filter(pk=pk_of(value, model, what=what, field=field))
-    row = row.first()
-    if row is None:
-        raise UnknownObject(what, field=field)
-    return row
-
-
 def participant_limit(kind: str) -> int:
     """R1: 31 bilateral and 5 multilateral posts per reformed fund year."""
     return MAX_BILATERAL_POSTS if kind == PostKind.BILATERAL else MAX_MULTILATERAL_POSTS
@@ -59,7 +49,7 @@ def post_save(*, actor, post: Post, countries_covered: Iterable[Country] | None 
     if not isinstance(post, Post):
         raise invalid(_("Give a post."), field="post")
     if post.pk:
-        current = _locked(Post, post, what=_("post"), field="post")
+        current = locked(Post, post, what=_("post"), field="post")
         authorize(actor, Action.SAVE_POST, current, what=_("post"), field="post")
     else:
         authorize(actor, Action.SAVE_POST)
@@ -111,8 +101,8 @@ def participation_set(
 ) -> Participation:
     """Record a post as candidate for a fund year and whether it is selected (R1, R6, R7)."""
     # R1 guard: the fund year row serialises selections, so two can't both take the last seat.
-    fund_year = _locked(FundYear, fund_year, what=_("fund year"), field="fund_year")
-    post = _locked(Post, post, what=_("post"), field="post")
+    fund_year = locked(FundYear, fund_year, what=_("fund year"), field="fund_year")
+    post = locked(Post, post, what=_("post"), field="post")
     authorize(actor, Action.SELECT_POST, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
     if not isinstance(selected, bool):
@@ -145,7 +135,7 @@ def participation_set(
         # R6: a post that leaves the fund keeps no money or plan for that year.
         has_money = Allocation.objects.filter(post=post, fund_year=fund_year, amount__gt=0).exists()
         has_plan = AnnualPlan.objects.filter(post=post, fund_year=fund_year).exists()
-        has_projects = projects_in_year(post, fund_year.year).exists()
+        has_projects = Project.objects.filter(post=post).of_year(fund_year.year).exists()
         if has_money or has_plan or has_projects:
             raise FundRuleError(
                 "R6",
@@ -266,9 +256,9 @@ def membership_set(*, actor, user, post: Post, role: str, language: str | None =
     """
     from django.contrib.auth import get_user_model
 
-    from grants.access import MINISTRY_GROUPS, SYSTEM_GROUP, forget
+    from fund.access import MINISTRY_GROUPS, SYSTEM_GROUP, forget
 
-    post = _locked(Post, post, what=_("post"), field="post")
+    post = locked(Post, post, what=_("post"), field="post")
     authorize(actor, Action.SAVE_POST, post, what=_("post"), field="post")
     user = ensure_instance(user, get_user_model(), field="user")
     role = ensure_choice(role, PostRole, field="role")
@@ -295,11 +285,11 @@ def membership_set(*, actor, user, post: Post, role: str, language: str | None =
 @service
 def membership_delete(*, actor, membership: PostMembership) -> None:
     """End an embassy user's membership of their post (they lose all access, R11)."""
-    from grants.access import forget
+    from fund.access import forget
 
     what = _("post membership")
-    membership = _locked(PostMembership, membership, what=what, field="membership")
-    post = _locked(Post, membership.post_id, what=_("post"), field="post")
+    membership = locked(PostMembership, membership, what=what, field="membership")
+    post = locked(Post, membership.post_id, what=_("post"), field="post")
     authorize(actor, Action.SAVE_POST, post, what=_("post"), field="post")
     user = membership.user
     membership.delete()

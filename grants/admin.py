@@ -26,10 +26,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from countries.models import Post
 from countries.resources import AllocationResource
-
-from . import selectors, services
-from .access import Action, can
-from .admin_base import (
+from fund.access import Action, can
+from fund.admin import (
     PolicyImportExport,
     PolicyInline,
     ReadOnlyAdmin,
@@ -40,6 +38,9 @@ from .admin_base import (
     is_ministry,
     replaced_or_deleted,
 )
+from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
+
+from . import selectors, services
 from .models import (
     Allocation,
     AnnualPlan,
@@ -61,7 +62,6 @@ from .models import (
     ResultNarrative,
     Sensitivity,
 )
-from .rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
 
 
 class TransitionCommentForm(forms.Form):

@@ -8,9 +8,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .admin_base import is_ministry
+from fund.admin import is_ministry
+from fund.checks import ZERO
+
 from .models import FundYear
-from .rules import ZERO
 from .selectors import fund_year_dashboard
 
 

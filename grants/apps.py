@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _create_roles(sender, **kwargs) -> None:
-    from .access import ensure_roles
+    from fund.access import ensure_roles
 
     ensure_roles()
 
@@ -14,7 +14,7 @@ class GrantsConfig(AppConfig):
     verbose_name = _("Fund, plans and projects")
 
     def ready(self) -> None:
-        from . import access  # noqa: F401  registers the policy's permissions (fund.*)
+        from fund import access  # noqa: F401  registers the policy's permissions (fund.*)
 
         # The ministry roles exist after every migrate (idempotent).
         post_migrate.connect(_create_roles, sender=self, dispatch_uid="grants_create_roles")

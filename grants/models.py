@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .rules import REFORM_START_YEAR, eur
+from fund.checks import REFORM_START_YEAR, eur
 
 
 def money_field(verbose_name, **kwargs):
@@ -569,9 +569,33 @@ class ProjectStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# R5: money of these projects counts against the allocation (planned or committed).
+# What is counted, defined once. R5: money of these projects counts against the allocation
+# (planned or committed); a cancelled project counts nowhere. Committed: active or completed.
 COUNTING_PROJECT_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE, ProjectStatus.COMPLETED)
 COMMITTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.COMPLETED)
+
+
+class ProjectQuerySet(models.QuerySet):
+    def counting(self):
+        """The projects that count anywhere (R4, R5, R6, R13): all but the cancelled."""
+        return self.filter(status__in=COUNTING_PROJECT_STATUSES)
+
+    def of_year(self, year: int):
+        """The projects that belong to a year (R4, R6, R13): counting projects with money in
+        it and, for a project without any budget line yet, its start year."""
+        return (
+            self.counting()
+            .filter(
+                Q(budget_lines__year=year) | Q(budget_lines__isnull=True, start_date__year=year)
+            )
+            .distinct()
+        )
+
+
+class BudgetLineQuerySet(models.QuerySet):
+    def counting(self):
+        """R5: the budget lines whose money counts against an allocation."""
+        return self.filter(project__status__in=COUNTING_PROJECT_STATUSES)
 
 
 class Project(models.Model):
@@ -616,6 +640,8 @@ class Project(models.Model):
     )
     history = HistoricalRecords()
 
+    objects = ProjectQuerySet.as_manager()
+
     class Meta:
         ordering = ["post__code", "start_date", "title"]
         verbose_name = _("project")
@@ -651,6 +677,8 @@ class BudgetLine(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     amount = money_field(_("amount (EUR)"))
     history = HistoricalRecords()
+
+    objects = BudgetLineQuerySet.as_manager()
 
     class Meta:
         ordering = ["project", "year"]

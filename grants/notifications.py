@@ -21,7 +21,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from .access import MINISTRY_GROUPS, Role, profile_of
+from fund.access import MINISTRY_GROUPS, Role, profile_of
+
 from .models import PlanStatus, PlanTransition, ReportStatus, ReportTransition
 
 logger = logging.getLogger(__name__)

@@ -22,9 +22,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
+from fund.checks import ZERO
+
 from .models import (
     COMMITTED_PROJECT_STATUSES,
-    COUNTING_PROJECT_STATUSES,
     Allocation,
     BudgetLine,
     Disbursement,
@@ -34,7 +35,6 @@ from .models import (
     Project,
     ProjectStatus,
 )
-from .rules import ZERO
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -70,11 +70,7 @@ def money_overview(
         "plan__fund_year__year",
     )
     lines = grouped(
-        BudgetLine.objects.filter(
-            project__post__in=posts,
-            year__in=years,
-            project__status__in=COUNTING_PROJECT_STATUSES,
-        ),
+        BudgetLine.objects.counting().filter(project__post__in=posts, year__in=years),
         "project__post",
         "year",
         "project__status",
@@ -136,8 +132,8 @@ def fragmentation(fund_year: FundYear) -> dict[str, object]:
     wrapped in COUNT), never fetched; at 100 000 projects that is the difference between
     milliseconds and seconds."""
     project_totals = (
-        BudgetLine.objects.filter(
-            project__status__in=COUNTING_PROJECT_STATUSES,
+        BudgetLine.objects.counting()
+        .filter(
             # At most one line per project and year, so this join does not repeat lines.
             project__budget_lines__year=fund_year.year,
         )
@@ -197,9 +193,7 @@ def year_money(fund_year: FundYear, *, post_id: int | None = None) -> YearMoney:
     needs three aggregate queries however many projects there are."""
     money = YearMoney()
     splits = PlanPriority.objects.filter(plan__fund_year=fund_year)
-    lines = BudgetLine.objects.filter(
-        year=fund_year.year, project__status__in=COUNTING_PROJECT_STATUSES
-    )
+    lines = BudgetLine.objects.counting().filter(year=fund_year.year)
     payments = Disbursement.objects.filter(date__year=fund_year.year)
     if post_id is not None:
         splits = splits.filter(plan__post=post_id)
@@ -307,8 +301,8 @@ def plan_review(plan) -> dict:
     chosen = list(plan.plan_priorities.select_related("priority").order_by("slot"))
     projects = list(
         projects_with_totals(
-            Project.objects.filter(post=plan.post_id, budget_lines__year=year)
-            .exclude(status=ProjectStatus.CANCELLED)
+            Project.objects.counting()
+            .filter(post=plan.post_id, budget_lines__year=year)
             .select_related("partner", "priority")
             .annotate(year_amount=Sum("budget_lines__amount", filter=Q(budget_lines__year=year)))
             .order_by("priority__position", "title")
@@ -452,9 +446,7 @@ def results_overview(fund_year: FundYear) -> list[dict]:
     )
     # The projects that belong to the year, as R4 and R13 count them: money in it, or (still
     # without a budget line) starting in it.
-    in_year = Project.objects.exclude(status=ProjectStatus.CANCELLED).filter(
-        Q(budget_lines__year=year) | Q(budget_lines__isnull=True, start_date__year=year)
-    )
+    in_year = Project.objects.of_year(year)
     served = Project.intended_results.through.objects.filter(project__in=in_year.values("pk"))
     projects = dict(
         served.order_by().values_list("intendedresult").annotate(n=Count("project", distinct=True))
@@ -557,8 +549,9 @@ def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
     at most a year), and not with the ministry: none yet, a draft or a returned one."""
     from datetime import timedelta
 
+    from fund.checks import REFORM_START_YEAR
+
     from .models import AnnualReport, ReportStatus
-    from .rules import REFORM_START_YEAR
 
     fund_years = FundYear.objects.filter(
         year__gte=REFORM_START_YEAR,

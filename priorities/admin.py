@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from grants.admin_base import ReadOnlyAdmin, ReadOnlyInline
+from fund.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import IntendedResult, Priority
 

@@ -8,8 +8,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from grants.access import Action, can
-from grants.admin_base import ReadOnlyAdmin, is_ministry
+from fund.access import Action, can
+from fund.admin import ReadOnlyAdmin, is_ministry
 from grants.models import FundYear
 
 from .models import IatiExport, Report, ReportStatus

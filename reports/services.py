@@ -9,19 +9,17 @@ import io
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from countries.models import Post
+from fund.checks import ZERO
 from grants.models import FundYear, Indicator, IndicatorValue
-from grants.rules import ZERO
 from grants.selectors import fragmentation, fund_year_dashboard
 
+from .mail import queue_report_email
 from .models import Report, ReportKind, ReportStatus
 
 HEADLINE = ("allocated", "in_plan", "planned", "committed", "disbursed", "remaining")
@@ -318,7 +316,7 @@ def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
             report.failure_reason = ""
             report.finished_at = timezone.now()
             report.save()
-            transaction.on_commit(lambda: _queue_email(report.pk))
+            transaction.on_commit(lambda: queue_report_email(report.pk))
             return report, True
     except Exception as error:
         Report.objects.filter(pk=report.pk).exclude(status=ReportStatus.DONE).update(
@@ -338,69 +336,3 @@ def _content(kind: str, period: str) -> dict:
     if fund_year is None:
         return {"fund_year": None, "headline": {}, "warnings": [_("There is no fund year yet.")]}
     return summary(fund_year)
-
-
-def _queue_email(report_id: int) -> None:
-    from .tasks import send_report_email
-
-    try:
-        send_report_email.delay(report_id)
-    except Exception:  # the broker is down: the next run or an operator sends it
-        import logging
-
-        logging.getLogger(__name__).exception("could not queue the e-mail of report %s", report_id)
-
-
-def send_report(report_id: int) -> bool:
-    """E-mail a done report once: to the configured recipients (headline and XLSX), or, for
-    the daily reminder, to each reminded post's users in their language."""
-    recipients = settings.FUND_REPORT_RECIPIENTS
-    with transaction.atomic():
-        report = Report.objects.select_for_update().filter(pk=report_id).first()
-        if report is None or report.status != ReportStatus.DONE or report.emailed_at:
-            return False
-        if report.kind == ReportKind.REMINDER:
-            _send_reminders(report)
-            report.emailed_at = timezone.now()
-            report.save(update_fields=["emailed_at"])
-            return True
-        if not recipients:
-            return False
-        with translation.override(settings.LANGUAGE_CODE):
-            context = {"report": report, "data": report.data}
-            subject = str(report)
-            text = render_to_string("reports/email.txt", context)
-            html = render_to_string("reports/email.html", context)
-        mail = EmailMultiAlternatives(subject, text, to=recipients)
-        mail.attach_alternative(html, "text/html")
-        mail.attach(
-            f"{report.kind}-{report.period}.xlsx",
-            bytes(report.xlsx),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        mail.send()
-        report.emailed_at = timezone.now()
-        report.save(update_fields=["emailed_at"])
-    return True
-
-
-def _send_reminders(report: Report) -> None:
-    """One e-mail per post user of each reminded post (R10), in the user's language, with a
-    link to the post's fund years in the API; nothing else of the plan (R11)."""
-    from countries.models import PostMembership
-
-    rows = report.data.get("reminders", [])
-    memberships = PostMembership.objects.filter(
-        post__in={row["post_id"] for row in rows}, user__is_active=True
-    ).select_related("user")
-    by_post: dict[int, list] = {}
-    for membership in memberships:
-        if membership.user.email:
-            by_post.setdefault(membership.post_id, []).append(membership)
-    for row in rows:
-        for membership in by_post.get(row["post_id"], []):
-            with translation.override(membership.language):
-                context = {**row, "link": f"{settings.FUND_SITE_URL}/api/v1/fund-years/"}
-                subject = render_to_string("reports/reminder_subject.txt", context).strip()
-                text = render_to_string("reports/reminder.txt", context)
-            EmailMultiAlternatives(subject, text, to=[membership.user.email]).send()

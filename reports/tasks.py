@@ -1,13 +1,15 @@
 """Celery tasks: thin wrappers over the report services (JSON arguments only)."""
 
-from smtplib import SMTPException
-
 from celery import shared_task
 from django.db import DatabaseError
 
-from . import services
+from fund.access import system_actor
 
-TRANSIENT = (DatabaseError, SMTPException, OSError)
+from . import services
+from .iati.services import make_export
+from .mail import TRANSIENT, send_report_email
+
+__all__ = ["export_iati", "make_report", "send_report_email"]
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=5)
@@ -17,18 +19,9 @@ def make_report(kind: str, period: str | None = None) -> int:
     return report.pk
 
 
-@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=5)
-def send_report_email(report_id: int) -> bool:
-    return services.send_report(report_id)
-
-
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=60, retry_backoff_max=900, max_retries=3)
 def export_iati(year: int | None = None) -> int:
     """Write the IATI publication file (monthly, or on request in the admin); returns the
     export's id. A schema-invalid file is recorded as failed and not retried: only a fix can
     make it valid."""
-    from grants.access import system_actor
-
-    from .iati.services import make_export
-
     return make_export(actor=system_actor("tasks"), year=year).pk

@@ -31,8 +31,8 @@ from decimal import Decimal  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
+from fund.access import system_actor  # noqa: E402
 from grants import services  # noqa: E402
-from grants.access import system_actor  # noqa: E402
 from grants.models import Partner, PlanPriority  # noqa: E402
 from seeds import demo  # noqa: E402
 

@@ -25,6 +25,7 @@ from countries.models import (
     PostRole,
     SelectionCriterion,
 )
+from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS
 from grants import services
 from grants.models import (
     AnnualPlan,
@@ -38,7 +39,6 @@ from grants.models import (
     ProjectStatus,
     Sensitivity,
 )
-from grants.rules import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS
 from priorities.models import Priority
 
 DEMO_YEARS = (2025, 2026, 2027)

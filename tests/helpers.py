@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from countries import services as country_services
+from fund.checks import FundRuleError
 from grants import services
 from grants.models import ProjectStatus
-from grants.rules import FundRuleError
 from priorities.models import Priority
 
 from .factories import PartnerFactory, PostFactory
@@ -210,7 +210,7 @@ def post_with_a_reported_year(actor, fund_year, *, post=None, approve=True):
 
 def grant_clearance(partner):
     """R11: a fund manager clears the partner now, covering its projects' texts as they are."""
-    from grants.access import system_actor
+    from fund.access import system_actor
 
     return services.partner_decide_clearance(
         actor=system_actor("seed"), partner=partner, grant=True

@@ -1,6 +1,6 @@
 """What every embassy endpoint shares: who may call it, strict input, ETags and idempotency.
 
-Access is the policy's (grants.access): the API only asks it. Writes call the services, which
+Access is the policy's (fund.access): the API only asks it. Writes call the services, which
 check every rule again as the calling user.
 """
 
@@ -21,9 +21,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from config.api import IdempotencyKeyReused, PreconditionFailed, PreconditionRequired
 from countries.models import Post
-from grants.access import can, own_post_of, profile_of
+from fund.access import can, own_post_of, profile_of
+from fund.api import IdempotencyKeyReused, PreconditionFailed, PreconditionRequired
 from grants.models import IdempotentRequest
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from countries.models import Post, PostKind, PostRole
+from countries.models import Post, PostKind
+from fund.access import PostRole
 from grants.models import (
     AnnualPlan,
     AnnualReport,

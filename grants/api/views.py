@@ -25,10 +25,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Conflict
 from countries.models import Country, Participation, PostMembership
+from fund.access import Action, UnknownObject, profile_of
+from fund.api import Conflict
+from fund.checks import ZERO
 from grants import services
-from grants.access import Action, UnknownObject, profile_of
 from grants.models import (
     AnnualPlan,
     AnnualReport,
@@ -48,7 +49,6 @@ from grants.models import (
     ReportStatus,
     ReportTransition,
 )
-from grants.rules import ZERO
 from grants.selectors import money_overview, projects_with_totals
 from priorities.models import IntendedResult, Priority
 

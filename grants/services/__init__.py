@@ -15,7 +15,7 @@ from .annual_reports import (
     annual_report_transition,
     annual_report_update,
 )
-from .base import post_year_headroom, projects_in_year
+from .base import post_year_headroom
 from .fund import allocation_set, fund_year_save
 from .partners import (
     partner_decide_clearance,
@@ -87,5 +87,4 @@ __all__ = [
     "project_create",
     "project_update",
     "projects_bulk_create",
-    "projects_in_year",
 ]

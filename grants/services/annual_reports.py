@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Post
-from grants.access import Action
+from fund.access import Action
+from fund.checks import (
+    REFORM_START_YEAR,
+    FundRuleError,
+    StatusConflict,
+    ensure_text,
+    invalid,
+)
+from fund.services import authorize, current_post_id, locked, save_validated, service
 from grants.models import (
     AnnualPlan,
     AnnualReport,
@@ -23,25 +31,8 @@ from grants.models import (
     ReportTransition,
     ResultNarrative,
 )
-from grants.rules import (
-    REFORM_START_YEAR,
-    FundRuleError,
-    StatusConflict,
-    ensure_text,
-    invalid,
-)
 
-from .base import (
-    _current_post_id,
-    _ensure_participates,
-    _lock_fund_year,
-    _lock_post,
-    _locked,
-    authorize,
-    resolve_intended_results,
-    save_validated,
-    service,
-)
+from .base import ensure_participates, lock_fund_year, lock_post, resolve_intended_results
 from .cycle import Cycle, Step, cycle_step
 
 # A plan the post can report on: approved, or approved and being amended (R10).
@@ -53,8 +44,8 @@ def _locked_report(
 ) -> AnnualReport:
     """The report under its post's lock, read from the database, once the actor may act."""
     what = _("annual report")
-    _lock_post(_current_post_id(AnnualReport, report, what=what, field="report"))
-    report = _locked(
+    lock_post(current_post_id(AnnualReport, report, what=what, field="report"))
+    report = locked(
         AnnualReport.objects.select_related("fund_year", "post"), report, what=what, field="report"
     )
     authorize(actor, action, report, what=what, field="report", history_import=history_import)
@@ -127,12 +118,12 @@ def annual_report_create(
     *, actor, post: Post, fund_year: FundYear, summary: str = ""
 ) -> AnnualReport:
     """Start the one annual report of a post for a year, on its approved plan (R6, R7, R10)."""
-    fund_year = _lock_fund_year(fund_year)  # FundYear before Post, as everywhere
-    post = _lock_post(post)
+    fund_year = lock_fund_year(fund_year)  # FundYear before Post, as everywhere
+    post = lock_post(post)
     authorize(actor, Action.EDIT_ANNUAL_REPORT, post, what=_("post"), field="post")
     summary = ensure_text(summary, field="summary")
     _ensure_reformed(fund_year.year, field="fund_year")
-    _ensure_participates(post, fund_year.year, field="fund_year")
+    ensure_participates(post, fund_year.year, field="fund_year")
     plan_status = (
         AnnualPlan.objects.filter(post=post, fund_year=fund_year)
         .values_list("status", flat=True)

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from grants.access import Action
-from grants.rules import FundRuleError, StatusConflict, ensure_text, ensure_year_writable
-
-from .base import save_validated
+from fund.access import Action
+from fund.checks import FundRuleError, StatusConflict, ensure_text, ensure_year_writable
+from fund.services import save_validated
 
 
 @dataclass(frozen=True)

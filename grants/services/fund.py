@@ -5,13 +5,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Post
-from grants.access import Action
-from grants.models import (
-    Allocation,
-    FundYear,
-    PlanPriority,
-)
-from grants.rules import (
+from fund.access import Action
+from fund.checks import (
     FundRuleError,
     ensure_date,
     ensure_money,
@@ -22,17 +17,14 @@ from grants.rules import (
     eur,
     invalid,
 )
-
-from .base import (
-    _ensure_participates,
-    _lock_fund_year,
-    _lock_post,
-    _project_money,
-    _sum,
-    authorize,
-    save_validated,
-    service,
+from fund.services import authorize, save_validated, service
+from grants.models import (
+    Allocation,
+    FundYear,
+    PlanPriority,
 )
+
+from .base import ensure_participates, lock_fund_year, lock_post, project_money, sum_of
 
 # --------------------------------------------------------------------------------------------
 # Fund years and allocations
@@ -54,7 +46,7 @@ def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) 
     if fund_year.report_deadline is not None:
         ensure_date(fund_year.report_deadline, rule="R10", field="report_deadline")
     if fund_year.pk:
-        stored = _lock_fund_year(fund_year)
+        stored = lock_fund_year(fund_year)
         if stored.year != fund_year.year:
             # R1/R7 depend on the year, and budget lines are keyed by calendar year.
             raise FundRuleError(
@@ -63,7 +55,7 @@ def fund_year_save(*, actor, fund_year: FundYear, history_import: bool = False) 
                 field="year",
                 params={"year": stored.year},
             )
-        allocated = _sum(Allocation.objects.filter(fund_year=fund_year))
+        allocated = sum_of(Allocation.objects.filter(fund_year=fund_year))
         ensure_within(
             total=allocated,
             limit=fund_year.envelope,
@@ -89,19 +81,19 @@ def allocation_set(
     history_import: bool = False,
 ) -> Allocation:
     """Set the budget of a post for a fund year (R5 envelope and commitments, R6, R7)."""
-    fund_year = _lock_fund_year(fund_year)
-    post = _lock_post(post)
+    fund_year = lock_fund_year(fund_year)
+    post = lock_post(post)
     authorize(actor, Action.ALLOCATE, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
     amount = ensure_money(amount)
     note = ensure_text(note, field="note")
     ensure_year_writable(fund_year.year, history_import=history_import, field="fund_year")
-    _ensure_participates(post, fund_year.year, field="post")
+    ensure_participates(post, fund_year.year, field="post")
 
     allocation = Allocation.objects.filter(post=post, fund_year=fund_year).first() or Allocation(
         post=post, fund_year=fund_year
     )
-    others = _sum(Allocation.objects.filter(fund_year=fund_year).exclude(pk=allocation.pk))
+    others = sum_of(Allocation.objects.filter(fund_year=fund_year).exclude(pk=allocation.pk))
     ensure_within(
         total=others + amount,
         limit=fund_year.envelope,
@@ -116,8 +108,8 @@ def allocation_set(
             "envelope": eur(fund_year.envelope),
         },
     )
-    plan_total = _sum(PlanPriority.objects.filter(plan__post=post, plan__fund_year=fund_year))
-    project_total = _project_money(post, fund_year.year)
+    plan_total = sum_of(PlanPriority.objects.filter(plan__post=post, plan__fund_year=fund_year))
+    project_total = project_money(post, fund_year.year)
     ensure_within(
         total=max(plan_total, project_total),
         limit=amount,

@@ -6,7 +6,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Country, Post
-from grants.access import Action, can
+from fund.access import Action, can
+from fund.checks import (
+    FundRuleError,
+    ensure_choice,
+    ensure_instance,
+    ensure_text,
+    invalid,
+)
+from fund.services import authorize, current_post_id, locked, pk_of, save_validated, service
 from grants.models import (
     SENSITIVITY_RANK,
     Clearance,
@@ -15,23 +23,8 @@ from grants.models import (
     PartnerType,
     Sensitivity,
 )
-from grants.rules import (
-    FundRuleError,
-    ensure_choice,
-    ensure_instance,
-    ensure_text,
-    invalid,
-)
 
-from .base import (
-    _current_post_id,
-    _lock_post,
-    _locked,
-    authorize,
-    pk_of,
-    save_validated,
-    service,
-)
+from .base import lock_post
 
 # --------------------------------------------------------------------------------------------
 # Partners (R8, R11)
@@ -64,14 +57,14 @@ def partner_save(
     post_id = pk_of(post, Post, what=_("post"), field="post")
     if partner is not None:
         what = _("partner")
-        current_post_id = _current_post_id(Partner, partner, what=what, field="partner")
+        stored_post_id = current_post_id(Partner, partner, what=what, field="partner")
         # Lock both posts (in pk order) so no project of the old post can take the partner
         # while it moves.
-        for locked_id in sorted({current_post_id, post_id}):
-            _lock_post(locked_id)
-        partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
+        for locked_id in sorted({stored_post_id, post_id}):
+            lock_post(locked_id)
+        partner = locked(Partner.objects.all(), partner, what=what, field="partner")
         authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
-    post = _lock_post(post_id)
+    post = lock_post(post_id)
     authorize(actor, Action.EDIT_PARTNER, post, what=_("post"), field="post")
     partner_type = ensure_choice(partner_type, PartnerType, rule="R8", field="partner_type")
     name = ensure_text(name, field="name", max_length=200, required=True)
@@ -179,8 +172,8 @@ def _record(partner: Partner, actor, step, sensitivity_from: str = "", comment: 
 
 def _partner_for_decision(actor, partner, action: Action) -> Partner:
     what = _("partner")
-    _lock_post(_current_post_id(Partner, partner, what=what, field="partner"))
-    partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
+    lock_post(current_post_id(Partner, partner, what=what, field="partner"))
+    partner = locked(Partner.objects.all(), partner, what=what, field="partner")
     authorize(actor, action, partner, what=what, field="partner")
     return partner
 
@@ -260,8 +253,8 @@ def partner_set_sensitivity(
 def partner_delete(*, actor, partner: Partner) -> None:
     """Remove a partner that has no projects (those refer to it, R5 and R11)."""
     what = _("partner")
-    _lock_post(_current_post_id(Partner, partner, what=what, field="partner"))
-    partner = _locked(Partner.objects.all(), partner, what=what, field="partner")
+    lock_post(current_post_id(Partner, partner, what=what, field="partner"))
+    partner = locked(Partner.objects.all(), partner, what=what, field="partner")
     authorize(actor, Action.EDIT_PARTNER, partner, what=what, field="partner")
     if partner.projects.exists():
         raise FundRuleError(

@@ -8,19 +8,8 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Post
-from grants.access import Action
-from grants.models import (
-    AnnualPlan,
-    AnnualReport,
-    FundYear,
-    PlanAim,
-    PlanPriority,
-    PlanStatus,
-    PlanTransition,
-    ReportStatus,
-    ResultNarrative,
-)
-from grants.rules import (
+from fund.access import Action
+from fund.checks import (
     ZERO,
     FundRuleError,
     StatusConflict,
@@ -32,22 +21,29 @@ from grants.rules import (
     eur,
     invalid,
 )
+from fund.services import authorize, current_post_id, locked, save_validated, service
+from grants.models import (
+    AnnualPlan,
+    AnnualReport,
+    FundYear,
+    PlanAim,
+    PlanPriority,
+    PlanStatus,
+    PlanTransition,
+    Project,
+    ReportStatus,
+    ResultNarrative,
+)
 from priorities.models import IntendedResult, Priority
 
 from .base import (
-    _allocated,
-    _as_list,
-    _current_post_id,
-    _ensure_participates,
-    _lock_fund_year,
-    _lock_post,
-    _locked,
-    _resolve_priority,
-    authorize,
-    projects_in_year,
+    allocated_to,
+    as_list,
+    ensure_participates,
+    lock_fund_year,
+    lock_post,
     resolve_intended_results,
-    save_validated,
-    service,
+    resolve_priority,
 )
 from .cycle import Cycle, Step, cycle_step
 
@@ -58,10 +54,10 @@ from .cycle import Cycle, Step, cycle_step
 def _locked_plan(plan: AnnualPlan, actor, action: Action, *, history_import=False) -> AnnualPlan:
     """The plan under its post's lock, read from the database, once the actor may act on it."""
     what = _("annual plan")
-    _lock_post(_current_post_id(AnnualPlan, plan, what=what, field="plan"))
+    lock_post(current_post_id(AnnualPlan, plan, what=what, field="plan"))
     # of=("self",): lock only the plan row, not the joined FundYear (that would invert the
     # FundYear → Post lock order of allocation_set and deadlock against it).
-    plan = _locked(AnnualPlan.objects.select_related("fund_year", "post"), plan, what=what,
+    plan = locked(AnnualPlan.objects.select_related("fund_year", "post"), plan, what=what,
                    field="plan")  # fmt: skip
     authorize(actor, action, plan, what=what, field="plan", history_import=history_import)
     return plan
@@ -112,13 +108,13 @@ def plan_create(
     """Start the one annual plan of a post for a year (R6, R7, R10)."""
     # FundYear before Post, as everywhere: the new plan's reference to its fund year waits for
     # a writer holding that row (allocation_set), which must not wait for our Post lock.
-    fund_year = _lock_fund_year(fund_year)
-    post = _lock_post(post)
+    fund_year = lock_fund_year(fund_year)
+    post = lock_post(post)
     authorize(actor, Action.EDIT_PLAN, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
     narrative = ensure_text(narrative, field="narrative")
     ensure_year_writable(fund_year.year, history_import=history_import, field="fund_year")
-    _ensure_participates(post, fund_year.year, field="fund_year")
+    ensure_participates(post, fund_year.year, field="fund_year")
     if AnnualPlan.objects.filter(post=post, fund_year=fund_year).exists():
         raise FundRuleError(
             "R10",
@@ -164,11 +160,11 @@ def plan_priorities_set(
     year = plan.fund_year.year
     ensure_year_writable(year, history_import=history_import, field="priorities")
     _ensure_editable(plan)
-    wanted = [_priority_item(item) for item in _as_list(items, field="priorities")]
+    wanted = [_priority_item(item) for item in as_list(items, field="priorities")]
     ensure_distinct_priorities([p.code for p, _amount, _aims in wanted], year=year)
 
     total = sum((amount for _priority, amount, _aims in wanted), ZERO)
-    allocated = _allocated(plan.post, year)
+    allocated = allocated_to(plan.post, year)
     ensure_within(
         total=total,
         limit=allocated,
@@ -187,7 +183,8 @@ def plan_priorities_set(
         # R4: the projects of this year (with money in it, or starting in it without any
         # budget yet) must keep a chosen priority.
         in_use = (
-            projects_in_year(plan.post, year)
+            Project.objects.filter(post=plan.post_id)
+            .of_year(year)
             .filter(priority__in=[pp.priority_id for pp in removed])
             .select_related("priority")
             .first()
@@ -276,7 +273,8 @@ def _ensure_aims_not_in_use(plan: AnnualPlan, dropped: set[int]) -> None:
         return
     year = plan.fund_year.year
     project = (
-        projects_in_year(plan.post, year)
+        Project.objects.filter(post=plan.post_id)
+        .of_year(year)
         .filter(intended_results__in=dropped)
         .prefetch_related("intended_results")
         .first()
@@ -313,7 +311,7 @@ def _priority_item(item) -> tuple[Priority, Decimal, list[IntendedResult] | None
     if not isinstance(item, tuple | list) or len(item) not in (2, 3):
         raise invalid(_("Give each priority with its amount."), field="priorities")
     priority, amount, *aims = item
-    priority = _resolve_priority(priority)
+    priority = resolve_priority(priority)
     amount = ensure_money(amount, field="priorities")
     if not aims:
         return priority, amount, None
@@ -367,7 +365,7 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
                 "is revised and submitted again, not withdrawn."
             ),
         )
-    funded = projects_in_year(plan.post, year).first()
+    funded = Project.objects.filter(post=plan.post_id).of_year(year).first()
     if funded is not None:
         raise FundRuleError(
             "R4",
@@ -397,7 +395,7 @@ def _ensure_submittable(plan: AnnualPlan) -> None:
             params={"priority": aimless.priority},
         )
     total = sum((pp.amount for pp in chosen), ZERO)
-    allocated = _allocated(plan.post, plan.fund_year.year)
+    allocated = allocated_to(plan.post, plan.fund_year.year)
     ensure_within(
         total=total,
         limit=allocated,

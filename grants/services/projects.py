@@ -14,22 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Participation, Post
-from grants.access import Action, UnknownObject, can
-from grants.models import (
-    COMMITTED_PROJECT_STATUSES,
-    COUNTING_PROJECT_STATUSES,
-    Allocation,
-    BudgetLine,
-    Disbursement,
-    IndicatorValue,
-    Partner,
-    PlanAim,
-    PlanPriority,
-    Project,
-    ProjectStatus,
-    Sensitivity,
-)
-from grants.rules import (
+from fund.access import Action, UnknownObject, can
+from fund.checks import (
     REFORM_START_YEAR,
     ZERO,
     FundRuleError,
@@ -47,20 +33,24 @@ from grants.rules import (
     invalid,
     is_reformed_year,
 )
+from fund.services import authorize, current_post_id, locked, save_validated, service
+from grants.models import (
+    COMMITTED_PROJECT_STATUSES,
+    COUNTING_PROJECT_STATUSES,
+    Allocation,
+    BudgetLine,
+    Disbursement,
+    IndicatorValue,
+    Partner,
+    PlanAim,
+    PlanPriority,
+    Project,
+    ProjectStatus,
+    Sensitivity,
+)
 from priorities.models import IntendedResult, Priority
 
-from .base import (
-    _as_list,
-    _current_post_id,
-    _lock_post,
-    _locked,
-    _resolve_priority,
-    _sum,
-    authorize,
-    resolve_intended_results,
-    save_validated,
-    service,
-)
+from .base import as_list, lock_post, resolve_intended_results, resolve_priority, sum_of
 
 # --------------------------------------------------------------------------------------------
 # Projects and money (R4, R5, R6, R7, R9, R11, R13)
@@ -90,9 +80,7 @@ class _PostLedger:
                 "fund_year__year", "amount"
             )
         )
-        lines = BudgetLine.objects.filter(
-            project__post=post, year__in=years, project__status__in=COUNTING_PROJECT_STATUSES
-        )
+        lines = BudgetLine.objects.counting().filter(project__post=post, year__in=years)
         if exclude_project is not None:
             lines = lines.exclude(project=exclude_project)
         for year, total in (
@@ -227,23 +215,23 @@ def _clean_partner(partner) -> Partner:
 def _clean_specs(specs) -> list[ProjectSpec]:
     """Every field of each new project checked for type and range before any rule (R9, R13);
     priorities and intended results are read from the database once for the whole batch."""
-    specs = _as_list(specs, field="specs")
+    specs = as_list(specs, field="specs")
     if not all(isinstance(spec, ProjectSpec) for spec in specs):
         raise invalid(_("Give a project."), field="specs")
     priorities = {}
     for spec in specs:
         key = _priority_key(spec.priority)
         if key is None or key not in priorities:
-            resolved = _resolve_priority(spec.priority, field="priority")
+            resolved = resolve_priority(spec.priority, field="priority")
             if key is not None:
                 priorities[key] = resolved
-    result_lists = [_as_list(spec.intended_results, field="intended_results") for spec in specs]
+    result_lists = [as_list(spec.intended_results, field="intended_results") for spec in specs]
     stored_results = iter(_clean_results([r for results in result_lists for r in results]))
     return [
         ProjectSpec(
             partner=_clean_partner(spec.partner),
             priority=priorities.get(_priority_key(spec.priority))
-            or _resolve_priority(spec.priority, field="priority"),
+            or resolve_priority(spec.priority, field="priority"),
             title=ensure_text(spec.title, field="title", max_length=250, required=True),
             description=ensure_text(spec.description, field="description"),
             start_date=ensure_date(spec.start_date, field="start_date"),
@@ -371,7 +359,7 @@ def projects_bulk_create(
 
     The ledger accumulates, so the batch as a whole respects the allocation (R5).
     """
-    post = _lock_post(post)
+    post = lock_post(post)
     authorize(actor, Action.EDIT_PROJECT, post, what=_("post"), field="post",
                history_import=history_import)  # fmt: skip
     specs = _clean_specs(specs)
@@ -480,7 +468,7 @@ def _clean_project_changes(changes: Mapping) -> dict:
     """The changed fields of a project, each checked for type and range (R9, R11)."""
     checks = {
         "partner": _clean_partner,
-        "priority": lambda v: _resolve_priority(v, field="priority"),
+        "priority": lambda v: resolve_priority(v, field="priority"),
         "title": lambda v: ensure_text(v, field="title", max_length=250, required=True),
         "description": lambda v: ensure_text(v, field="description"),
         "start_date": lambda v: ensure_date(v, field="start_date"),
@@ -555,8 +543,8 @@ def project_update(
     covered by the budget (R5).
     """
     what = _("project")
-    post = _lock_post(_current_post_id(Project, project, what=what, field="project"))
-    project = _locked(Project.objects.all(), project, what=what, field="project")
+    post = lock_post(current_post_id(Project, project, what=what, field="project"))
+    project = locked(Project.objects.all(), project, what=what, field="project")
     authorize(actor, Action.EDIT_PROJECT, project, what=what, field="project",
                history_import=history_import)  # fmt: skip
     unknown = set(changes) - set(_PROJECT_FIELDS)
@@ -705,8 +693,8 @@ def disbursement_create(
 ) -> Disbursement:
     """Record a payment: committed projects only, within the year's budget line (R5, R7)."""
     what = _("project")
-    _lock_post(_current_post_id(Project, project, what=what, field="project"))
-    project = _locked(Project.objects.all(), project, what=what, field="project")
+    lock_post(current_post_id(Project, project, what=what, field="project"))
+    project = locked(Project.objects.all(), project, what=what, field="project")
     authorize(actor, Action.PAY, project, what=what, field="project",
                history_import=history_import)  # fmt: skip
     amount = ensure_money(amount, allow_zero=False)
@@ -729,7 +717,7 @@ def disbursement_create(
             "R5", _("Only an active (committed) project can receive payments."), field="project"
         )
     budget = project.budget_lines.filter(year=date.year).first()
-    paid = _sum(project.disbursements.filter(date__year=date.year))
+    paid = sum_of(project.disbursements.filter(date__year=date.year))
     limit = budget.amount if budget else ZERO
     ensure_within(
         total=paid + amount,

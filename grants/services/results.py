@@ -5,13 +5,8 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grants.access import Action
-from grants.models import (
-    Indicator,
-    IndicatorValue,
-    Project,
-)
-from grants.rules import (
+from fund.access import Action
+from fund.checks import (
     REFORM_START_YEAR,
     FundRuleError,
     ensure_instance,
@@ -20,18 +15,15 @@ from grants.rules import (
     ensure_year,
     ensure_year_writable,
 )
+from fund.services import authorize, current_post_id, locked, pk_of, save_validated, service
+from grants.models import (
+    Indicator,
+    IndicatorValue,
+    Project,
+)
 from priorities.models import IntendedResult
 
-from .base import (
-    _current_post_id,
-    _lock_post,
-    _locked,
-    authorize,
-    pk_of,
-    resolve_intended_results,
-    save_validated,
-    service,
-)
+from .base import lock_post, resolve_intended_results
 
 # --------------------------------------------------------------------------------------------
 # Results (R13)
@@ -43,8 +35,8 @@ def _locked_project_for_results(
     """The project under its post's lock, once the actor may report on it; a project wholly
     before the reform is history (R7)."""
     what = what or _("project")
-    _lock_post(_current_post_id(Project, project, what=what, field=field))
-    project = _locked(Project.objects.all(), project, what=what, field=field)
+    lock_post(current_post_id(Project, project, what=what, field=field))
+    project = locked(Project.objects.all(), project, what=what, field=field)
     authorize(actor, Action.REPORT_RESULTS, project, what=what, field=field,
               history_import=history_import)  # fmt: skip
     if project.end_date.year < REFORM_START_YEAR:
@@ -55,13 +47,13 @@ def _locked_project_for_results(
 
 def _locked_indicator(actor, indicator: Indicator, *, history_import: bool) -> Indicator:
     what = _("indicator")
-    project_id = _current_post_id(
+    project_id = current_post_id(
         Indicator, indicator, what=what, field="indicator", path="project_id"
     )
     project = _locked_project_for_results(
         actor, project_id, history_import=history_import, what=what, field="indicator"
     )
-    indicator = _locked(Indicator.objects.all(), indicator, what=what, field="indicator")
+    indicator = locked(Indicator.objects.all(), indicator, what=what, field="indicator")
     indicator.project = project
     return indicator
 

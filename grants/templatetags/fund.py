@@ -2,7 +2,7 @@
 
 from django import template
 
-from grants.rules import eur as format_eur
+from fund.checks import eur as format_eur
 
 register = template.Library()
 

@@ -43,7 +43,8 @@ from countryinfo import CountryInfo
 from countryinfo.exceptions import CountryNotFoundError
 from lxml import etree
 
-_TREE = Path(__file__).resolve().parent / "vendor" / "dac_regions.json"
+# The public DAC region tree, read as a file: the attacker shares no code with the export.
+_TREE = Path(__file__).resolve().parents[2] / "fund" / "vendor" / "dac_regions.json"
 _WORLD = "998"
 # docs/iati.md: the public table of purpose codes per priority.
 _PRIORITIES_OF_SECTOR = {

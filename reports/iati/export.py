@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from countries.models import Country, Participation, Post
+from fund.codelists import SCHEMA, code
 from grants.models import (
     COMMITTED_PROJECT_STATUSES,
     BudgetLine,
@@ -41,7 +42,6 @@ from grants.models import (
 from priorities.models import IntendedResult, Priority
 
 from . import policy
-from .codelists import SCHEMA, code
 from .policy import Outcome
 
 log = logging.getLogger(__name__)

@@ -49,9 +49,8 @@ from countryinfo.exceptions import CountryNotFoundError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fund.codelists import UNSPECIFIED_REGION, codelist, region_path
 from grants.models import Sensitivity
-
-from .codelists import UNSPECIFIED_REGION, codelist, region_path
 
 
 class Outcome(models.TextChoices):

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from grants.access import Action, ensure_allowed
+from fund.access import Action, ensure_allowed
 
 from ..models import IatiExport, ReportStatus
 from .export import one_export_at_a_time, write_export

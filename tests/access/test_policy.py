@@ -17,8 +17,10 @@ from django.db import transaction
 
 from countries import services as country_services
 from countries.models import Participation, Post, PostKind, PostMembership, PostRole
-from grants import access, services
-from grants.access import Action, Role
+from fund import access
+from fund.access import Action, Role
+from fund.checks import FundRuleError
+from grants import services
 from grants.models import (
     Allocation,
     AnnualPlan,
@@ -31,7 +33,6 @@ from grants.models import (
     Project,
     ProjectStatus,
 )
-from grants.rules import FundRuleError
 from priorities.models import IntendedResult
 from tests.factories import StaffFactory, UserFactory, country
 from tests.helpers import make_participant, make_plan, priority

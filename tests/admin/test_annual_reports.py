@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.formats import number_format
 
+from fund.access import ensure_roles
 from grants import services
-from grants.access import ensure_roles
 from grants.models import AnnualReport, ReportStatus, ReportTransition
 from priorities.models import IntendedResult
 from tests.factories import StaffFactory, UserFactory

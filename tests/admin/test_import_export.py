@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from countries.models import Participation, Post
-from grants.access import ensure_roles
+from fund.access import ensure_roles
 from grants.models import Allocation, FundYear
 from tests.factories import PostFactory, UserFactory
 

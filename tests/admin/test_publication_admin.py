@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from countries.models import Participation
-from grants.access import ensure_roles, system_actor
+from fund.access import ensure_roles, system_actor
 from grants.models import Clearance, FundYear, Partner, PartnerDecision, Sensitivity
 from tests.factories import PartnerFactory, UserFactory
 from tests.helpers import make_participant

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 
+from fund.access import ensure_roles
 from grants import services
-from grants.access import ensure_roles
 from grants.models import AnnualPlan, FundYear, PartnerType, PlanStatus, Sensitivity
 from tests.factories import StaffFactory, UserFactory, country
 from tests.helpers import make_participant, make_plan, priority

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from countries.models import PostMembership, PostRole
+from fund.access import ensure_roles
 from grants import services
-from grants.access import ensure_roles
 from grants.models import FundYear, PartnerType, PlanStatus, ProjectStatus, Sensitivity
 from tests.factories import StaffFactory, UserFactory, country
 from tests.helpers import make_participant, make_plan, priority

@@ -110,7 +110,7 @@ def test_a_new_partner_starts_at_least_sensitive_R11(api):
 def test_a_post_cannot_lower_by_deleting_or_by_moving_the_project_R11(api_world, editor):
     """Delete the highly sensitive partner and add it again as normal, or move its project to
     a less sensitive partner: both would publish it past the ministry."""
-    from grants.rules import FundRuleError
+    from fund.checks import FundRuleError
 
     own = api_world.own
     services.partner_set_sensitivity(actor=editor, partner=own.partner, sensitivity="high")

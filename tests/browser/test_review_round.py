@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
+from fund.access import ensure_roles
 from grants import services
-from grants.access import ensure_roles
 from grants.models import FundYear, PlanStatus
 from tests.factories import StaffFactory, UserFactory
 from tests.helpers import make_participant, make_plan

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from countries import services as country_services
 from countries.models import Assessment, Participation, PostKind
+from fund.checks import FundRuleError
 from grants import services
 from grants.models import (
     Allocation,
@@ -23,7 +24,6 @@ from grants.models import (
     Partner,
     PartnerType,
 )
-from grants.rules import FundRuleError
 from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, PartnerFactory, PostFactory, StaffFactory
 from tests.helpers import make_participant, make_plan, postgres_only

@@ -3,9 +3,9 @@ code), 403 for a role, 404 for another post's object (R11), 409 for a frozen pla
 
 import pytest
 
-from config.api import PROBLEM_CONTENT_TYPE, exception_handler
-from grants.access import AccessDenied, UnknownObject
-from grants.rules import FundRuleError, StatusConflict
+from fund.access import AccessDenied, UnknownObject
+from fund.api import PROBLEM_CONTENT_TYPE, exception_handler
+from fund.checks import FundRuleError, StatusConflict
 
 
 @pytest.mark.parametrize(

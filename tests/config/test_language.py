@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from grants.rules import FundRuleError, ensure_year_writable
+from fund.checks import FundRuleError, ensure_year_writable
 from tests.factories import StaffFactory
 
 ROOT = Path(__file__).resolve().parents[2]

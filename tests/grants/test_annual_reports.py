@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from countries.models import PostMembership, PostRole
+from fund.checks import StatusConflict
 from grants import selectors, services
 from grants.models import (
     FundYear,
@@ -18,7 +19,6 @@ from grants.models import (
     ReportStatus,
     ReportTransition,
 )
-from grants.rules import StatusConflict
 from tests.access.test_policy import ministry_user
 from tests.factories import FundYearFactory, UserFactory
 from tests.helpers import (
@@ -403,6 +403,7 @@ def test_the_daily_reminder_names_an_annual_report_due_and_not_one_submitted_R10
     actor, year2026, mailoutbox
 ):
     from countries.services import membership_set
+    from reports import mail as reports_mail
     from reports import services as reports
 
     year2026.report_deadline = date(2027, 1, 31)
@@ -423,7 +424,7 @@ def test_the_daily_reminder_names_an_annual_report_due_and_not_one_submitted_R10
     made, _created = reports.build_report("reminder", "2027-01-20")  # 11 days before
     rows = [row for row in made.data["reminders"] if row.get("document") == "annual_report"]
     assert [(row["post"], row["overdue"]) for row in rows] == [(late.code, False)]
-    assert reports.send_report(made.pk) is True
+    assert reports_mail.send_report(made.pk) is True
     [message] = mailoutbox
     assert message.to == ["late@example.org"]
     assert message.subject == f"Annual report 2026 of {late.code}: due on 2027-01-31"

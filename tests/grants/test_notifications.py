@@ -10,8 +10,8 @@ from django.core import mail
 
 from countries.models import PostRole
 from countries.services import membership_set
+from fund.access import ensure_roles, system_actor
 from grants import services
-from grants.access import ensure_roles, system_actor
 from grants.models import FundYear, PartnerType, PlanTransition, Sensitivity
 from grants.notifications import notify_plan_step
 from tests.factories import StaffFactory, UserFactory, country

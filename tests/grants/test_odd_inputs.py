@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from countries import services as country_services
 from countries.models import Participation, Post, PostKind
+from fund.checks import FundRuleError
 from grants import services
 from grants.models import FundYear, Indicator, Partner, PartnerType, Project, ProjectStatus
-from grants.rules import FundRuleError
 from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, StaffFactory, country
 from tests.helpers import make_participant, make_plan, priority

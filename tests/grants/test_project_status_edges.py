@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from grants import services
-from grants.models import MoneyOverview, ProjectStatus
+from grants.models import MoneyOverview, Project, ProjectStatus
 from grants.selectors import money_overview
 from tests.helpers import make_project, refuses
 
@@ -38,9 +38,9 @@ def dropped(actor, plan, participant):
 def test_a_completed_project_belongs_to_its_year_a_cancelled_one_does_not_R4_R6(
     finished, dropped, participant
 ):
-    in_year = set(services.projects_in_year(participant, 2026))
+    in_year = set(Project.objects.filter(post=participant).of_year(2026))
     assert finished in in_year and dropped not in in_year
-    assert not services.projects_in_year(participant, 2027).exists()
+    assert not Project.objects.filter(post=participant).of_year(2027).exists()
 
 
 def test_a_completed_projects_priority_cannot_be_dropped_R4(actor, plan, finished):

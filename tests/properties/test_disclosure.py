@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from countries.models import Participation
-from grants.access import system_actor
+from fund.access import system_actor
 from grants.models import (
     BudgetLine,
     FundYear,

@@ -51,8 +51,9 @@ from hypothesis.stateful import (
 
 from countries import services as country_services
 from countries.models import Country, Participation, Post, PostMembership
+from fund.access import ensure_roles, system_actor
+from fund.checks import FundRuleError
 from grants import services
-from grants.access import ensure_roles, system_actor
 from grants.models import (
     Allocation,
     AnnualPlan,
@@ -66,7 +67,6 @@ from grants.models import (
     PlanTransition,
     Project,
 )
-from grants.rules import FundRuleError
 from priorities.models import IntendedResult, Priority
 
 # --------------------------------------------------------------------------------------------

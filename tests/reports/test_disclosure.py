@@ -12,8 +12,8 @@ from lxml import etree
 
 from countries import services as country_services
 from countries.models import Participation
+from fund.access import system_actor
 from grants import services
-from grants.access import system_actor
 from grants.models import FundYear, PartnerType, ProjectStatus
 from priorities.models import IntendedResult
 from reports.iati import policy

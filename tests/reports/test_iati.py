@@ -15,13 +15,13 @@ from lxml import etree
 
 from countries import services as country_services
 from countries.models import Country, Participation, Post
+from fund.access import Action, system_actor
+from fund.checks import FundRuleError
+from fund.codelists import codelist
 from grants import services
-from grants.access import Action, system_actor
 from grants.models import FundYear, Partner, PartnerType, ProjectStatus, Sensitivity
-from grants.rules import FundRuleError
 from priorities.models import IntendedResult
 from reports.iati import policy
-from reports.iati.codelists import codelist
 from reports.iati.export import InvalidExport, NothingToPublish, _Context, write_export
 from reports.iati.policy import Outcome
 from reports.iati.services import make_export, prune
@@ -431,7 +431,7 @@ def test_only_fund_managers_export_R11(year):
     reviewer = UserFactory(username="beoordelaar-iati", is_staff=True)
     from django.contrib.auth.models import Group
 
-    from grants import access
+    from fund import access
 
     access.ensure_roles()
     reviewer.groups.add(Group.objects.get(name="beoordelaar"))
@@ -464,7 +464,7 @@ def test_the_monthly_export_is_scheduled():
 def test_the_admin_lists_and_serves_exports_to_fund_managers_only(client, year, actor):
     from django.contrib.auth.models import Group
 
-    from grants import access
+    from fund import access
 
     post = participant(actor, year, "KE")
     project(actor, post, PartnerFactory(post=post))
@@ -492,7 +492,7 @@ def test_the_admin_lists_and_serves_exports_to_fund_managers_only(client, year, 
 def test_the_fund_manager_makes_a_participation_public_in_the_admin_R11(client, year, actor):
     from django.contrib.auth.models import Group
 
-    from grants import access
+    from fund import access
 
     post = make_participant(actor, year, allocation=None)
     participation = Participation.objects.get(post=post, fund_year=year)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from grants import services
 from grants.models import FundYear, ProjectStatus
+from reports import mail as reports_mail
 from reports import services as reports
 from reports.models import Report, ReportStatus
 from tests.factories import StaffFactory
@@ -59,8 +60,8 @@ def test_a_report_is_made_and_mailed_once_per_period(year, settings):
     again, made_again = reports.build_report("weekly", "2026-W10")
     assert (made, made_again) == (True, False)
     assert again.pk == report.pk and Report.objects.count() == 1
-    assert reports.send_report(report.pk) is True
-    assert reports.send_report(report.pk) is False
+    assert reports_mail.send_report(report.pk) is True
+    assert reports_mail.send_report(report.pk) is False
     [message] = mail.outbox
     assert message.attachments[0][0] == "weekly-2026-W10.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(message.attachments[0][1]))
@@ -170,8 +171,8 @@ def test_the_daily_reminder_reaches_posts_with_a_plan_due_or_overdue_once_R10(ye
     report, made = reports.build_report("reminder", "2026-11-30")  # 5 days before
     assert made
     assert [row["post"] for row in report.data["reminders"]] == [late.code]
-    assert reports.send_report(report.pk) is True
-    assert reports.send_report(report.pk) is False  # once a day
+    assert reports_mail.send_report(report.pk) is True
+    assert reports_mail.send_report(report.pk) is False  # once a day
     [message] = mail.outbox
     assert message.to == ["late@example.org"]
     assert "due on 2026-12-05" in message.subject

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from countries.models import Participation, Post, PostKind
+from fund.checks import MAX_PRIORITIES_PER_PLAN
 from grants import selectors
 from grants.models import (
     Allocation,
@@ -22,7 +23,6 @@ from grants.models import (
     PlanStatus,
     Project,
 )
-from grants.rules import MAX_PRIORITIES_PER_PLAN
 from seeds import demo
 
 pytestmark = pytest.mark.django_db

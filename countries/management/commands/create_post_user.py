@@ -14,10 +14,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from knox.models import AuthToken
 
-from countries.models import Post, PostRole
+from countries.models import Post
 from countries.services import membership_set
-from grants.access import system_actor
-from grants.rules import FundRuleError
+from fund.access import PostRole, system_actor
+from fund.checks import FundRuleError
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from grants.access import system_actor
+from fund.access import system_actor
 from reports.iati.export import Disclosure, InvalidExport
 from reports.iati.services import make_export
 

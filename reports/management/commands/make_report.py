@@ -3,7 +3,7 @@ made now and synchronously (the same code as the Celery task), for operators."""
 
 from django.core.management.base import BaseCommand
 
-from reports import services
+from reports import mail, services
 from reports.models import ReportKind
 
 
@@ -17,6 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args, kind, period, **options):
         report, made = services.build_report(kind, period)
         if made:
-            services.send_report(report.pk)
+            mail.send_report(report.pk)
         state = "made" if made else "already there"
         self.stdout.write(f"{report}: {state} (status {report.status}, id {report.pk}).")

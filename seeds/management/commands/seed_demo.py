@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from grants.access import system_actor
+from fund.access import system_actor
 from seeds import demo
 
 

@@ -13,7 +13,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
 from .access import Action, can, profile_of
-from .rules import FundRuleError
+from .checks import FundRuleError
 
 
 def is_ministry(user) -> bool:
@@ -23,7 +23,7 @@ def is_ministry(user) -> bool:
 
 
 class PolicyPermissions:
-    """The admin asks the access policy (grants.access) what a user may see and do, exactly
+    """The admin asks the access policy (fund.access) what a user may see and do, exactly
     as the services do: nobody gets a page, field or button the policy would refuse.
 
     `write_action` is the policy's action for adding, changing and deleting on this screen;

@@ -26,8 +26,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from grants.access import AccessDenied, UnknownObject
-from grants.rules import FundRuleError, StatusConflict
+from fund.access import AccessDenied, UnknownObject
+from fund.checks import FundRuleError, StatusConflict
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:mensenrechtenfonds:problem:"
