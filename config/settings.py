@@ -237,10 +237,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "PlanStatusEnum": "grants.models.PlanStatus",
-        "ReportStatusEnum": "grants.models.ReportStatus",
+        "PlanStatusEnum": "grants.cycles.PlanStatus",
+        "ReportStatusEnum": "grants.cycles.AnnualReportStatus",
         "ProjectStatusEnum": "grants.models.ProjectStatus",
-        "PostRoleEnum": "countries.models.PostRole",
+        "PostRoleEnum": "fund.access.PostRole",
     },
     # Swagger UI and Redoc from the app's own static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -41,10 +41,12 @@ from fund.admin import (
 from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
 
 from . import selectors, services
+from .cycles import ANNUAL_REPORT_CYCLE, PLAN_CYCLE, WITHDRAWABLE_PLAN_STATUSES
 from .models import (
     Allocation,
     AnnualPlan,
     AnnualReport,
+    AnnualReportStatus,
     BudgetLine,
     Disbursement,
     FundYear,
@@ -57,7 +59,6 @@ from .models import (
     PlanStatus,
     PlanTransition,
     Project,
-    ReportStatus,
     ReportTransition,
     ResultNarrative,
     Sensitivity,
@@ -70,6 +71,17 @@ class TransitionCommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text=_("Recorded with the transition: who, when and why (R10)."),
     )
+
+
+def reviewer_steps(cycle, status: str) -> list[str]:
+    """The ministry's decisions a document in `status` allows (R10), the one that needs no
+    explanation (approve, accept) first."""
+    decisions = [
+        name
+        for name in cycle.steps_from(status)
+        if cycle.steps[name].action in (Action.REVIEW_PLAN, Action.REVIEW_ANNUAL_REPORT)
+    ]
+    return sorted(decisions, key=lambda name: cycle.steps[name].needs_comment)
 
 
 class ServiceHistoryAdmin(ServiceAdmin, SimpleHistoryAdmin):
@@ -308,7 +320,7 @@ class OverdueFilter(admin.SimpleListFilter):
         today = timezone.localdate()
         if self.value() == "submission":
             return queryset.filter(
-                status__in=(PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING),
+                status__in=PLAN_CYCLE.editable,
                 fund_year__plan_submission_deadline__lt=today,
             )
         if self.value() == "review":
@@ -326,7 +338,7 @@ class AnnualReportStatusFilter(admin.SimpleListFilter):
     parameter_name = "annual_report"
 
     def lookups(self, request, model_admin):
-        return [("none", _("none yet")), *ReportStatus.choices]
+        return [("none", _("none yet")), *AnnualReportStatus.choices]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -337,7 +349,7 @@ class AnnualReportStatusFilter(admin.SimpleListFilter):
         )
         if value == "none":
             return queryset.exclude(Exists(reports))
-        if value in ReportStatus.values:
+        if value in AnnualReportStatus.values:
             return queryset.filter(Exists(reports.filter(status=value)))
         return queryset
 
@@ -391,7 +403,7 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         if not getattr(obj, "report_pk", None):
             return "—"
         url = reverse("admin:grants_annualreport_side_by_side", args=[obj.report_pk])
-        return format_html('<a href="{}">{}</a>', url, ReportStatus(obj.report_status).label)
+        return format_html('<a href="{}">{}</a>', url, AnnualReportStatus(obj.report_status).label)
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["post", "fund_year"] if obj else []
@@ -430,15 +442,8 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         if not self.has_view_permission(request, plan):
             raise PermissionDenied
         reformed = plan.fund_year.is_reformed  # R7: history has no decisions left
-        steps = {
-            step: allowed
-            for step, allowed in (
-                ("approve", plan.status == PlanStatus.SUBMITTED),
-                ("return", plan.status == PlanStatus.SUBMITTED),
-                ("amend", plan.status == PlanStatus.APPROVED),
-            )
-            if allowed and reformed and self.has_review_permission(request)
-        }
+        may_decide = reformed and self.has_review_permission(request)
+        steps = reviewer_steps(PLAN_CYCLE, plan.status) if may_decide else []
         form = TransitionCommentForm(request.POST or None)
         form.fields["comment"].required = False
         if request.method == "POST":
@@ -584,7 +589,7 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
         # Only a plan that was never approved can be withdrawn, one at a time (R10).
         return (
             obj is not None
-            and obj.status in (PlanStatus.DRAFT, PlanStatus.RETURNED)
+            and obj.status in WITHDRAWABLE_PLAN_STATUSES
             and super().has_delete_permission(request, obj)
         )
 
@@ -613,7 +618,7 @@ class ReportOverdueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "submission":
             return queryset.filter(
-                status__in=(ReportStatus.DRAFT, ReportStatus.RETURNED),
+                status__in=ANNUAL_REPORT_CYCLE.editable,
                 fund_year__report_deadline__lt=timezone.localdate(),
             )
         return queryset
@@ -714,8 +719,8 @@ class AnnualReportAdmin(ReadOnlyAdmin):
             raise Http404
         if not self.has_view_permission(request, report):
             raise PermissionDenied
-        may_decide = report.status == ReportStatus.SUBMITTED and self.has_review_permission(request)
-        steps = ["accept", "return"] if may_decide else []
+        may_decide = self.has_review_permission(request)
+        steps = reviewer_steps(ANNUAL_REPORT_CYCLE, report.status) if may_decide else []
         form = TransitionCommentForm(request.POST or None)
         form.fields["comment"].required = False
         if request.method == "POST":

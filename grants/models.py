@@ -16,6 +16,8 @@ from simple_history.models import HistoricalRecords
 
 from fund.checks import REFORM_START_YEAR, eur
 
+from .cycles import ANNUAL_REPORT_CYCLE, PLAN_CYCLE, AnnualReportStatus, PlanStatus
+
 
 def money_field(verbose_name, **kwargs):
     """R5: EUR with cents, never a float."""
@@ -135,19 +137,6 @@ class MoneyOverview(Allocation):
         return self.amount - self.planned - self.committed
 
 
-class PlanStatus(models.TextChoices):
-    """R10: the annual plan cycle."""
-
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted for review")
-    RETURNED = "returned", _("Returned for revision")
-    APPROVED = "approved", _("Approved")
-    AMENDING = "amending", _("Amendment in preparation")
-
-
-EDITABLE_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING)
-
-
 class AnnualPlan(models.Model):
     """One plan per post and year (R10): the chosen priorities, money split, narrative."""
 
@@ -192,7 +181,7 @@ class AnnualPlan(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_PLAN_STATUSES
+        return self.status in PLAN_CYCLE.editable
 
 
 class PlanPriority(models.Model):
@@ -319,18 +308,6 @@ class PlanTransition(CycleTransition):
         verbose_name_plural = _("plan transitions")
 
 
-class ReportStatus(models.TextChoices):
-    """R10: the annual report follows the plan's cycle."""
-
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted for review")
-    RETURNED = "returned", _("Returned for revision")
-    ACCEPTED = "accepted", _("Accepted")
-
-
-EDITABLE_REPORT_STATUSES = (ReportStatus.DRAFT, ReportStatus.RETURNED)
-
-
 class AnnualReport(models.Model):
     """What a post's year achieved against the intended results its plan aimed at (R10, R13).
 
@@ -351,7 +328,10 @@ class AnnualReport(models.Model):
         verbose_name=_("fund year"),
     )
     status = models.CharField(
-        _("status"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+        _("status"),
+        max_length=20,
+        choices=AnnualReportStatus.choices,
+        default=AnnualReportStatus.DRAFT,
     )
     summary = models.TextField(_("summary"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -369,7 +349,7 @@ class AnnualReport(models.Model):
                 violation_error_message=_("R10: a post has one annual report per year."),
             ),
             models.CheckConstraint(
-                condition=Q(status__in=ReportStatus.values), name="annual_report_status_valid"
+                condition=Q(status__in=AnnualReportStatus.values), name="annual_report_status_valid"
             ),
         ]
 
@@ -378,7 +358,7 @@ class AnnualReport(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_REPORT_STATUSES
+        return self.status in ANNUAL_REPORT_CYCLE.editable
 
 
 class ResultNarrative(models.Model):
@@ -423,9 +403,9 @@ class ReportTransition(CycleTransition):
         verbose_name=_("annual report"),
     )
     from_status = models.CharField(
-        _("from"), max_length=20, choices=ReportStatus.choices, blank=True
+        _("from"), max_length=20, choices=AnnualReportStatus.choices, blank=True
     )
-    to_status = models.CharField(_("to"), max_length=20, choices=ReportStatus.choices)
+    to_status = models.CharField(_("to"), max_length=20, choices=AnnualReportStatus.choices)
     history = HistoricalRecords()
 
     class Meta:

@@ -23,7 +23,8 @@ from django.utils import translation
 
 from fund.access import MINISTRY_GROUPS, Role, profile_of
 
-from .models import PlanStatus, PlanTransition, ReportStatus, ReportTransition
+from .cycles import ANNUAL_REPORT_CYCLE, PLAN_CYCLE, Cycle
+from .models import PlanTransition, ReportTransition
 
 logger = logging.getLogger(__name__)
 
@@ -33,39 +34,41 @@ class Document:
     """How the e-mails of one document's cycle are made: its transition rows, the statuses
     that are news, where reviewers review it and where the post reads it in the API."""
 
+    cycle: Cycle  # which statuses are news (its steps that notify), which is "submitted"
     transitions: type
     field: str  # the transition's foreign key to the document
-    submitted: str
-    notified: tuple[str, ...]
     review_url: str  # admin URL name, with the document's pk
     api_url: str  # API URL name, with the document's public id
+
+    @property
+    def submitted(self) -> str:
+        return self.cycle.submitted
 
 
 DOCUMENTS = {
     "plan": Document(
+        PLAN_CYCLE,
         PlanTransition,
         "plan",
-        PlanStatus.SUBMITTED,
-        (PlanStatus.SUBMITTED, PlanStatus.RETURNED, PlanStatus.APPROVED),
         "admin:grants_annualplan_review",
         "api:plan-detail",
     ),
     "annual_report": Document(
+        ANNUAL_REPORT_CYCLE,
         ReportTransition,
         "report",
-        ReportStatus.SUBMITTED,
-        (ReportStatus.SUBMITTED, ReportStatus.RETURNED, ReportStatus.ACCEPTED),
         "admin:grants_annualreport_side_by_side",
         "api:annual-report-detail",
     ),
 }
 
 
-def announce(transition, *, actor, kind: str = "plan") -> None:
-    """Queue the e-mails of a step once (and only if) its transaction commits. Steps taken by
-    a system actor (seeds, historical imports) are not news to anyone."""
-    document = DOCUMENTS[kind]
-    if transition.to_status not in document.notified or Role.SYSTEM in profile_of(actor).roles:
+def announce(transition, cycle: Cycle, *, actor) -> None:
+    """Queue the e-mails of a step once (and only if) its transaction commits, if its cycle
+    says the step is news. Steps taken by a system actor (seeds, historical imports) are not
+    news to anyone."""
+    kind = cycle.kind
+    if transition.to_status not in cycle.notified or Role.SYSTEM in profile_of(actor).roles:
         return
     transition_id = transition.pk
     transaction.on_commit(lambda: _enqueue(kind, transition_id))

@@ -24,6 +24,12 @@ from django.utils import timezone
 
 from fund.checks import ZERO
 
+from .cycles import (
+    ANNUAL_REPORT_CYCLE,
+    HANDED_IN_REPORT_STATUSES,
+    PLAN_CYCLE,
+    PLAN_IN_FORCE_STATUSES,
+)
 from .models import (
     COMMITTED_PROJECT_STATUSES,
     Allocation,
@@ -261,7 +267,7 @@ def fund_year_dashboard(fund_year: FundYear, *, today: date | None = None) -> di
         overdue_plans = list(
             AnnualPlan.objects.filter(
                 fund_year=fund_year,
-                status__in=(PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING),
+                status__in=PLAN_CYCLE.editable,
             )
             .select_related("post")
             .order_by("post__code")
@@ -431,14 +437,14 @@ def results_overview(fund_year: FundYear) -> list[dict]:
     accepted reports count. Six queries, however many posts and projects."""
     from priorities.models import IntendedResult, Priority
 
-    from .models import IndicatorValue, PlanAim, PlanStatus, ReportStatus, ResultNarrative
+    from .models import AnnualReportStatus, IndicatorValue, PlanAim, ResultNarrative
 
     year = fund_year.year
     posts_aiming = dict(
         # Plans in force: approved (or approved and being amended), not drafts.
         PlanAim.objects.filter(
             plan_priority__plan__fund_year=fund_year,
-            plan_priority__plan__status__in=(PlanStatus.APPROVED, PlanStatus.AMENDING),
+            plan_priority__plan__status__in=PLAN_IN_FORCE_STATUSES,
         )
         .order_by()
         .values_list("intended_result")
@@ -467,7 +473,7 @@ def results_overview(fund_year: FundYear) -> list[dict]:
         # Reports with the ministry (submitted or accepted), not drafts.
         ResultNarrative.objects.filter(
             report__fund_year=fund_year,
-            report__status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
+            report__status__in=HANDED_IN_REPORT_STATUSES,
         )
         .order_by()
         .values_list("intended_result", "report__status")
@@ -475,7 +481,7 @@ def results_overview(fund_year: FundYear) -> list[dict]:
     ):
         counts = narrated.setdefault(result_id, {"reports": 0, "accepted": 0})
         counts["reports"] += n
-        if status == ReportStatus.ACCEPTED:
+        if status == AnnualReportStatus.ACCEPTED:
             counts["accepted"] += n
     results_of: dict[int, list] = {}
     for result in IntendedResult.objects.order_by("priority__position", "position"):
@@ -551,7 +557,7 @@ def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
 
     from fund.checks import REFORM_START_YEAR
 
-    from .models import AnnualReport, ReportStatus
+    from .models import AnnualReport
 
     fund_years = FundYear.objects.filter(
         year__gte=REFORM_START_YEAR,
@@ -562,7 +568,7 @@ def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
         fund_years,
         model=AnnualReport,
         deadline="report_deadline",
-        open_statuses=(ReportStatus.DRAFT, ReportStatus.RETURNED),
+        open_statuses=ANNUAL_REPORT_CYCLE.editable,
         today=today,
         document="annual_report",
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from countries.models import Post
 from fund.checks import ZERO
+from grants.cycles import PLAN_CYCLE
 from grants.models import FundYear, Indicator, IndicatorValue
 from grants.selectors import fragmentation, fund_year_dashboard
 
@@ -174,7 +175,6 @@ def results(year: int) -> dict:
 
 
 REMINDER_DAYS = 14
-OPEN_PLAN_STATUSES = ("draft", "returned", "amending")
 
 
 def plan_reminders(today: date) -> dict:
@@ -192,7 +192,7 @@ def plan_reminders(today: date) -> dict:
         fund_years,
         model=AnnualPlan,
         deadline="plan_submission_deadline",
-        open_statuses=OPEN_PLAN_STATUSES,
+        open_statuses=PLAN_CYCLE.editable,
         today=today,
         document="annual_plan",
     )

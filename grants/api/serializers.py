@@ -15,6 +15,7 @@ from fund.access import PostRole
 from grants.models import (
     AnnualPlan,
     AnnualReport,
+    AnnualReportStatus,
     Clearance,
     Disbursement,
     Indicator,
@@ -25,7 +26,6 @@ from grants.models import (
     PlanTransition,
     Project,
     ProjectStatus,
-    ReportStatus,
     ReportTransition,
     Sensitivity,
 )
@@ -211,8 +211,8 @@ class PlanSubmitSerializer(StrictSerializer):
 
 
 class ReportTransitionSerializer(CycleTransitionSerializer):
-    from_status = serializers.ChoiceField(choices=[("", ""), *ReportStatus.choices])
-    to_status = serializers.ChoiceField(choices=ReportStatus.choices)
+    from_status = serializers.ChoiceField(choices=[("", ""), *AnnualReportStatus.choices])
+    to_status = serializers.ChoiceField(choices=AnnualReportStatus.choices)
 
     class Meta:
         model = ReportTransition
@@ -262,7 +262,7 @@ class ReportMoneySerializer(serializers.Serializer):
 class AnnualReportSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     year = serializers.IntegerField(source="fund_year.year", read_only=True)
-    status = serializers.ChoiceField(choices=ReportStatus.choices, read_only=True)
+    status = serializers.ChoiceField(choices=AnnualReportStatus.choices, read_only=True)
     editable = serializers.BooleanField(
         source="is_editable", read_only=True, help_text="Draft or returned (R10)."
     )
@@ -308,7 +308,7 @@ class AnnualReportSummarySerializer(serializers.ModelSerializer):
 
     id = serializers.UUIDField(source="public_id", read_only=True)
     year = serializers.IntegerField(source="fund_year.year", read_only=True)
-    status = serializers.ChoiceField(choices=ReportStatus.choices, read_only=True)
+    status = serializers.ChoiceField(choices=AnnualReportStatus.choices, read_only=True)
     editable = serializers.BooleanField(
         source="is_editable", read_only=True, help_text="Draft or returned (R10)."
     )

@@ -33,6 +33,7 @@ from grants import services
 from grants.models import (
     AnnualPlan,
     AnnualReport,
+    AnnualReportStatus,
     BudgetLine,
     Disbursement,
     FundYear,
@@ -46,7 +47,6 @@ from grants.models import (
     PlanTransition,
     Project,
     ProjectStatus,
-    ReportStatus,
     ReportTransition,
 )
 from grants.selectors import money_overview, projects_with_totals
@@ -426,7 +426,7 @@ class PlanViewSet(
 
 class AnnualReportFilter(filters.FilterSet):
     year = YearFilter(field_name="fund_year__year")
-    status = filters.ChoiceFilter(choices=ReportStatus.choices)
+    status = filters.ChoiceFilter(choices=AnnualReportStatus.choices)
 
     class Meta:
         model = AnnualReport

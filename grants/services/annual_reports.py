@@ -21,22 +21,20 @@ from fund.checks import (
     invalid,
 )
 from fund.services import authorize, current_post_id, locked, save_validated, service
+from grants.cycles import ANNUAL_REPORT_CYCLE, PLAN_IN_FORCE_STATUSES
 from grants.models import (
     AnnualPlan,
     AnnualReport,
     FundYear,
     PlanAim,
     PlanStatus,
-    ReportStatus,
     ReportTransition,
     ResultNarrative,
 )
+from grants.notifications import announce
 
 from .base import ensure_participates, lock_fund_year, lock_post, resolve_intended_results
-from .cycle import Cycle, Step, cycle_step
-
-# A plan the post can report on: approved, or approved and being amended (R10).
-REPORTABLE_PLAN_STATUSES = (PlanStatus.APPROVED, PlanStatus.AMENDING)
+from .cycle import ensure_step_allowed, step_of
 
 
 def _locked_report(
@@ -129,7 +127,7 @@ def annual_report_create(
         .values_list("status", flat=True)
         .first()
     )
-    if plan_status not in REPORTABLE_PLAN_STATUSES:
+    if plan_status not in PLAN_IN_FORCE_STATUSES:
         raise FundRuleError(
             "R10",
             _("The annual plan %(year)s must be approved before the post reports on it."),
@@ -228,54 +226,24 @@ def _record_transition(
     )
 
 
-_EDITABLE = (ReportStatus.DRAFT, ReportStatus.RETURNED)
-
-
-def _announce_report_step(transition: ReportTransition, *, actor) -> None:
-    from grants.notifications import announce
-
-    announce(transition, actor=actor, kind="annual_report")  # e-mails, after the commit (R10)
-
-
-# R10: the annual report's cycle, the plan's without amendments.
-REPORT_CYCLE = Cycle(
-    steps={
-        "submit": Step(
-            _EDITABLE, ReportStatus.SUBMITTED, Action.SUBMIT_ANNUAL_REPORT, _("submitted")
-        ),
-        "return": Step(
-            (ReportStatus.SUBMITTED,),
-            ReportStatus.RETURNED,
-            Action.REVIEW_ANNUAL_REPORT,
-            _("returned"),
-            needs_comment=True,
-        ),
-        "accept": Step(
-            (ReportStatus.SUBMITTED,),
-            ReportStatus.ACCEPTED,
-            Action.REVIEW_ANNUAL_REPORT,
-            _("accepted"),
-        ),
-    },
-    lock=_locked_report,
-    record=_record_transition,
-    unknown_step=_("'%(action)s' is not a step of the annual report's cycle; one of %(actions)s."),
-    not_from_here=_("An annual report that is %(status)s cannot be %(action)s."),
-    needs_comment=_("Say why: returning an annual report needs a comment."),
-    checks={
-        "submit": lambda report: (_ensure_plan_approved(report), _ensure_complete(report)),
-        "accept": _ensure_plan_approved,
-    },
-    announce=_announce_report_step,
-)
-
-
 @service
 def annual_report_transition(
     *, actor, report: AnnualReport, action: str, comment: str = ""
 ) -> AnnualReport:
-    """Move an annual report through its cycle (R10), recording who, when and why."""
-    return cycle_step(REPORT_CYCLE, actor=actor, document=report, action=action, comment=comment)
+    """Move an annual report through its cycle (R10), recording who, when and why; the
+    people concerned hear of it by e-mail after the commit."""
+    step = step_of(ANNUAL_REPORT_CYCLE, action)
+    report = _locked_report(report, actor, step.action)
+    comment = ensure_step_allowed(ANNUAL_REPORT_CYCLE, step, report, comment)
+    if step.name in ("submit", "accept"):
+        _ensure_plan_approved(report)
+    if step.name == "submit":
+        _ensure_complete(report)
+    from_status, report.status = report.status, step.to_status
+    save_validated(report, actor)
+    transition = _record_transition(report, actor=actor, from_status=from_status, comment=comment)
+    announce(transition, ANNUAL_REPORT_CYCLE, actor=actor)
+    return report
 
 
 def annual_report_submit(*, actor, report, comment: str = "") -> AnnualReport:

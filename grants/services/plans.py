@@ -22,18 +22,18 @@ from fund.checks import (
     invalid,
 )
 from fund.services import authorize, current_post_id, locked, save_validated, service
+from grants.cycles import HANDED_IN_REPORT_STATUSES, PLAN_CYCLE, WITHDRAWABLE_PLAN_STATUSES
 from grants.models import (
     AnnualPlan,
     AnnualReport,
     FundYear,
     PlanAim,
     PlanPriority,
-    PlanStatus,
     PlanTransition,
     Project,
-    ReportStatus,
     ResultNarrative,
 )
+from grants.notifications import announce
 from priorities.models import IntendedResult, Priority
 
 from .base import (
@@ -45,7 +45,7 @@ from .base import (
     resolve_intended_results,
     resolve_priority,
 )
-from .cycle import Cycle, Step, cycle_step
+from .cycle import ensure_step_allowed, step_of
 
 # --------------------------------------------------------------------------------------------
 # Annual plans (R2, R3, R5, R7, R10)
@@ -240,7 +240,7 @@ def _ensure_no_aim_added_after_report(plan: AnnualPlan, aims_before: set[int]) -
     report = AnnualReport.objects.filter(
         post=plan.post_id,
         fund_year=plan.fund_year_id,
-        status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
+        status__in=HANDED_IN_REPORT_STATUSES,
     ).first()
     if report is not None:
         raise FundRuleError(
@@ -349,7 +349,7 @@ def plan_withdraw(*, actor, plan: AnnualPlan) -> None:
     plan = _locked_plan(plan, actor, Action.EDIT_PLAN)
     year = plan.fund_year.year
     ensure_year_writable(year)
-    if plan.status not in (PlanStatus.DRAFT, PlanStatus.RETURNED):
+    if plan.status not in WITHDRAWABLE_PLAN_STATUSES:
         raise StatusConflict(
             "R10",
             _("Only a draft or returned plan can be withdrawn; this one is %(status)s."),
@@ -405,69 +405,24 @@ def _ensure_submittable(plan: AnnualPlan) -> None:
     )
 
 
-def _on_plan_step(plan: AnnualPlan, action: str) -> None:
-    if action == "amend":
-        plan.version += 1
-
-
-def _lock_plan_for_step(plan, actor, action: Action, history_import: bool) -> AnnualPlan:
-    return _locked_plan(plan, actor, action, history_import=history_import)
-
-
-def _announce_plan_step(transition: PlanTransition, *, actor) -> None:
-    from grants.notifications import announce
-
-    announce(transition, actor=actor)  # e-mails, after the commit (R10)
-
-
-_EDITABLE = (PlanStatus.DRAFT, PlanStatus.RETURNED, PlanStatus.AMENDING)
-
-# R10: the plan cycle.
-PLAN_CYCLE = Cycle(
-    steps={
-        "submit": Step(_EDITABLE, PlanStatus.SUBMITTED, Action.SUBMIT_PLAN, _("submitted")),
-        "return": Step(
-            (PlanStatus.SUBMITTED,),
-            PlanStatus.RETURNED,
-            Action.REVIEW_PLAN,
-            _("returned"),
-            needs_comment=True,
-        ),
-        "approve": Step(
-            (PlanStatus.SUBMITTED,), PlanStatus.APPROVED, Action.REVIEW_PLAN, _("approved")
-        ),
-        "amend": Step(
-            (PlanStatus.APPROVED,),
-            PlanStatus.AMENDING,
-            Action.REVIEW_PLAN,
-            _("amended"),
-            needs_comment=True,
-        ),
-    },
-    lock=_lock_plan_for_step,
-    record=_record_transition,
-    unknown_step=_("'%(action)s' is not a step of the plan cycle; one of %(actions)s."),
-    not_from_here=_("A plan that is %(status)s cannot be %(action)s."),
-    needs_comment=_("Say why: returning or amending a plan needs a comment."),
-    checks={"submit": _ensure_submittable},
-    on_step=_on_plan_step,
-    announce=_announce_plan_step,
-)
-
-
 @service
 def plan_transition(
     *, actor, plan: AnnualPlan, action: str, comment: str = "", history_import: bool = False
 ) -> AnnualPlan:
-    """Move a plan through the cycle (R10), recording who, when and why."""
-    return cycle_step(
-        PLAN_CYCLE,
-        actor=actor,
-        document=plan,
-        action=action,
-        comment=comment,
-        history_import=history_import,
-    )
+    """Move a plan through its cycle (R10), recording who, when and why; the people concerned
+    hear of it by e-mail after the commit."""
+    step = step_of(PLAN_CYCLE, action)
+    plan = _locked_plan(plan, actor, step.action, history_import=history_import)
+    comment = ensure_step_allowed(PLAN_CYCLE, step, plan, comment, history_import=history_import)
+    if step.name == "submit":
+        _ensure_submittable(plan)
+    from_status, plan.status = plan.status, step.to_status
+    if step.name == "amend":
+        plan.version += 1  # an amendment is the plan's next version
+    save_validated(plan, actor)
+    transition = _record_transition(plan, actor=actor, from_status=from_status, comment=comment)
+    announce(transition, PLAN_CYCLE, actor=actor)
+    return plan
 
 
 def plan_submit(*, actor, plan, comment: str = "", history_import: bool = False) -> AnnualPlan:

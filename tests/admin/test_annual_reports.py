@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 
 from fund.access import ensure_roles
 from grants import services
-from grants.models import AnnualReport, ReportStatus, ReportTransition
+from grants.models import AnnualReport, AnnualReportStatus, ReportTransition
 from priorities.models import IntendedResult
 from tests.factories import StaffFactory, UserFactory
 from tests.helpers import REPORTED_YEAR, post_with_a_reported_year
@@ -92,23 +92,23 @@ def test_a_reader_sees_the_page_without_decisions(client, submitted_report):
         {"step": "accept", "comment": ""},
     )
     assert refused.status_code == 403
-    assert AnnualReport.objects.get(pk=submitted_report.pk).status == ReportStatus.SUBMITTED
+    assert AnnualReport.objects.get(pk=submitted_report.pk).status == AnnualReportStatus.SUBMITTED
 
 
 def test_the_reviewer_returns_with_a_comment_and_accepts_R10(client, submitted_report):
     url = f"/admin/grants/annualreport/{submitted_report.pk}/side-by-side/"
     logged_in(client, "beoordelaar", "reviewer")
     client.post(url, {"step": "return", "comment": ""})  # refused: a return says why
-    assert AnnualReport.objects.get(pk=submitted_report.pk).status == ReportStatus.SUBMITTED
+    assert AnnualReport.objects.get(pk=submitted_report.pk).status == AnnualReportStatus.SUBMITTED
     client.post(url, {"step": "return", "comment": "Graag meer cijfers."})
     report = AnnualReport.objects.get(pk=submitted_report.pk)
-    assert report.status == ReportStatus.RETURNED
+    assert report.status == AnnualReportStatus.RETURNED
     last = ReportTransition.objects.filter(report=report).last()
     assert (last.actor.username, last.comment) == ("reviewer", "Graag meer cijfers.")
     builder = StaffFactory(username="report-builder")
     services.annual_report_submit(actor=builder, report=report)
     client.post(url, {"step": "accept", "comment": ""})
-    assert AnnualReport.objects.get(pk=report.pk).status == ReportStatus.ACCEPTED
+    assert AnnualReport.objects.get(pk=report.pk).status == AnnualReportStatus.ACCEPTED
 
 
 def test_a_missing_report_is_404(client, submitted_report):

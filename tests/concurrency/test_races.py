@@ -349,7 +349,7 @@ def test_racing_creations_of_one_annual_report_one_wins_R10(attempt):
 def test_an_amendment_racing_a_report_submission_leaves_them_consistent_R13(attempt):
     """The post submits its report while the reviewer opens an amendment of the plan: either
     the report is submitted on the approved plan, or it waits for the amended one (R10)."""
-    from grants.models import AnnualPlan, AnnualReport, PlanStatus, ReportStatus
+    from grants.models import AnnualPlan, AnnualReport, AnnualReportStatus, PlanStatus
     from tests.helpers import REPORTED_YEAR, post_with_a_reported_year
 
     actor = StaffFactory(username=f"race-amend-{attempt}")
@@ -370,7 +370,7 @@ def test_an_amendment_racing_a_report_submission_leaves_them_consistent_R13(atte
     report_status = AnnualReport.objects.get(pk=report.pk).status
     assert plan_status == PlanStatus.AMENDING and outcomes[1][0] == "ok", outcomes
     if outcomes[0][0] == "ok":
-        assert report_status == ReportStatus.SUBMITTED
+        assert report_status == AnnualReportStatus.SUBMITTED
     else:
         assert isinstance(outcomes[0][1], FundRuleError) and outcomes[0][1].rule == "R10"
-        assert report_status == ReportStatus.DRAFT
+        assert report_status == AnnualReportStatus.DRAFT

@@ -13,10 +13,10 @@ from countries.models import PostMembership, PostRole
 from fund.checks import StatusConflict
 from grants import selectors, services
 from grants.models import (
+    AnnualReportStatus,
     FundYear,
     PlanAim,
     ProjectStatus,
-    ReportStatus,
     ReportTransition,
 )
 from tests.access.test_policy import ministry_user
@@ -237,7 +237,7 @@ def test_the_whole_cycle_records_who_when_and_why_R10(actor, reporting):
     services.annual_report_submit(actor=editor, report=report)
     services.annual_report_accept(actor=reviewer, report=report, comment="Dank.")
     report.refresh_from_db()
-    assert report.status == ReportStatus.ACCEPTED
+    assert report.status == AnnualReportStatus.ACCEPTED
     steps = list(
         ReportTransition.objects.filter(report=report).values_list(
             "from_status", "to_status", "actor__username", "comment"
@@ -452,7 +452,7 @@ def test_the_report_waits_while_its_plan_is_amended_R10_R13(actor, reporting):
     with pytest.raises(StatusConflict):
         services.annual_report_accept(actor=actor, report=report)
     report.refresh_from_db()
-    assert report.status == ReportStatus.SUBMITTED
+    assert report.status == AnnualReportStatus.SUBMITTED
 
 
 def test_a_plan_gains_no_aim_once_its_report_is_with_the_ministry_R13(actor, reporting):
