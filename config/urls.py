@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from grants.admin_dashboard import dashboard_view
+from grants.admin.dashboard import dashboard_view
 
 
 @require_GET

@@ -283,7 +283,7 @@ def test_project_lists_filter_search_order_and_cap_the_page_size(api_world, api)
 
 
 def test_the_page_size_is_capped_at_100(api_world, api):
-    from grants.api.views import ApiPagination
+    from grants.api.views.common import ApiPagination
 
     assert ApiPagination.max_page_size == 100
     data = api.get(f"{V1}/projects/?page_size=101").json()

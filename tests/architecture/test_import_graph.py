@@ -21,7 +21,10 @@ APPS = ("fund", "priorities", "countries", "grants", "reports", "seeds", "config
 # Floor by the module's role, ground floor first; the first pattern that matches decides.
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kernel", ("fund", "fund.*")),
-    ("models", ("*.models", "*.models.*", "*.reference", "grants.cycles")),
+    (
+        "models",
+        ("*.models", "*.models.*", "countries.reference", "priorities.reference", "grants.cycles"),
+    ),
     ("selectors", ("*.selectors", "*.selectors.*", "reports.iati.facts")),
     (
         "services",
@@ -46,7 +49,6 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "*.management.*",
             "*.templatetags.*",
             "*.apps",
-            "grants.admin_dashboard",
             "seeds",
             "seeds.*",
         ),

@@ -10,9 +10,8 @@ from django.utils.translation import gettext as _
 
 from fund.admin import is_ministry
 from fund.checks import ZERO
-
-from .models import FundYear
-from .selectors import fund_year_dashboard
+from grants.models import FundYear
+from grants.selectors import fund_year_dashboard
 
 
 def chart_rows(per_priority: list[dict]) -> list[dict]:

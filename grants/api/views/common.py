@@ -1,0 +1,120 @@
+"""What the API's views share: pagination, scoping to the caller's post (R11), lookup by
+public id, the cycle documents' create/update/step plumbing (R10), and the problem answer
+for an unknown path.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import APIView
+
+from countries.models import PostMembership
+from fund.access import Action, profile_of
+from grants.api.base import IsPostUser, PostUserThrottle, caller_post
+from grants.models import (
+    FundYear,
+)
+
+
+class ApiPagination(PageNumberPagination):
+    """50 per page by default; `page_size` up to 100 (larger asks get 100)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and not (page.isascii() and page.isdigit() and int(page) > 0):
+            raise ValidationError({"page": [_("Give a page number from 1.")]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is not None and not (asked.isascii() and asked.isdigit() and int(asked) > 0):
+            raise ValidationError({"page_size": [_("Give a whole number from 1 to 100.")]})
+        return super().get_page_size(request)
+
+
+class PostApiMixin:
+    """Only post users (IsPostUser), throttled per user, scoped to the caller's post."""
+
+    permission_classes = [IsPostUser]
+    throttle_classes = [PostUserThrottle]
+    pagination_class = ApiPagination
+    write_action: Action | None = None
+    # The services name some inputs as the models do; the API's names for them.
+    error_field_aliases = {"fund_year": "year"}
+
+    @property
+    def own_post(self):
+        return caller_post(self.request)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
+            return self.queryset
+        return self.scoped_queryset()
+
+    def scoped_queryset(self):
+        return self.queryset
+
+
+class ByPublicId:
+    """Objects are addressed by their public UUID (`{id}`), never by a database key."""
+
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    lookup_value_converter = "uuid"
+
+
+class CycleDocumentMixin:
+    """Plans and annual reports (R10): their steps name the post's own users, and their
+    writes validate input with a serializer of their own."""
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self.request, "user", None) and profile_of(self.request.user).is_post_user:
+            context["post_user_ids"] = set(
+                PostMembership.objects.filter(post=self.own_post).values_list("user_id", flat=True)
+            )
+        return context
+
+    @staticmethod
+    def _fund_year(data) -> FundYear:
+        """The fund year the new document is for; one the fund does not have is invalid input."""
+        fund_year = FundYear.objects.filter(year=data["year"]).first()
+        if fund_year is None:
+            raise ValidationError({"year": [_("There is no fund year %(year)s.") % data]})
+        return fund_year
+
+    def _valid(self, serializer_class, data, *, partial=False):
+        serializer = serializer_class(
+            data=data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class YearFilter(filters.NumberFilter):
+    """A whole calendar year; anything else is a 400, not an empty list."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=2000, max_value=2100, **kwargs)
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/v1/: a problem document, not Django's HTML page."""
+
+    permission_classes = [IsPostUser]
+    throttle_classes = [PostUserThrottle]
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()

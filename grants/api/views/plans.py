@@ -1,0 +1,181 @@
+"""Annual plans (R2, R3, R5, R10, R13)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from fund.access import Action
+from grants import services
+from grants.api import docs
+from grants.api import serializers as s
+from grants.api.base import ETagMixin, idempotent
+from grants.models import (
+    AnnualPlan,
+    PlanAim,
+    PlanPriority,
+    PlanStatus,
+    PlanTransition,
+)
+
+from .common import ByPublicId, CycleDocumentMixin, PostApiMixin, YearFilter
+
+
+class PlanFilter(filters.FilterSet):
+    year = YearFilter(field_name="fund_year__year")
+    status = filters.ChoiceFilter(choices=PlanStatus.choices)
+
+    class Meta:
+        model = AnnualPlan
+        fields = ["year", "status"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The post's annual plans (R10)."),
+    retrieve=extend_schema(summary="One annual plan with its priorities and its cycle."),
+    create=docs.plan_create,
+    update=docs.plan_update,
+    partial_update=docs.plan_partial_update,
+    destroy=docs.plan_destroy,
+    submit=docs.plan_submit,
+    add_priority=docs.plan_add_priority,
+)
+class PlanViewSet(
+    ByPublicId,
+    CycleDocumentMixin,
+    PostApiMixin,
+    ETagMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = AnnualPlan.objects.none()
+    serializer_class = s.PlanSerializer
+    write_action = Action.EDIT_PLAN
+    filterset_class = PlanFilter
+
+    def scoped_queryset(self):
+        return (
+            AnnualPlan.objects.filter(post=self.own_post)
+            .select_related("fund_year")
+            .prefetch_related(
+                Prefetch(
+                    "plan_priorities",
+                    queryset=PlanPriority.objects.select_related("priority")
+                    .order_by("slot")
+                    .prefetch_related(
+                        Prefetch(
+                            "aims",
+                            queryset=PlanAim.objects.select_related("intended_result").order_by(
+                                "intended_result__position"
+                            ),
+                        )
+                    ),
+                ),
+                Prefetch(
+                    "transitions",
+                    queryset=PlanTransition.objects.select_related("actor").order_by("at", "pk"),
+                ),
+            )
+            .order_by("-fund_year__year")
+        )
+
+    @staticmethod
+    def _items(priorities):
+        # With `intended_results`, the priority's aims are replaced (R13); without, kept.
+        return [
+            (item["priority"], item["amount"], item["intended_results"])
+            if "intended_results" in item
+            else (item["priority"], item["amount"])
+            for item in priorities
+        ]
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        data = self._valid(s.PlanCreateSerializer, request.data)
+        with transaction.atomic():
+            fund_year = self._fund_year(data)
+            plan = services.plan_create(
+                actor=request.user,
+                post=self.own_post,
+                fund_year=fund_year,
+                narrative=data.get("narrative", ""),
+            )
+            if data.get("priorities"):
+                services.plan_priorities_set(
+                    actor=request.user, plan=plan, items=self._items(data["priorities"])
+                )
+        plan = self.get_queryset().get(pk=plan.pk)
+        return self.created(plan, key=plan.public_id)
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with transaction.atomic():
+            plan = self.locked_for_write()
+            data = self._valid(s.PlanUpdateSerializer, request.data, partial=partial)
+            self.check_if_match(plan)
+            if "narrative" in data:
+                services.plan_update(actor=request.user, plan=plan, narrative=data["narrative"])
+            if "priorities" in data:
+                services.plan_priorities_set(
+                    actor=request.user, plan=plan, items=self._items(data["priorities"])
+                )
+        return self.respond_with(self.get_object())
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            plan = self.locked_for_write()
+            self.check_if_match(plan)
+            services.plan_withdraw(actor=request.user, plan=plan)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"], write_action=Action.SUBMIT_PLAN)
+    @idempotent
+    def submit(self, request, *args, **kwargs):
+        with transaction.atomic():
+            plan = self.locked_for_write()
+            data = self._valid(s.PlanSubmitSerializer, request.data)
+            if request.headers.get("If-Match"):
+                self.check_if_match(plan)
+            services.plan_submit(actor=request.user, plan=plan, comment=data.get("comment", ""))
+        return self.respond_with(self.get_object())
+
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="priorities",
+        url_name="add-priority",
+        write_action=Action.EDIT_PLAN,
+    )
+    @idempotent
+    def add_priority(self, request, *args, **kwargs):
+        # The services name the plan's choice `priorities`; here the body has one `priority`.
+        self.error_field_aliases = {**self.error_field_aliases, "priorities": "priority"}
+        with transaction.atomic():
+            plan = self.locked_for_write()
+            data = self._valid(s.ChosenPrioritySerializer, request.data)
+            if request.headers.get("If-Match"):
+                self.check_if_match(plan)
+            if "intended_results" in data:
+                # One chosen priority with its aims: the others keep theirs (R13).
+                current = [
+                    (pp.priority, pp.amount)
+                    for pp in plan.plan_priorities.select_related("priority")
+                ]
+                services.plan_priorities_set(
+                    actor=request.user,
+                    plan=plan,
+                    items=[*current, *self._items([data])],
+                )
+            else:
+                services.plan_priority_add(
+                    actor=request.user, plan=plan, priority=data["priority"], amount=data["amount"]
+                )
+        return self.respond_with(self.get_object())
