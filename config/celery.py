@@ -1,11 +1,29 @@
 """The Celery app: workers and beat run `celery -A config worker|beat`."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
+from celery.signals import beat_init, before_task_publish, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("mensenrechtenfonds")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+
+
+@worker_init.connect
+@beat_init.connect
+@before_task_publish.connect
+def make_embedded_broker_folders(**_signal) -> None:
+    """The development broker (kombu's filesystem transport) keeps its messages in folders;
+    they are made when a worker, beat or a sender first needs them, never at import."""
+    if not str(app.conf.broker_url or "").startswith("filesystem://"):
+        return
+    options = app.conf.broker_transport_options or {}
+    for key in _FOLDERS:
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

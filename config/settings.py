@@ -256,11 +256,11 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or (
     "memory://" if TESTING else "filesystem://"
 )
 if CELERY_BROKER_URL == "filesystem://":
-    _queue_dir = BASE_DIR / ".celery" / "queue"
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    # The folders are made when Celery first uses them (config/celery.py), not here: reading
+    # the settings writes nothing.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
+        "data_folder_in": str(BASE_DIR / ".celery" / "queue"),
+        "data_folder_out": str(BASE_DIR / ".celery" / "queue"),
         "processed_folder": str(BASE_DIR / ".celery" / "processed"),
         "control_folder": str(BASE_DIR / ".celery" / "control"),
         "store_processed": False,

@@ -39,6 +39,7 @@ from grants.models import (
     ProjectStatus,
     Sensitivity,
 )
+from grants.services import ChosenPriority
 from priorities.models import Priority
 
 DEMO_YEARS = (2025, 2026, 2027)
@@ -279,7 +280,7 @@ def build_demo_world(*, actor) -> SeedResult:
             services.plan_priorities_set(
                 actor=actor,
                 plan=plan,
-                items=[(priorities[c], share) for c in chosen],
+                items=[ChosenPriority(priorities[c], share) for c in chosen],
                 history_import=history,
             )
             plans[(post.code, year)] = plan

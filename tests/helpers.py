@@ -11,6 +11,7 @@ from countries import services as country_services
 from fund.checks import FundRuleError
 from grants import services
 from grants.models import ProjectStatus
+from grants.services import ChosenPriority
 from priorities.models import Priority
 
 from .factories import PartnerFactory, PostFactory
@@ -50,7 +51,7 @@ def make_plan(actor, post, fund_year, priorities=(("women_girls", "400000.00"),)
     services.plan_priorities_set(
         actor=actor,
         plan=plan,
-        items=[(priority(code), Decimal(amount)) for code, amount in priorities],
+        items=[ChosenPriority(priority(code), Decimal(amount)) for code, amount in priorities],
         **kw,
     )
     plan.refresh_from_db()
@@ -160,7 +161,7 @@ def post_with_a_reported_year(actor, fund_year, *, post=None, approve=True):
         actor=actor,
         plan=plan,
         items=[
-            (code, Decimal(amount), aims)
+            ChosenPriority(code, Decimal(amount), aims)
             for code, (amount, aims) in REPORTED_YEAR["priorities"].items()
         ],
     )

@@ -264,7 +264,11 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
             changed = formset.has_changed()
             rows = inline_data(formset)  # every formset: the change message reads them all
             if formset.model is PlanPriority and changed:
-                items = [(data["priority"], data["amount"]) for _i, data, gone in rows if not gone]
+                items = [
+                    services.ChosenPriority(data["priority"], data["amount"])
+                    for _i, data, gone in rows
+                    if not gone
+                ]
                 services.plan_priorities_set(actor=request.user, plan=form.instance, items=items)
 
     def has_submit_permission(self, request):

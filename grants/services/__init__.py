@@ -25,6 +25,7 @@ from .partners import (
     partner_set_sensitivity,
 )
 from .plans import (
+    ChosenPriority,
     plan_amend,
     plan_approve,
     plan_create,
@@ -52,6 +53,7 @@ from .results import (
 )
 
 __all__ = [
+    "ChosenPriority",
     "ProjectSpec",
     "allocation_set",
     "annual_report_accept",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,17 @@ from .cycle import ensure_step_allowed, step_of
 
 # --------------------------------------------------------------------------------------------
 # Annual plans (R2, R3, R5, R7, R10)
+
+
+@dataclass(frozen=True)
+class ChosenPriority:
+    """One priority a plan chooses (R2, R3), the money planned for it (R5) and the intended
+    results it aims at (R13): `aims=None` keeps the aims it has (a newly chosen priority aims
+    at all of its intended results); a list replaces them."""
+
+    priority: Priority | str
+    amount: Decimal | int | str
+    aims: Sequence[IntendedResult | str] | None = None
 
 
 def _locked_plan(plan: AnnualPlan, actor, action: Action, *, history_import=False) -> AnnualPlan:
@@ -147,15 +159,14 @@ def plan_priorities_set(
     *,
     actor,
     plan: AnnualPlan,
-    items: Sequence[tuple],
+    items: Sequence[ChosenPriority],
     history_import: bool = False,
 ) -> list[PlanPriority]:
     """Replace a plan's chosen priorities, the money per priority and, where given, the
     intended results it aims at per priority (R2–R5, R7, R10, R13).
 
-    Each item is (priority, amount) or (priority, amount, intended results). Without results,
-    a priority keeps its aims; a newly chosen one aims at all of its intended results until
-    the post narrows them."""
+    Without `aims`, a priority keeps its aims; a newly chosen one aims at all of its intended
+    results until the post narrows them."""
     plan = _locked_plan(plan, actor, Action.EDIT_PLAN, history_import=history_import)
     year = plan.fund_year.year
     ensure_year_writable(year, history_import=history_import, field="priorities")
@@ -307,15 +318,14 @@ def _ensure_aims_not_in_use(plan: AnnualPlan, dropped: set[int]) -> None:
 
 
 def _priority_item(item) -> tuple[Priority, Decimal, list[IntendedResult] | None]:
-    """One (priority, amount[, intended results]) item of a plan (R3, R5, R13)."""
-    if not isinstance(item, tuple | list) or len(item) not in (2, 3):
+    """One chosen priority of a plan, checked and read from the database (R3, R5, R13)."""
+    if not isinstance(item, ChosenPriority):
         raise invalid(_("Give each priority with its amount."), field="priorities")
-    priority, amount, *aims = item
-    priority = resolve_priority(priority)
-    amount = ensure_money(amount, field="priorities")
-    if not aims:
+    priority = resolve_priority(item.priority)
+    amount = ensure_money(item.amount, field="priorities")
+    if item.aims is None:
         return priority, amount, None
-    results = resolve_intended_results(aims[0], field="priorities")
+    results = resolve_intended_results(item.aims, field="priorities")
     if len({result.pk for result in results}) != len(results):
         raise FundRuleError("R13", _("Name each intended result once."), field="priorities")
     foreign = next((r for r in results if r.priority_id != priority.pk), None)
@@ -331,13 +341,19 @@ def _priority_item(item) -> tuple[Priority, Decimal, list[IntendedResult] | None
 
 @service
 def plan_priority_add(
-    *, actor, plan: AnnualPlan, priority: Priority | str, amount
+    *, actor, plan: AnnualPlan, priority: Priority | str, amount, aims=None
 ) -> list[PlanPriority]:
-    """Add one chosen priority; reads the current choice only after taking the lock (R2)."""
+    """Add one chosen priority; reads the current choice only after taking the lock (R2).
+
+    The current priorities keep their aims; the new one aims at `aims`, or at all of its
+    intended results when none are named (R13)."""
     plan = _locked_plan(plan, actor, Action.EDIT_PLAN)
-    current = [(pp.priority, pp.amount) for pp in plan.plan_priorities.select_related("priority")]
-    # The current priorities keep their aims; the new one aims at all its results (R13).
-    return plan_priorities_set(actor=actor, plan=plan, items=[*current, (priority, amount)])
+    current = [
+        ChosenPriority(pp.priority, pp.amount)
+        for pp in plan.plan_priorities.select_related("priority")
+    ]
+    added = ChosenPriority(priority, amount, aims)
+    return plan_priorities_set(actor=actor, plan=plan, items=[*current, added])
 
 
 @service

@@ -33,6 +33,7 @@ from grants.models import (
     Project,
     ProjectStatus,
 )
+from grants.services import ChosenPriority
 from priorities.models import IntendedResult
 from tests.factories import StaffFactory, UserFactory, country
 from tests.helpers import make_participant, make_plan, priority
@@ -317,7 +318,7 @@ SCENARIOS = {
     "plan_priorities_set": (
         lambda w: (
             lambda actor: services.plan_priorities_set(
-                actor=actor, plan=w.plan, items=[("women_girls", "500000.00")]
+                actor=actor, plan=w.plan, items=[ChosenPriority("women_girls", "500000.00")]
             )
         ),
         POST_EDITOR,
@@ -711,7 +712,9 @@ def test_an_embassy_editor_cannot_move_another_posts_indicator_onto_own_project_
     )
     services.plan_create(actor=stranger, post=world.other_post, fund_year=world.year)
     plan_b = AnnualPlan.objects.get(post=world.other_post)
-    services.plan_priorities_set(actor=stranger, plan=plan_b, items=[("women_girls", "1000")])
+    services.plan_priorities_set(
+        actor=stranger, plan=plan_b, items=[ChosenPriority("women_girls", "1000")]
+    )
     own_project = services.project_create(
         actor=stranger,
         post=world.other_post,

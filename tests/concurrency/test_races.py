@@ -24,6 +24,7 @@ from grants.models import (
     Partner,
     PartnerType,
 )
+from grants.services import ChosenPriority
 from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, PartnerFactory, PostFactory, StaffFactory
 from tests.helpers import make_participant, make_plan, postgres_only
@@ -154,7 +155,7 @@ def test_plan_edit_and_allocation_change_do_not_deadlock_R5(attempt):
 
     outcomes = race(
         lambda: services.plan_priorities_set(
-            actor=actor, plan=plan, items=[("women_girls", "400000.00")]
+            actor=actor, plan=plan, items=[ChosenPriority("women_girls", "400000.00")]
         ),
         lambda: services.allocation_set(
             actor=actor, post=post, fund_year=fund_year, amount="300000.00"

@@ -19,6 +19,7 @@ from grants.models import (
     ProjectStatus,
     ReportTransition,
 )
+from grants.services import ChosenPriority
 from tests.access.test_policy import ministry_user
 from tests.factories import FundYearFactory, UserFactory
 from tests.helpers import (
@@ -61,7 +62,10 @@ def test_a_plan_names_per_priority_the_results_it_aims_at_R13(actor, participant
     services.plan_priorities_set(
         actor=actor,
         plan=plan,
-        items=[("women_girls", "300000", ["women_girls.srhr"]), ("lgbtiq", "1000")],
+        items=[
+            ChosenPriority("women_girls", "300000", ["women_girls.srhr"]),
+            ChosenPriority("lgbtiq", "1000"),
+        ],
     )
     # A newly chosen priority without named aims aims at all its results, until narrowed.
     assert aims_of(plan) == {
@@ -71,7 +75,9 @@ def test_a_plan_names_per_priority_the_results_it_aims_at_R13(actor, participant
         "lgbtiq.acceptance",
     }
     services.plan_priorities_set(
-        actor=actor, plan=plan, items=[("women_girls", "300000"), ("lgbtiq", "1000", [])]
+        actor=actor,
+        plan=plan,
+        items=[ChosenPriority("women_girls", "300000"), ChosenPriority("lgbtiq", "1000", [])],
     )
     assert aims_of(plan) == {"women_girls.srhr"}  # kept where not given, emptied where given
 
@@ -79,23 +85,31 @@ def test_a_plan_names_per_priority_the_results_it_aims_at_R13(actor, participant
 def test_an_aim_of_another_priority_is_refused_R13(actor, plan):
     with refuses("R13", "priorities"):
         services.plan_priorities_set(
-            actor=actor, plan=plan, items=[("women_girls", "1000", ["lgbtiq.acceptance"])]
+            actor=actor,
+            plan=plan,
+            items=[ChosenPriority("women_girls", "1000", ["lgbtiq.acceptance"])],
         )
     with refuses("R13", "priorities"):
         services.plan_priorities_set(
-            actor=actor, plan=plan, items=[("women_girls", "1000", ["women_girls.nothing"])]
+            actor=actor,
+            plan=plan,
+            items=[ChosenPriority("women_girls", "1000", ["women_girls.nothing"])],
         )
 
 
 def test_a_plan_without_aims_for_a_priority_cannot_be_submitted_R13(actor, plan):
-    services.plan_priorities_set(actor=actor, plan=plan, items=[("women_girls", "1000", [])])
+    services.plan_priorities_set(
+        actor=actor, plan=plan, items=[ChosenPriority("women_girls", "1000", [])]
+    )
     with refuses("R13", "priorities"):
         services.plan_submit(actor=actor, plan=plan)
 
 
 def test_a_project_serves_only_results_its_plan_aims_at_R13(actor, participant, plan):
     services.plan_priorities_set(
-        actor=actor, plan=plan, items=[("women_girls", "400000", ["women_girls.violence"])]
+        actor=actor,
+        plan=plan,
+        items=[ChosenPriority("women_girls", "400000", ["women_girls.violence"])],
     )
     with refuses("R13", "intended_results"):
         make_project(actor, participant, intended_results=["women_girls.srhr"])
@@ -117,7 +131,9 @@ def test_a_project_in_a_year_whose_plan_does_not_aim_at_its_result_is_refused_R1
     make_plan(actor, participant, year2027)
     next_plan = participant.annual_plans.get(fund_year=year2027)
     services.plan_priorities_set(
-        actor=actor, plan=next_plan, items=[("women_girls", "1000", ["women_girls.violence"])]
+        actor=actor,
+        plan=next_plan,
+        items=[ChosenPriority("women_girls", "1000", ["women_girls.violence"])],
     )
     with refuses("R13", "intended_results"):
         make_project(
@@ -133,11 +149,15 @@ def test_the_plan_keeps_an_aim_that_a_project_serves_R13(actor, participant, pla
     make_project(actor, participant, intended_results=["women_girls.violence"])
     with refuses("R13", "priorities"):
         services.plan_priorities_set(
-            actor=actor, plan=plan, items=[("women_girls", "400000", ["women_girls.srhr"])]
+            actor=actor,
+            plan=plan,
+            items=[ChosenPriority("women_girls", "400000", ["women_girls.srhr"])],
         )
     # An aim no project serves can go.
     services.plan_priorities_set(
-        actor=actor, plan=plan, items=[("women_girls", "400000", ["women_girls.violence"])]
+        actor=actor,
+        plan=plan,
+        items=[ChosenPriority("women_girls", "400000", ["women_girls.violence"])],
     )
     assert aims_of(plan) == {"women_girls.violence"}
 
@@ -146,7 +166,9 @@ def test_a_cancelled_project_no_longer_holds_its_aim_R13(actor, participant, pla
     project = make_project(actor, participant, intended_results=["women_girls.violence"])
     services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
     services.plan_priorities_set(
-        actor=actor, plan=plan, items=[("women_girls", "400000", ["women_girls.srhr"])]
+        actor=actor,
+        plan=plan,
+        items=[ChosenPriority("women_girls", "400000", ["women_girls.srhr"])],
     )
 
 
@@ -158,8 +180,8 @@ def test_the_plan_keeps_an_aim_that_its_annual_report_speaks_of_R13(actor, repor
     )
     services.plan_amend(actor=actor, plan=plan, comment="Bijsturen")
     items = [
-        ("women_girls", "500000", ["women_girls.violence"]),
-        ("lgbtiq", "200000"),
+        ChosenPriority("women_girls", "500000", ["women_girls.violence"]),
+        ChosenPriority("lgbtiq", "200000"),
     ]
     # The project "Klinieken" serves srhr too: free it first, so the report alone holds it.
     klinieken = post.projects.get(title="Klinieken")
@@ -464,8 +486,8 @@ def test_a_plan_gains_no_aim_once_its_report_is_with_the_ministry_R13(actor, rep
     services.plan_amend(actor=actor, plan=plan, comment="Meer resultaten")
     before = aims_of(plan)
     wider = [
-        ("women_girls", "500000", ["women_girls.violence", "women_girls.srhr"]),
-        ("lgbtiq", "200000", ["lgbtiq.discrimination", "lgbtiq.acceptance"]),
+        ChosenPriority("women_girls", "500000", ["women_girls.violence", "women_girls.srhr"]),
+        ChosenPriority("lgbtiq", "200000", ["lgbtiq.discrimination", "lgbtiq.acceptance"]),
     ]
     with refuses("R13", "priorities"):
         services.plan_priorities_set(actor=actor, plan=plan, items=wider)
@@ -475,7 +497,10 @@ def test_a_plan_gains_no_aim_once_its_report_is_with_the_ministry_R13(actor, rep
         services.plan_priorities_set(
             actor=actor,
             plan=plan,
-            items=[("women_girls", "500000", ["women_girls.violence"]), ("lgbtiq", "200000")],
+            items=[
+                ChosenPriority("women_girls", "500000", ["women_girls.violence"]),
+                ChosenPriority("lgbtiq", "200000"),
+            ],
         )
 
 

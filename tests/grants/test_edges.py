@@ -15,6 +15,7 @@ from countries import services as country_services
 from countries.models import Country, Participation, Post
 from grants import services
 from grants.models import AnnualPlan, FundYear, Partner, PartnerType, Project, ProjectStatus
+from grants.services import ChosenPriority
 from priorities.models import IntendedResult, Priority
 from tests.factories import FundYearFactory, PostFactory, country
 from tests.helpers import make_participant, make_plan, make_project, refuses
@@ -36,7 +37,9 @@ def result_of(code: str) -> IntendedResult:
 def test_a_priority_used_by_a_project_without_budget_cannot_be_dropped_R4(actor, plan, participant):
     make_project(actor, participant, budget={})
     with refuses("R4", field="priorities") as info:
-        services.plan_priorities_set(actor=actor, plan=plan, items=[("lgbtiq", "1000.00")])
+        services.plan_priorities_set(
+            actor=actor, plan=plan, items=[ChosenPriority("lgbtiq", "1000.00")]
+        )
     assert "Project" in str(info.value)
     assert [pp.priority.code for pp in plan.plan_priorities.all()] == ["women_girls"]
 
@@ -55,7 +58,9 @@ def test_a_plan_whose_year_has_a_project_without_budget_cannot_be_withdrawn_R4_R
 def test_a_priority_can_be_dropped_once_its_only_project_is_cancelled_R4(actor, plan, participant):
     project = make_project(actor, participant, budget={})
     services.project_update(actor=actor, project=project, status=ProjectStatus.CANCELLED)
-    services.plan_priorities_set(actor=actor, plan=plan, items=[("lgbtiq", "1000.00")])
+    services.plan_priorities_set(
+        actor=actor, plan=plan, items=[ChosenPriority("lgbtiq", "1000.00")]
+    )
     # …and it cannot come back to life on a priority the post no longer chose.
     with refuses("R4"):
         services.project_update(actor=actor, project=project, status=ProjectStatus.PLANNED)
@@ -463,7 +468,9 @@ def test_odd_objects_are_refused_as_the_domain_error(actor, participant, year202
 
 def test_a_priority_code_with_a_nul_character_is_unknown_R3(actor, plan):
     with refuses("R3", field="priorities"):
-        services.plan_priorities_set(actor=actor, plan=plan, items=[("wo\x00men", "1")])
+        services.plan_priorities_set(
+            actor=actor, plan=plan, items=[ChosenPriority("wo\x00men", "1")]
+        )
 
 
 def test_a_project_on_a_priority_that_does_not_exist_is_refused_R3(actor, participant, year2025):

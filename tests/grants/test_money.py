@@ -15,6 +15,7 @@ from grants.models import (
     Project,
     ProjectStatus,
 )
+from grants.services import ChosenPriority
 from tests.factories import FundYearFactory, PostFactory
 from tests.helpers import make_participant, make_project, refuses
 
@@ -62,14 +63,18 @@ def test_allocation_cannot_drop_below_committed_money_R5(actor, plan, participan
         services.allocation_set(
             actor=actor, post=participant, fund_year=year2026, amount="350000.00"
         )  # the plan divides 400 000
-    services.plan_priorities_set(actor=actor, plan=plan, items=[("women_girls", "300000.00")])
+    services.plan_priorities_set(
+        actor=actor, plan=plan, items=[ChosenPriority("women_girls", "300000.00")]
+    )
     services.allocation_set(actor=actor, post=participant, fund_year=year2026, amount="300000.00")
 
 
 def test_plan_cannot_divide_more_than_the_allocation_R5(actor, plan):
     with refuses("R5", field="priorities"):
         services.plan_priorities_set(
-            actor=actor, plan=plan, items=[("women_girls", "600000"), ("lgbtiq", "400000.01")]
+            actor=actor,
+            plan=plan,
+            items=[ChosenPriority("women_girls", "600000"), ChosenPriority("lgbtiq", "400000.01")],
         )
     assert plan.plan_priorities.get().amount == Decimal("400000.00")
 

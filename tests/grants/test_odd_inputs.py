@@ -25,6 +25,7 @@ from countries.models import Participation, Post, PostKind
 from fund.checks import FundRuleError
 from grants import services
 from grants.models import FundYear, Indicator, Partner, PartnerType, Project, ProjectStatus
+from grants.services import ChosenPriority
 from priorities.models import IntendedResult
 from tests.factories import FundYearFactory, StaffFactory, country
 from tests.helpers import make_participant, make_plan, priority
@@ -314,7 +315,8 @@ CASES = {
             actor=w.actor,
             plan=w.plan,
             items=value if field == "items" else
-            [(value, "1.00")] if field == "priority" else [("women_girls", value)],
+            [ChosenPriority(value, "1.00")] if field == "priority" else
+            [ChosenPriority("women_girls", value)],
         ),
         ["items", "priority", "amount"],
     ),
@@ -463,7 +465,7 @@ VALID = {
     "allocation_set": ("amount", "900000.00"),
     "plan_create": ("narrative", "ok"),
     "plan_update": ("narrative", "ok"),
-    "plan_priorities_set": ("items", [("women_girls", "1.00")]),
+    "plan_priorities_set": ("items", [ChosenPriority("women_girls", "1.00")]),
     "plan_transition": ("action", "submit"),
     "partner_save": ("name", "Another partner"),
     "project_create": ("title", "Valid"),

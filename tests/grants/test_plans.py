@@ -8,6 +8,7 @@ from django.utils import translation
 
 from grants import services
 from grants.models import AnnualPlan, PlanPriority, PlanStatus
+from grants.services import ChosenPriority
 from tests.factories import PostFactory
 from tests.helpers import make_participant, make_plan, make_project, priority, refuses
 
@@ -33,7 +34,11 @@ def test_three_priorities_at_once_are_refused_R2(actor, plan):
         services.plan_priorities_set(
             actor=actor,
             plan=plan,
-            items=[("women_girls", "1"), ("lgbtiq", "1"), ("expression", "1")],
+            items=[
+                ChosenPriority("women_girls", "1"),
+                ChosenPriority("lgbtiq", "1"),
+                ChosenPriority("expression", "1"),
+            ],
         )
     assert plan.plan_priorities.count() == 1  # nothing half-written
 
@@ -41,7 +46,9 @@ def test_three_priorities_at_once_are_refused_R2(actor, plan):
 def test_the_same_priority_twice_is_refused_R2(actor, plan):
     with refuses("R2"):
         services.plan_priorities_set(
-            actor=actor, plan=plan, items=[("lgbtiq", "1"), ("lgbtiq", "2")]
+            actor=actor,
+            plan=plan,
+            items=[ChosenPriority("lgbtiq", "1"), ChosenPriority("lgbtiq", "2")],
         )
 
 
@@ -53,7 +60,9 @@ def test_an_unknown_priority_is_refused_R3(actor, plan):
 
 def test_replacing_priorities_reuses_free_slots_R2(actor, plan):
     services.plan_priorities_set(
-        actor=actor, plan=plan, items=[("lgbtiq", "10"), ("accountability", "20")]
+        actor=actor,
+        plan=plan,
+        items=[ChosenPriority("lgbtiq", "10"), ChosenPriority("accountability", "20")],
     )
     chosen = dict(plan.plan_priorities.values_list("priority__code", "slot"))
     assert set(chosen) == {"lgbtiq", "accountability"}
@@ -145,7 +154,7 @@ def test_a_plan_without_priorities_cannot_be_submitted_R2(actor, participant, ye
 def test_a_priority_with_projects_cannot_be_dropped_R4(actor, plan, participant):
     make_project(actor, participant, priority_code="women_girls")
     with refuses("R4", field="priorities"):
-        services.plan_priorities_set(actor=actor, plan=plan, items=[("lgbtiq", "1")])
+        services.plan_priorities_set(actor=actor, plan=plan, items=[ChosenPriority("lgbtiq", "1")])
 
 
 def test_a_draft_plan_can_be_withdrawn_so_its_post_can_leave_R6_R10(actor, plan, participant):

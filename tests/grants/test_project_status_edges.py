@@ -14,6 +14,7 @@ import pytest
 from grants import services
 from grants.models import MoneyOverview, Project, ProjectStatus
 from grants.selectors import money_overview
+from grants.services import ChosenPriority
 from tests.helpers import make_project, refuses
 
 pytestmark = pytest.mark.django_db
@@ -45,11 +46,15 @@ def test_a_completed_project_belongs_to_its_year_a_cancelled_one_does_not_R4_R6(
 
 def test_a_completed_projects_priority_cannot_be_dropped_R4(actor, plan, finished):
     with refuses("R4", field="priorities"):
-        services.plan_priorities_set(actor=actor, plan=plan, items=[("lgbtiq", "1000.00")])
+        services.plan_priorities_set(
+            actor=actor, plan=plan, items=[ChosenPriority("lgbtiq", "1000.00")]
+        )
 
 
 def test_a_cancelled_projects_priority_can_be_dropped_R4(actor, plan, dropped):
-    services.plan_priorities_set(actor=actor, plan=plan, items=[("lgbtiq", "1000.00")])
+    services.plan_priorities_set(
+        actor=actor, plan=plan, items=[ChosenPriority("lgbtiq", "1000.00")]
+    )
     assert [pp.priority.code for pp in plan.plan_priorities.all()] == ["lgbtiq"]
 
 

@@ -67,6 +67,7 @@ from grants.models import (
     PlanTransition,
     Project,
 )
+from grants.services import ChosenPriority
 from priorities.models import IntendedResult, Priority
 
 # --------------------------------------------------------------------------------------------
@@ -318,7 +319,10 @@ def build_world() -> World:
             actor=root, post=post, fund_year=fund_years[year], history_import=history
         )
         services.plan_priorities_set(
-            actor=root, plan=made, items=[(code, Decimal(amount))], history_import=history
+            actor=root,
+            plan=made,
+            items=[ChosenPriority(code, Decimal(amount))],
+            history_import=history,
         )
         return made
 
@@ -339,7 +343,10 @@ def build_world() -> World:
     services.plan_priorities_set(
         actor=root,
         plan=plan(posts["A"], 2027, "women_girls", "300000.00"),
-        items=[("women_girls", Decimal("300000.00")), ("lgbtiq", Decimal("200000.00"))],
+        items=[
+            ChosenPriority("women_girls", Decimal("300000.00")),
+            ChosenPriority("lgbtiq", Decimal("200000.00")),
+        ],
     )
     participate(posts["M"], 2027, "300000.00")
     plan(posts["M"], 2027, "accountability", "100000.00")
@@ -864,7 +871,11 @@ class FundMachine(RuleBasedStateMachine):
         actor=actors("editor_a", "editor_b", "superuser"),
         post=TARGETS,
         year=YEARS,
-        items=st.lists(st.tuples(CODES, MONEY), max_size=3, unique_by=lambda item: item[0]),
+        items=st.lists(
+            st.builds(ChosenPriority, CODES, MONEY),
+            max_size=3,
+            unique_by=lambda item: item.priority,
+        ),
         history=HISTORY,
     )
     def choose_priorities_r2_r4_r5(self, actor, post, year, items, history):

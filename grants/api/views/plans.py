@@ -92,9 +92,7 @@ class PlanViewSet(
     def _items(priorities):
         # With `intended_results`, the priority's aims are replaced (R13); without, kept.
         return [
-            (item["priority"], item["amount"], item["intended_results"])
-            if "intended_results" in item
-            else (item["priority"], item["amount"])
+            services.ChosenPriority(item["priority"], item["amount"], item.get("intended_results"))
             for item in priorities
         ]
 
@@ -163,19 +161,12 @@ class PlanViewSet(
             data = self._valid(s.ChosenPrioritySerializer, request.data)
             if request.headers.get("If-Match"):
                 self.check_if_match(plan)
-            if "intended_results" in data:
-                # One chosen priority with its aims: the others keep theirs (R13).
-                current = [
-                    (pp.priority, pp.amount)
-                    for pp in plan.plan_priorities.select_related("priority")
-                ]
-                services.plan_priorities_set(
-                    actor=request.user,
-                    plan=plan,
-                    items=[*current, *self._items([data])],
-                )
-            else:
-                services.plan_priority_add(
-                    actor=request.user, plan=plan, priority=data["priority"], amount=data["amount"]
-                )
+            # The others keep their aims; this one aims at what it names, or at all (R13).
+            services.plan_priority_add(
+                actor=request.user,
+                plan=plan,
+                priority=data["priority"],
+                amount=data["amount"],
+                aims=data.get("intended_results"),
+            )
         return self.respond_with(self.get_object())
