@@ -27,6 +27,8 @@ Besides requests/s, p50/p95 latency and non-200 responses it prints the CPU time
 spent by the gunicorn workers, by PostgreSQL, by the load threads and by everything else,
 and how busy the machine was (Linux /proc): when other work shares the machine, request
 rates drop but the CPU time per request of the workers stays comparable.
+
+Why one file of ~580 lines: a benchmark script, run end to end as one command.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Everything here is illustrative (docs/domain.md, R11): the real list of participating posts is
 confidential (R11) and is never shipped. Demo countries use ISO 3166's user-assigned codes
 (AA, QM–QZ, XA–XZ, ZZ), which no real country has.
+
+Why one module of ~590 lines: one story told in order (years, posts, selection, money,
+plans, partners, projects, results, reports), each step building on the one before.
 """
 
 from __future__ import annotations

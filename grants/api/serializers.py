@@ -1,5 +1,8 @@
 """Shapes of the embassy API. They check types only; every rule is the services' (R1–R13).
 
+Why one module of ~520 lines: the API's one representation of each object, defined once
+and read by every view and by the OpenAPI schema.
+
 Objects are named by their `id` (a UUID that says nothing about the post), priorities and
 intended results by their code, countries by ISO code, years as numbers.
 """

@@ -1,4 +1,9 @@
-"""Projects, their budget per calendar year and payments (R4–R7, R9, R11, R13)."""
+"""Projects, their budget per calendar year and payments (R4–R7, R9, R11, R13).
+
+Why one module of ~700 lines: creating, changing and bulk-creating projects check R4, R5, R6
+and R9 together through one ledger of the post's years (`_PostLedger`); split apart, each
+part would need the whole ledger. Payments, which check the same budget lines, stay beside.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,11 @@ number of queries (server-side cursors on PostgreSQL), and each activity is buil
 and dropped in turn, so memory does not grow with the number of projects. The file is written
 next to its destination, validated against the vendored official schema (lxml, also as a
 stream) and only then moved into place: an invalid file is never written or served.
+
+Why one module of ~850 lines: one export, read top to bottom in the order it runs (read the
+tables, place each activity under the policy, reduce, write, validate, record). What it
+decides with (policy.py), the public facts an attacker holds (facts.py) and the attacker
+itself (attacker.py) are apart.
 """
 
 from __future__ import annotations
