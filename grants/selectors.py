@@ -1,6 +1,6 @@
 """Reads that aggregate or scope. A page built on these costs a constant number of queries.
 
-Why one module of ~570 lines: the dashboard, the money overview, the plan review and the
+Why one module of ~600 lines: the dashboard, the money overview, the plan review and the
 results overview combine these reads, and each read is short; grouped by the page that uses
 them, they are easier to keep at a constant number of queries together.
 """
@@ -354,14 +354,14 @@ def plan_review(plan) -> dict:
 
 
 def annual_report_figures(*, post_id: int, fund_year: FundYear) -> dict:
-    """What the system knows of a post's year, beside the annual report's narratives (R13):
+    """What the system knows of a post's year, beside the annual report's progress texts (R13):
     per chosen priority the money (in the plan, planned, committed, disbursed) and, per
     intended result the plan aims at, the post's progress text and the values its projects'
     indicators reported for the year. Nothing here is typed in by the post.
 
     A constant number of queries: the plan's priorities and aims, three grouped money
-    queries, the allocation, the year's reported values and the report's narratives."""
-    from .models import Allocation, AnnualPlan, IndicatorValue, PlanAim, ResultNarrative
+    queries, the allocation, the year's reported values and the report's progress texts."""
+    from .models import Allocation, AnnualPlan, IndicatorValue, PlanAim, ResultProgress
 
     year = fund_year.year
     plan = (
@@ -404,7 +404,7 @@ def annual_report_figures(*, post_id: int, fund_year: FundYear) -> dict:
             }
         )
     progress = dict(
-        ResultNarrative.objects.filter(
+        ResultProgress.objects.filter(
             report__post=post_id, report__fund_year=fund_year
         ).values_list("intended_result_id", "text")
     )
@@ -442,7 +442,7 @@ def results_overview(fund_year: FundYear) -> list[dict]:
     accepted reports count. Six queries, however many posts and projects."""
     from priorities.models import IntendedResult, Priority
 
-    from .models import AnnualReportStatus, IndicatorValue, PlanAim, ResultNarrative
+    from .models import AnnualReportStatus, IndicatorValue, PlanAim, ResultProgress
 
     year = fund_year.year
     posts_aiming = dict(
@@ -476,7 +476,7 @@ def results_overview(fund_year: FundYear) -> list[dict]:
     narrated: dict[int, dict[str, int]] = {}
     for result_id, status, n in (
         # Reports with the ministry (submitted or accepted), not drafts.
-        ResultNarrative.objects.filter(
+        ResultProgress.objects.filter(
             report__fund_year=fund_year,
             report__status__in=HANDED_IN_REPORT_STATUSES,
         )
@@ -577,3 +577,30 @@ def annual_report_reminders(today: date, *, within_days: int) -> list[dict]:
         today=today,
         document="annual_report",
     )
+
+
+# --- A post's money in a year, as the rules count it (R5) ------------------------------------
+
+
+def sum_of(queryset, field: str = "amount") -> Decimal:
+    """The sum of a money column, zero for no rows."""
+    return queryset.aggregate(total=Sum(field))["total"] or ZERO
+
+
+def allocated_to(post, year: int) -> Decimal:
+    """A post's allocation for a year, zero without one."""
+    allocation = Allocation.objects.filter(post=post, fund_year__year=year).first()
+    return allocation.amount if allocation else ZERO
+
+
+def project_money(post, year: int, *, exclude_project: Project | None = None) -> Decimal:
+    """R5: planned plus committed project money of a post for a calendar year."""
+    lines = BudgetLine.objects.counting().filter(project__post=post, year=year)
+    if exclude_project is not None:
+        lines = lines.exclude(project=exclude_project)
+    return sum_of(lines)
+
+
+def post_year_headroom(*, post, year: int) -> Decimal:
+    """R5: what is left of a post's allocation for new project money in a year."""
+    return allocated_to(post, year) - project_money(post, year)

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 class ReportsConfig(AppConfig):
     name = "reports"
-    verbose_name = _("Reports")
+    # Not the annual reports of the posts (grants.AnnualReport): the ministry's own overviews.
+    verbose_name = _("Summary reports and publication")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

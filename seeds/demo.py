@@ -29,7 +29,7 @@ from countries.models import (
     SelectionCriterion,
 )
 from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS
-from grants import services
+from grants import selectors, services
 from grants.models import (
     AnnualPlan,
     FundYear,
@@ -576,7 +576,7 @@ def add_synthetic_projects(*, actor, count: int, progress=None, batch_size: int 
 
 
 def _headroom(post: Post, year: int) -> Decimal:
-    return services.post_year_headroom(post=post, year=year)
+    return selectors.post_year_headroom(post=post, year=year)
 
 
 def demo_summary() -> dict[str, int]:

@@ -27,7 +27,7 @@ from grants.models import (
     AnnualReport,
     FundYear,
     ReportTransition,
-    ResultNarrative,
+    ResultProgress,
 )
 
 from .common import TransitionCommentForm, reviewer_steps
@@ -51,8 +51,8 @@ class ReportOverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ResultNarrativeInline(ReadOnlyInline):
-    model = ResultNarrative
+class ResultProgressInline(ReadOnlyInline):
+    model = ResultProgress
     fields = ["intended_result", "text"]
     readonly_fields = fields
 
@@ -74,7 +74,7 @@ class AnnualReportAdmin(ReadOnlyAdmin):
     search_fields = ["post__code", "post__name"]
     fields = ["post", "fund_year", "status", "summary", "created_at", "updated_at"]
     readonly_fields = fields
-    inlines = [ResultNarrativeInline, ReportTransitionInline]
+    inlines = [ResultProgressInline, ReportTransitionInline]
     actions = ["accept_reports", "return_reports"]
     action_argument = "report"
 

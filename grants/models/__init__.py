@@ -5,7 +5,7 @@ partners, projects, results). Models hold data and what the database itself can 
 
 from grants.cycles import AnnualReportStatus, PlanStatus
 
-from .annual_reports import AnnualReport, ReportTransition, ResultNarrative
+from .annual_reports import AnnualReport, ReportTransition, ResultProgress
 from .common import CycleTransition, RecordedStep, money_field, non_negative
 from .fund_years import Allocation, FundYear, MoneyOverview
 from .idempotency import IdempotentRequest
@@ -60,7 +60,7 @@ __all__ = [
     "ProjectStatus",
     "RecordedStep",
     "ReportTransition",
-    "ResultNarrative",
+    "ResultProgress",
     "Sensitivity",
     "money_field",
     "non_negative",

@@ -18,8 +18,9 @@ from .fund_years import FundYear
 class AnnualReport(models.Model):
     """What a post's year achieved against the intended results its plan aimed at (R10, R13).
 
-    The post writes the narratives; the figures beside them (reported indicator values, money)
-    are computed by grants.selectors.annual_report_figures, never typed in."""
+    The post writes its progress per aimed-at result; the figures beside it (reported
+    indicator values, money) are computed by grants.selectors.annual_report_figures, never
+    typed in."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     post = models.ForeignKey(
@@ -68,19 +69,19 @@ class AnnualReport(models.Model):
         return self.status in ANNUAL_REPORT_CYCLE.editable
 
 
-class ResultNarrative(models.Model):
+class ResultProgress(models.Model):
     """R13: the post's account of its progress toward one aimed-at intended result."""
 
     report = models.ForeignKey(
         AnnualReport,
         on_delete=models.CASCADE,
-        related_name="narratives",
+        related_name="progress",
         verbose_name=_("annual report"),
     )
     intended_result = models.ForeignKey(
         "priorities.IntendedResult",
         on_delete=models.PROTECT,
-        related_name="report_narratives",
+        related_name="report_progress",
         verbose_name=_("intended result"),
     )
     text = models.TextField(_("progress"))
@@ -92,7 +93,7 @@ class ResultNarrative(models.Model):
         verbose_name_plural = _("progress on the intended results")
         constraints = [
             models.UniqueConstraint(
-                fields=["report", "intended_result"], name="result_narrative_once_per_report_r13"
+                fields=["report", "intended_result"], name="result_progress_once_per_report_r13"
             )
         ]
 

@@ -15,7 +15,6 @@ from .annual_reports import (
     annual_report_transition,
     annual_report_update,
 )
-from .base import post_year_headroom
 from .fund import allocation_set, fund_year_save
 from .partners import (
     partner_decide_clearance,
@@ -85,7 +84,6 @@ __all__ = [
     "plan_transition",
     "plan_update",
     "plan_withdraw",
-    "post_year_headroom",
     "project_create",
     "project_update",
     "projects_bulk_create",

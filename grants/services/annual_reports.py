@@ -29,7 +29,7 @@ from grants.models import (
     PlanAim,
     PlanStatus,
     ReportTransition,
-    ResultNarrative,
+    ResultProgress,
 )
 from grants.notifications import announce
 
@@ -177,24 +177,24 @@ def annual_report_update(
                 field="progress",
                 params={"result": unaimed, "year": report.fund_year.year},
             )
-        current = {n.intended_result_id: n for n in report.narratives.all()}
+        current = {n.intended_result_id: n for n in report.progress.all()}
         for result, text in zip(results, texts, strict=True):
-            narrative = current.get(result.pk)
+            written = current.get(result.pk)
             if not text.strip():
-                if narrative is not None:
-                    narrative._history_user = actor
-                    narrative.delete()
+                if written is not None:
+                    written._history_user = actor
+                    written.delete()
                 continue
-            narrative = narrative or ResultNarrative(report=report, intended_result=result)
-            narrative.text = text
-            save_validated(narrative, actor)
+            written = written or ResultProgress(report=report, intended_result=result)
+            written.text = text
+            save_validated(written, actor)
     save_validated(report, actor)  # bumps updated_at
     return report
 
 
 def _ensure_complete(report: AnnualReport) -> None:
     """R13: a report goes to review with progress on every intended result the plan aims at."""
-    written = set(report.narratives.values_list("intended_result_id", flat=True))
+    written = set(report.progress.values_list("intended_result_id", flat=True))
     missing = (
         PlanAim.objects.filter(
             plan_priority__plan__post=report.post_id,

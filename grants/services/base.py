@@ -1,29 +1,24 @@
-"""What the grants services share: the fund year's and post's locks and the small reads
-that several rules share (R3–R6). The plumbing itself (transaction, access, validation) is
-the kernel's (fund.services).
+"""What the grants services share: the fund year's and post's locks, the participation
+check (R6) and the resolving of named priorities and intended results (R3, R13). The
+plumbing itself (transaction, access, validation) is the kernel's (fund.services); the
+money reads the rules count with are selectors (grants.selectors).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Participation, Post
 from fund.checks import (
-    ZERO,
     FundRuleError,
     ensure_instances,
     invalid,
 )
 from fund.services import locked
 from grants.models import (
-    Allocation,
-    BudgetLine,
     FundYear,
-    Project,
 )
 from priorities.models import IntendedResult, Priority
 
@@ -38,15 +33,6 @@ def lock_post(post: Post | int) -> Post:
     return locked(Post, post, what=_("post"), field="post")
 
 
-def sum_of(queryset, field: str = "amount") -> Decimal:
-    return queryset.aggregate(total=Sum(field))["total"] or ZERO
-
-
-def allocated_to(post: Post, year: int) -> Decimal:
-    allocation = Allocation.objects.filter(post=post, fund_year__year=year).first()
-    return allocation.amount if allocation else ZERO
-
-
 def ensure_participates(post: Post, year: int, *, field: str | None = None) -> None:
     """R6: only posts selected for a year get budget, plans or projects for it."""
     if not Participation.objects.filter(post=post, fund_year__year=year, selected=True).exists():
@@ -56,19 +42,6 @@ def ensure_participates(post: Post, year: int, *, field: str | None = None) -> N
             field=field,
             params={"year": year},
         )
-
-
-def project_money(post: Post, year: int, *, exclude_project: Project | None = None) -> Decimal:
-    """R5: planned plus committed project money of a post for a calendar year."""
-    lines = BudgetLine.objects.counting().filter(project__post=post, year=year)
-    if exclude_project is not None:
-        lines = lines.exclude(project=exclude_project)
-    return sum_of(lines)
-
-
-def post_year_headroom(*, post: Post, year: int) -> Decimal:
-    """R5: what is left of a post's allocation for new project money in a year."""
-    return allocated_to(post, year) - project_money(post, year)
 
 
 def resolve_priority(value: Priority | str, *, field: str = "priorities") -> Priority:

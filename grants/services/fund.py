@@ -23,8 +23,9 @@ from grants.models import (
     FundYear,
     PlanPriority,
 )
+from grants.selectors import project_money, sum_of
 
-from .base import ensure_participates, lock_fund_year, lock_post, project_money, sum_of
+from .base import ensure_participates, lock_fund_year, lock_post
 
 # --------------------------------------------------------------------------------------------
 # Fund years and allocations

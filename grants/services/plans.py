@@ -32,13 +32,13 @@ from grants.models import (
     PlanPriority,
     PlanTransition,
     Project,
-    ResultNarrative,
+    ResultProgress,
 )
 from grants.notifications import announce
+from grants.selectors import allocated_to
 from priorities.models import IntendedResult, Priority
 
 from .base import (
-    allocated_to,
     as_list,
     ensure_participates,
     lock_fund_year,
@@ -302,7 +302,7 @@ def _ensure_aims_not_in_use(plan: AnnualPlan, dropped: set[int]) -> None:
             params={"project": project.title, "result": served, "year": year},
         )
     narrative = (
-        ResultNarrative.objects.filter(
+        ResultProgress.objects.filter(
             report__post=plan.post_id, report__fund_year=plan.fund_year, intended_result__in=dropped
         )
         .select_related("intended_result")

@@ -53,9 +53,10 @@ from grants.models import (
     ProjectStatus,
     Sensitivity,
 )
+from grants.selectors import sum_of
 from priorities.models import IntendedResult, Priority
 
-from .base import as_list, lock_post, resolve_intended_results, resolve_priority, sum_of
+from .base import as_list, lock_post, resolve_intended_results, resolve_priority
 
 # --------------------------------------------------------------------------------------------
 # Projects and money (R4, R5, R6, R7, R9, R11, R13)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from grants import services
+from grants import selectors
 from grants.models import AnnualPlan, FundYear, PlanStatus, Project
 from tests.factories import PartnerFactory
 from tests.helpers import make_participant
@@ -190,7 +190,7 @@ def test_a_project_create_and_update_round_trip(api_world, api, status):
     assert updated.status_code == 200, updated.content
     assert updated.json()["budget"] == [{"year": 2026, "amount": "60000.00"}]
     assert updated.json()["total_budget"] == "60000.00"
-    assert services.post_year_headroom(post=api_world.own.post, year=2026) == Decimal("840000.00")
+    assert selectors.post_year_headroom(post=api_world.own.post, year=2026) == Decimal("840000.00")
 
 
 def test_partner_reference_of_a_project_from_the_factory_is_checked(api_world, api):

@@ -232,12 +232,12 @@ def test_progress_only_on_what_the_plan_aims_at_R13(actor, reporting):
     services.annual_report_update(
         actor=actor, report=report, summary="Een goed jaar.", progress=ALL_PROGRESS
     )
-    assert report.narratives.count() == 3
+    assert report.progress.count() == 3
     # An empty text takes a result's progress out again.
     services.annual_report_update(
         actor=actor, report=report, progress={"lgbtiq.discrimination": ""}
     )
-    assert report.narratives.count() == 2
+    assert report.progress.count() == 2
 
 
 def test_the_whole_cycle_records_who_when_and_why_R10(actor, reporting):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from grants import services
+from grants import selectors, services
 from grants.models import MoneyOverview, Project, ProjectStatus
 from grants.selectors import money_overview
 from grants.services import ChosenPriority
@@ -77,7 +77,7 @@ def test_completed_money_counts_cancelled_money_does_not_R5(
     actor, plan, participant, finished, dropped
 ):
     # € 1 000 000 allocated; € 300 000 completed counts, € 300 000 cancelled does not.
-    assert services.post_year_headroom(post=participant, year=2026) == Decimal("700000.00")
+    assert selectors.post_year_headroom(post=participant, year=2026) == Decimal("700000.00")
     [row] = money_overview(MoneyOverview.objects.filter(post=participant))
     assert row.committed == Decimal("300000.00")  # completed is committed money
     assert row.planned == Decimal("0.00")  # the cancelled project's plan is gone

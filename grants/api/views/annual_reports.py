@@ -114,12 +114,9 @@ class AnnualReportViewSet(
     @action(detail=True, methods=["post"], write_action=Action.SUBMIT_ANNUAL_REPORT)
     @idempotent
     def submit(self, request, *args, **kwargs):
-        with transaction.atomic():
-            report = self.locked_for_write()
-            data = self._valid(s.PlanSubmitSerializer, request.data)
-            if request.headers.get("If-Match"):
-                self.check_if_match(report)
-            services.annual_report_submit(
-                actor=request.user, report=report, comment=data.get("comment", "")
-            )
-        return self.respond_with(self.get_object())
+        return self.submit_document(
+            request,
+            lambda actor, report, comment: services.annual_report_submit(
+                actor=actor, report=report, comment=comment
+            ),
+        )

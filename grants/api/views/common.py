@@ -6,6 +6,7 @@ for an unknown path.
 from __future__ import annotations
 
 from django import forms
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import NotFound, ValidationError
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 from countries.models import PostMembership
 from fund.access import Action, profile_of
+from grants.api import serializers as s
 from grants.api.base import IsPostUser, PostUserThrottle, caller_post
 from grants.models import (
     FundYear,
@@ -72,8 +74,8 @@ class ByPublicId:
 
 
 class CycleDocumentMixin:
-    """Plans and annual reports (R10): their steps name the post's own users, and their
-    writes validate input with a serializer of their own."""
+    """Plans and annual reports (R10): their steps name the post's own users, their writes
+    validate input with a serializer of their own, and they are submitted the same way."""
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -97,6 +99,18 @@ class CycleDocumentMixin:
         )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def submit_document(self, request, submit):
+        """The post hands its document in (R10): under its post's lock, the comment checked,
+        an `If-Match` honoured when sent, then `submit(actor, document, comment)` — the
+        document's own service — in the same transaction."""
+        with transaction.atomic():
+            document = self.locked_for_write()
+            data = self._valid(s.PlanSubmitSerializer, request.data)
+            if request.headers.get("If-Match"):
+                self.check_if_match(document)
+            submit(request.user, document, data.get("comment", ""))
+        return self.respond_with(self.get_object())
 
 
 class YearFilter(filters.NumberFilter):

@@ -137,13 +137,12 @@ class PlanViewSet(
     @action(detail=True, methods=["post"], write_action=Action.SUBMIT_PLAN)
     @idempotent
     def submit(self, request, *args, **kwargs):
-        with transaction.atomic():
-            plan = self.locked_for_write()
-            data = self._valid(s.PlanSubmitSerializer, request.data)
-            if request.headers.get("If-Match"):
-                self.check_if_match(plan)
-            services.plan_submit(actor=request.user, plan=plan, comment=data.get("comment", ""))
-        return self.respond_with(self.get_object())
+        return self.submit_document(
+            request,
+            lambda actor, plan, comment: services.plan_submit(
+                actor=actor, plan=plan, comment=comment
+            ),
+        )
 
     @action(
         detail=True,
