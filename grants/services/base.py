@@ -67,7 +67,9 @@ def resolve_intended_results(values, *, field: str) -> list[IntendedResult]:
     an unknown code is refused by name."""
     values = as_list(values, field=field)
     codes = [value for value in values if isinstance(value, str)]
-    by_code = IntendedResult.objects.in_bulk(codes, field_name="code") if codes else {}
+    # No code holds a NUL character, and PostgreSQL refuses one in a query: unknown at once.
+    lookable = [code for code in codes if "\x00" not in code]
+    by_code = IntendedResult.objects.in_bulk(lookable, field_name="code") if lookable else {}
     unknown = [code for code in codes if code not in by_code]
     if unknown:
         raise FundRuleError(

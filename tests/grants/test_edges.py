@@ -466,6 +466,14 @@ def test_odd_objects_are_refused_as_the_domain_error(actor, participant, year202
         )
 
 
+def test_an_intended_result_code_with_a_nul_character_is_unknown_R13(actor, plan):
+    aims = ["women_girls.violence\x00"]
+    with refuses("R13", field="priorities"):
+        services.plan_priorities_set(
+            actor=actor, plan=plan, items=[ChosenPriority("women_girls", "1", aims)]
+        )
+
+
 def test_a_priority_code_with_a_nul_character_is_unknown_R3(actor, plan):
     with refuses("R3", field="priorities"):
         services.plan_priorities_set(
