@@ -23,7 +23,7 @@ from fund.checks import (
     ensure_year_writable,
     invalid,
 )
-from fund.services import authorize, locked, pk_of, save_validated, service
+from fund.services import authorize, current_post_id, locked, pk_of, save_validated, service
 from grants.models import Allocation, AnnualPlan, FundYear, Project
 
 from .models import (
@@ -288,8 +288,10 @@ def membership_delete(*, actor, membership: PostMembership) -> None:
     from fund.access import forget
 
     what = _("post membership")
+    # The lock order: the post first, then its membership row.
+    post_id = current_post_id(PostMembership, membership, what=what, field="membership")
+    post = locked(Post, post_id, what=_("post"), field="post")
     membership = locked(PostMembership, membership, what=what, field="membership")
-    post = locked(Post, membership.post_id, what=_("post"), field="post")
     authorize(actor, Action.SAVE_POST, post, what=_("post"), field="post")
     user = membership.user
     membership.delete()

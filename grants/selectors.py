@@ -37,6 +37,7 @@ from .cycles import (
 )
 from .models import (
     COMMITTED_PROJECT_STATUSES,
+    RUNNING_PROJECT_STATUSES,
     Allocation,
     BudgetLine,
     Disbursement,
@@ -222,7 +223,7 @@ def year_money(fund_year: FundYear, *, post_id: int | None = None) -> YearMoney:
         status = row["project__status"]
         sums = money.planned if status == ProjectStatus.PLANNED else money.committed
         sums[key] = sums.get(key, ZERO) + row["total"]
-        if status in (ProjectStatus.PLANNED, ProjectStatus.ACTIVE):
+        if status in RUNNING_PROJECT_STATUSES:
             money.projects_in_use[key] = money.projects_in_use.get(key, 0) + row["projects"]
     for row in (
         payments.order_by()

@@ -34,7 +34,7 @@ class ReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("files"))
     def files(self, obj):
-        if obj.status != "done":
+        if obj.status != ReportStatus.DONE:
             return "—"
         return format_html(
             '<a href="{}">XLSX</a> · <a href="{}">CSV</a>',
@@ -43,7 +43,7 @@ class ReportAdmin(ReadOnlyAdmin):
         )
 
     def download(self, request, report_id, kind):
-        report = get_object_or_404(Report, pk=report_id, status="done")
+        report = get_object_or_404(Report, pk=report_id, status=ReportStatus.DONE)
         if not self.has_view_permission(request, report) or kind not in ("xlsx", "csv"):
             raise PermissionDenied
         if kind == "xlsx":

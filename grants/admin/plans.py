@@ -33,7 +33,6 @@ from grants.models import (
     AnnualReport,
     AnnualReportStatus,
     PlanPriority,
-    PlanStatus,
     PlanTransition,
 )
 
@@ -77,7 +76,7 @@ class OverdueFilter(admin.SimpleListFilter):
             )
         if self.value() == "review":
             return queryset.filter(
-                status=PlanStatus.SUBMITTED, fund_year__review_deadline__lt=today
+                status=PLAN_CYCLE.submitted, fund_year__review_deadline__lt=today
             )
         return queryset
 

@@ -21,6 +21,7 @@ from .plans import AnnualPlan, PlanAim, PlanPriority, PlanTransition
 from .projects import (
     COMMITTED_PROJECT_STATUSES,
     COUNTING_PROJECT_STATUSES,
+    RUNNING_PROJECT_STATUSES,
     BudgetLine,
     BudgetLineQuerySet,
     Disbursement,
@@ -33,6 +34,7 @@ from .results import Indicator, IndicatorValue
 __all__ = [
     "COMMITTED_PROJECT_STATUSES",
     "COUNTING_PROJECT_STATUSES",
+    "RUNNING_PROJECT_STATUSES",
     "SENSITIVITY_RANK",
     "Allocation",
     "AnnualPlan",

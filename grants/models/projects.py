@@ -25,6 +25,8 @@ class ProjectStatus(models.TextChoices):
 # (planned or committed); a cancelled project counts nowhere. Committed: active or completed.
 COUNTING_PROJECT_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE, ProjectStatus.COMPLETED)
 COMMITTED_PROJECT_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.COMPLETED)
+# Still running: what a warning can still change (a completed project is history).
+RUNNING_PROJECT_STATUSES = (ProjectStatus.PLANNED, ProjectStatus.ACTIVE)
 
 
 class ProjectQuerySet(models.QuerySet):

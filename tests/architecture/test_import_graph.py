@@ -148,8 +148,24 @@ def test_nothing_imports_upward():
     assert not upward, "imports that run back up:\n" + "\n".join(upward)
 
 
+def parents(module: str) -> set[str]:
+    """The packages whose `__init__` runs before a module of theirs can be imported."""
+    parts = module.split(".")
+    return {".".join(parts[:n]) for n in range(1, len(parts))} & set(MODULES)
+
+
 def test_no_import_cycle():
-    graph = {module: {target for target, _n, _l in imports} for module, imports in GRAPH.items()}
+    # Importing a.b.c runs a/__init__ and a/b/__init__ first: a cycle through another
+    # package's face is a cycle too (a module's own packages are already being imported).
+    graph = {
+        module: {
+            dep
+            for target, _n, _l in imports
+            for dep in {target, *parents(target)}
+            if dep != module and dep not in parents(module)
+        }
+        for module, imports in GRAPH.items()
+    }
     try:
         TopologicalSorter(graph).prepare()
     except CycleError as error:
