@@ -1,10 +1,11 @@
 """The Celery app: workers and beat run `celery -A config worker|beat`."""
 
+import contextlib
 import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import beat_init, before_task_publish, worker_init
+from celery.signals import beat_init, before_task_publish, worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,3 +28,13 @@ def make_embedded_broker_folders(**_signal) -> None:
     for key in _FOLDERS:
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@worker_ready.connect
+def catch_up(sender=None, **_signal) -> None:
+    """A worker that starts (after a crash, a deploy, a broker outage) first catches up: the
+    owed reports are made and the waiting e-mails delivered, without waiting for beat."""
+    for task in ("reports.tasks.sweep", "outbox.tasks.deliver"):
+        # A broker that went away again: beat's next sweep does it.
+        with contextlib.suppress(Exception):
+            app.send_task(task, ignore_result=True)

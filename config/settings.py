@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "axes",
     "import_export",
     "django_celery_beat",
+    "outbox",
     "countries",
     "priorities",
     "grants",
@@ -265,9 +266,26 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(BASE_DIR / ".celery" / "control"),
         "store_processed": False,
     }
+else:
+    # A task whose worker vanished before acknowledging it is handed out again after this
+    # long (Redis, SQS). Longer than any retry's countdown (at most 15 minutes), or a waiting
+    # retry would be handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200)
+    }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
+# Exactly once (docs/operations.md): a task is acknowledged only when it has finished, and
+# one whose worker process died (killed, out of memory) goes back to the queue instead of
+# being dropped; every task is idempotent, so running it again is safe.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Nothing hangs: every task has a soft limit (an exception it can clean up after) and a hard
+# one (the process is killed and the task handed out again).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_SERIALIZER = "json"
@@ -282,8 +300,27 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mensenrechtenfonds@localhost")
+# A mail server that accepts the connection and never answers is given up on after this.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# The outbox (outbox.services): every e-mail is a row, delivered by the workers, retried with
+# exponential back-off (base and maximum wait) up to a number of attempts, then "not
+# delivered" (the admin resends it). A worker delivers for at most BATCH seconds per task; a
+# message a dead worker held is retried after LEASE seconds (longer than the task's limit).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+OUTBOX_BATCH_SECONDS = env.int("OUTBOX_BATCH_SECONDS", default=120)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+OUTBOX_RECORD_ATTEMPTS = env.int("OUTBOX_RECORD_ATTEMPTS", default=5)
 # Who gets the periodic reports (comma-separated addresses).
 FUND_REPORT_RECIPIENTS = env.list("FUND_REPORT_RECIPIENTS", default=[])
+# Making a report: its soft and hard time limits; a report "being made" for longer than the
+# hard limit is taken over by the sweep, which also makes every scheduled period of the last
+# CATCH_UP days that has no report (a beat that could not reach the broker) every
+# SWEEP_MINUTES and at every worker's start.
+REPORT_SOFT_TIME_LIMIT = env.int("REPORT_SOFT_TIME_LIMIT", default=300)
+REPORT_TIME_LIMIT = env.int("REPORT_TIME_LIMIT", default=360)
+REPORT_CATCH_UP_DAYS = env.int("REPORT_CATCH_UP_DAYS", default=35)
 # The address the app is reached at, for links in e-mails.
 FUND_SITE_URL = env.str("FUND_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

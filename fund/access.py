@@ -84,6 +84,7 @@ class Action(StrEnum):
     IMPORT_HISTORY = "import_history"  # write years before the reform (R7)
     IDENTIFY_PARTNER = "identify_partner"  # see who a highly sensitive partner is (R11)
     PUBLISH = "publish"  # make a participation public and export to IATI (R11)
+    RESEND_MAIL = "resend_mail"  # queue an e-mail of the outbox again
 
     @property
     def permission(self) -> str:
@@ -116,6 +117,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.IDENTIFY_PARTNER: frozenset({Role.FUND_MANAGER}) | POST_ROLES,
     # R11: what the fund publishes is decided by its managers, never by a post.
     Action.PUBLISH: frozenset({Role.FUND_MANAGER}),
+    Action.RESEND_MAIL: frozenset({Role.FUND_MANAGER}),
 }
 
 _ACTION_DESCRIPTIONS = {
@@ -138,6 +140,7 @@ _ACTION_DESCRIPTIONS = {
     Action.IMPORT_HISTORY: _("import history"),
     Action.IDENTIFY_PARTNER: _("see who a highly sensitive partner is"),
     Action.PUBLISH: _("decide what is published and export to IATI"),
+    Action.RESEND_MAIL: _("send e-mails again"),
 }
 
 

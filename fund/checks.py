@@ -17,6 +17,8 @@ from django.db import models
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from .text import first_forbidden
+
 # The reform letter below is the 2025 letter on the reform of the decentral fund
 # (docs/domain.md, Sources).
 # R7: the reformed, focused fund starts with fund year 2026 (reform letter).
@@ -194,11 +196,23 @@ def ensure_date(value, *, rule: str = "R9", field: str) -> date:
 
 
 def ensure_text(value, *, field: str, max_length: int | None = None, required: bool = False):
-    """Text as the database can store it: a string, no NUL characters, within its length."""
+    """Text as the database and every file can store it: a string, no NUL, control,
+    bidirectional-override or stray invisible characters (fund.text), within its length."""
     if not isinstance(value, str):
         raise invalid(_("Give a text."), field=field)
     if "\x00" in value:
         raise invalid(_("The text contains a NUL character."), field=field)
+    forbidden = first_forbidden(value)
+    if forbidden is not None:
+        position, character = forbidden
+        raise invalid(
+            _(
+                "The text contains an invisible or control character (U+%(code)s) at "
+                "position %(position)s; files and e-mails cannot carry it."
+            ),
+            field=field,
+            params={"code": f"{ord(character):04X}", "position": position + 1},
+        )
     value = value.strip()
     if required and not value:
         raise invalid(_("This field is required."), field=field)

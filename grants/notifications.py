@@ -1,32 +1,28 @@
 """E-mails of the plan's and the annual report's cycle (R10): a submitted document to the
 reviewers, a returned, approved or accepted one to the post's users, with the comment.
 
-Sent by a Celery task once the transition has committed (never from inside the
-transaction), in each recipient's language, with a link, and without partner names (R11):
-a mail names the post, the year, the step and the comment, nothing else of the plan.
+Written to the outbox in the transition's own transaction (delivered by a worker once it has
+committed), in each recipient's language, with a link, and without partner names (R11): a
+mail names the post, the year, the step and the comment, nothing else of the plan.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
 from fund.access import MINISTRY_GROUPS, Role, profile_of
+from outbox.services import Letter, enqueue
 
 from .cycles import ANNUAL_REPORT_CYCLE, PLAN_CYCLE, Cycle
 from .models import PlanTransition, ReportTransition
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,22 +60,27 @@ DOCUMENTS = {
 
 
 def announce(transition, cycle: Cycle, *, actor) -> None:
-    """Queue the e-mails of a step once (and only if) its transaction commits, if its cycle
-    says the step is news. Steps taken by a system actor (seeds, historical imports) are not
-    news to anyone."""
-    kind = cycle.kind
+    """Put the e-mails of a step in the outbox, in the step's own transaction, if its cycle
+    says the step is news: they exist exactly when the step does. Steps taken by a system
+    actor (seeds, historical imports) are not news to anyone."""
     if transition.to_status not in cycle.notified or Role.SYSTEM in profile_of(actor).roles:
         return
-    transition_id = transition.pk
-    transaction.on_commit(lambda: _enqueue(kind, transition_id))
+    queue_step_mails(cycle.kind, transition)
 
 
-def _enqueue(kind: str, transition_id: int) -> None:
-    task = notify_plan_step if kind == "plan" else notify_report_step
-    try:
-        task.delay(transition_id)
-    except Exception:  # a broker that is down must not turn a committed step into a 500
-        logger.exception("could not queue the e-mails of %s transition %s", kind, transition_id)
+def cause_of(kind: str, transition_id: int) -> str:
+    return f"{kind}-step:{transition_id}"
+
+
+def queue_step_mails(kind: str, transition) -> int:
+    """One letter per recipient of the step, in their language (R10); the outbox keeps each
+    recipient once per step, however often this runs."""
+    letters = [
+        Letter(to=address, subject=subject, body=text, html=html, language=language)
+        for address, language in recipients(transition, kind)
+        for subject, text, html in [message(transition, language, kind)]
+    ]
+    return enqueue(cause_of(kind, transition.pk), letters)
 
 
 def recipients(transition, kind: str = "plan") -> list[tuple[str, str]]:
@@ -122,41 +123,28 @@ def message(transition, language: str, kind: str = "plan") -> tuple[str, str, st
     return subject, text, html
 
 
-def _send(kind: str, transition_id: int) -> int:
+def _queue_again(kind: str, transition_id: int) -> int:
     document = DOCUMENTS[kind]
-    transition = (
-        document.transitions.objects.select_related(
-            f"{document.field}__post", f"{document.field}__fund_year"
+    with transaction.atomic():
+        transition = (
+            document.transitions.objects.select_related(
+                f"{document.field}__post", f"{document.field}__fund_year"
+            )
+            .filter(pk=transition_id)
+            .first()
         )
-        .filter(pk=transition_id)
-        .first()
-    )
-    if transition is None:  # the document was withdrawn meanwhile
-        return 0
-    sent = 0
-    for address, language in recipients(transition, kind):
-        subject, text, html = message(transition, language, kind)
-        mail = EmailMultiAlternatives(subject, text, to=[address])
-        mail.attach_alternative(html, "text/html")
-        sent += mail.send()
-    return sent
+        if transition is None:  # the document was withdrawn meanwhile
+            return 0
+        return queue_step_mails(kind, transition)
 
 
-RETRY = {
-    "autoretry_for": (SMTPException, OSError),
-    "retry_backoff": 30,
-    "retry_backoff_max": 600,
-    "max_retries": 5,
-}
-
-
-@shared_task(**RETRY)
+# The tasks of an earlier release, which sent the e-mails themselves: a message of theirs
+# still in the queue after an upgrade puts its e-mails in the outbox (once per recipient).
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=30, max_retries=10)
 def notify_plan_step(transition_id: int) -> int:
-    """Send the e-mails of one plan step; returns how many were sent."""
-    return _send("plan", transition_id)
+    return _queue_again("plan", transition_id)
 
 
-@shared_task(**RETRY)
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=30, max_retries=10)
 def notify_report_step(transition_id: int) -> int:
-    """Send the e-mails of one annual-report step; returns how many were sent."""
-    return _send("annual_report", transition_id)
+    return _queue_again("annual_report", transition_id)

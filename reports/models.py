@@ -33,7 +33,12 @@ class Report(models.Model):
     data = models.JSONField(_("figures"), default=dict, blank=True)
     xlsx = models.BinaryField(_("XLSX"), null=True, blank=True)
     csv = models.TextField(_("CSV"), blank=True)
-    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(
+        _("e-mails queued at"),
+        null=True,
+        blank=True,
+        help_text=_("When its e-mails were put in the outbox (see there whether they went)."),
+    )
 
     class Meta:
         ordering = ["-created_at"]

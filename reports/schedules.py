@@ -13,10 +13,15 @@ SCHEDULES = {
 # Other tasks on a schedule: name → (task, crontab).
 TASK_SCHEDULES = {
     "Maandelijkse IATI-publicatie": ("reports.tasks.export_iati", ("0", "5", "*", "2", "*")),
+    # Nothing scheduled is lost: owed, failed and abandoned reports are made, unmailed ones
+    # mailed (reports.services.reports_owed); the outbox is delivered every minute.
+    "Inhalen van rapportages": ("reports.tasks.sweep", ("*/10", "*", "*", "*", "*")),
+    "Bezorgen van e-mail": ("outbox.tasks.deliver", ("*", "*", "*", "*", "*")),
 }
 
 
 def ensure_schedules(**kwargs) -> None:
+    from django.utils import timezone
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     wanted = {
@@ -40,4 +45,6 @@ def ensure_schedules(**kwargs) -> None:
             task=task,
             crontab=crontab,
             args=json.dumps(args),
+            # From when the sweep owes this schedule's reports (not the periods before).
+            start_time=timezone.now(),
         )

@@ -6,21 +6,25 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+import json
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from countries.models import Post
 from fund.checks import ZERO
+from fund.text import printable
 from grants.cycles import PLAN_CYCLE
 from grants.models import FundYear, Indicator, IndicatorValue
 from grants.selectors import fragmentation, fund_year_dashboard
 
-from .mail import queue_report_email
+from .mail import queue_report_mails
 from .models import Report, ReportKind, ReportStatus
 
 HEADLINE = ("allocated", "in_plan", "planned", "committed", "disbursed", "remaining")
@@ -42,6 +46,27 @@ def default_period(kind: str, today: date | None = None) -> str:
     if kind == ReportKind.REMINDER:
         return today.isoformat()
     return str(today.year)
+
+
+def previous_period(kind: str, period: str) -> str | None:
+    """The period just before this one, which "since the previous report" compares with;
+    None for the daily reminder (it has no figures to compare) or a period not of the kind's
+    form."""
+    try:
+        if kind == ReportKind.WEEKLY:
+            year, week = period.split("-W")
+            monday = date.fromisocalendar(int(year), int(week), 1) - timedelta(days=7)
+            year, week, _day = monday.isocalendar()
+            return f"{year}-W{week:02d}"
+        if kind == ReportKind.MONTHLY:
+            first = date.fromisoformat(f"{period}-01")
+            last = first - timedelta(days=1)
+            return f"{last.year}-{last.month:02d}"
+        if kind == ReportKind.RESULTS:
+            return str(int(period) - 1)
+    except ValueError:
+        return None
+    return None
 
 
 def period_year(period: str) -> int:
@@ -202,7 +227,7 @@ def plan_reminders(today: date) -> dict:
 
 
 def changes_since(previous: Report | None, data: dict) -> dict:
-    """The headline's change since the previous report of the same kind."""
+    """The headline's change since the report of the previous period (none without one)."""
     if previous is None:
         return {}
     before = previous.data.get("headline", {})
@@ -240,12 +265,14 @@ def to_xlsx(data: dict) -> bytes:
     first = book.active
     first.title = "summary"
     first.append(["figure", "value"])
+    if data.get("taken_at"):
+        first.append(["taken_at", data["taken_at"]])
     for key, value in data.get("headline", {}).items():
         first.append([key, _number(key, value)])
     for key, value in data.get("changes", {}).items():
         first.append([f"change: {key}", _number(key, value)])
     for text in data.get("warnings", []):
-        first.append(["warning", text])
+        first.append(["warning", printable(text)])
     for name, columns in SHEETS.items():
         if name not in data:
             continue
@@ -270,6 +297,8 @@ def to_xlsx(data: dict) -> bytes:
 def _number(column, value):
     if column in MONEY_COLUMNS and value not in (None, ""):
         return Decimal(str(value))
+    if isinstance(value, str):  # one post's stray control character must not break the file
+        return printable(value)
     return value
 
 
@@ -278,7 +307,10 @@ def to_csv(data: dict) -> str:
     output = io.StringIO()
     writer = csv.DictWriter(output, fieldnames=SHEETS[name], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(data.get(name, []))
+    writer.writerows(
+        {key: printable(value) if isinstance(value, str) else value for key, value in row.items()}
+        for row in data.get(name, [])
+    )
     return output.getvalue()
 
 
@@ -300,13 +332,15 @@ def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
             if report.status == ReportStatus.DONE:
                 return report, False
             report.attempts += 1
+            taken_at = timezone.now()
             data = _content(kind, period)
-            previous = (
-                Report.objects.filter(kind=kind, status=ReportStatus.DONE)
-                .exclude(pk=report.pk)
-                .order_by("-period")
-                .first()
-            )
+            # The moment the figures were taken: a report made late (caught up by the sweep,
+            # or on request) says so instead of passing today's figures off as the period's.
+            data["taken_at"] = taken_at.isoformat()
+            previous = Report.objects.filter(
+                kind=kind, period=previous_period(kind, period), status=ReportStatus.DONE
+            ).first()
+            data["previous_period"] = previous.period if previous else None
             data["changes"] = changes_since(previous, data)
             report.data = data
             report.fund_year = data.get("fund_year")
@@ -316,7 +350,7 @@ def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
             report.failure_reason = ""
             report.finished_at = timezone.now()
             report.save()
-            transaction.on_commit(lambda: queue_report_email(report.pk))
+            queue_report_mails(report)  # in this transaction: done means mailed
             return report, True
     except Exception as error:
         Report.objects.filter(pk=report.pk).exclude(status=ReportStatus.DONE).update(
@@ -336,3 +370,102 @@ def _content(kind: str, period: str) -> dict:
     if fund_year is None:
         return {"fund_year": None, "headline": {}, "warnings": [_("There is no fund year yet.")]}
     return summary(fund_year)
+
+
+# --- Nothing scheduled is lost ------------------------------------------------------------------
+
+MAKE_REPORT_TASK = "reports.tasks.make_report"
+REPORT_MAX_ATTEMPTS = 10  # a report that failed this often waits for an operator
+
+
+def past_fires(crontab, start: datetime, end: datetime) -> list[datetime]:
+    """The moments a beat crontab fired (or should have) between start and end."""
+    schedule = crontab.schedule
+    zone = ZoneInfo(str(crontab.timezone))
+    fires = []
+    day = start.astimezone(zone).date()
+    while day <= end.astimezone(zone).date():
+        if (
+            day.month in schedule.month_of_year
+            and day.day in schedule.day_of_month
+            and day.isoweekday() % 7 in schedule.day_of_week  # celery: Sunday is 0
+        ):
+            for hour in sorted(schedule.hour):
+                for minute in sorted(schedule.minute):
+                    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+                    if start <= moment <= end:
+                        fires.append(moment)
+        day += timedelta(days=1)
+    return fires
+
+
+def scheduled_periods(now: datetime | None = None) -> set[tuple[str, str]]:
+    """(kind, period) of every report an enabled schedule was to make in the catch-up window
+    (since the schedule was installed): a fire that beat could not hand to the broker is
+    still owed. Of the daily reminder only today's: yesterday's reminder is stale news."""
+    from django_celery_beat.models import PeriodicTask
+
+    now = now or timezone.now()
+    window = now - timedelta(days=settings.REPORT_CATCH_UP_DAYS)
+    owed = set()
+    tasks = PeriodicTask.objects.filter(
+        enabled=True, task=MAKE_REPORT_TASK, crontab__isnull=False
+    ).select_related("crontab")
+    for task in tasks:
+        try:
+            args = json.loads(task.args or "[]")
+        except ValueError:
+            continue
+        if len(args) != 1 or args[0] not in ReportKind.values:  # a fixed period: not a cadence
+            continue
+        kind = args[0]
+        start = max(window, task.start_time) if task.start_time else window
+        fires = past_fires(task.crontab, start, now)
+        if kind == ReportKind.REMINDER:
+            today = timezone.localdate(now)
+            fires = [fire for fire in fires[-1:] if timezone.localdate(fire) == today]
+        owed |= {(kind, default_period(kind, timezone.localdate(fire))) for fire in fires}
+    return owed
+
+
+def abandoned(report: Report) -> bool:
+    """A report to (re)make: failed (fewer than the maximum times), or "being made" by nobody
+    — on PostgreSQL its row is not locked by a living builder; elsewhere, or as a last
+    resort, it has been "being made" for longer than the hard time limit."""
+    if report.status == ReportStatus.FAILED:
+        return report.attempts < REPORT_MAX_ATTEMPTS
+    if report.status != ReportStatus.PENDING:
+        return False
+    overdue = report.created_at < timezone.now() - timedelta(seconds=settings.REPORT_TIME_LIMIT)
+    with transaction.atomic():
+        unlocked = bool(Report.objects.select_for_update(skip_locked=True).filter(pk=report.pk)[:1])
+    return unlocked or overdue
+
+
+def reports_owed(now: datetime | None = None) -> list[tuple[str, str]]:
+    """What the sweep makes: every owed period without a done report, and every report of the
+    catch-up window that failed or was abandoned while being made."""
+    now = now or timezone.now()
+    window = now - timedelta(days=settings.REPORT_CATCH_UP_DAYS)
+    owed = scheduled_periods(now)
+    existing = {
+        (report.kind, report.period): report
+        for report in Report.objects.filter(
+            Q(created_at__gte=window) | Q(status=ReportStatus.PENDING)
+        ).defer("xlsx", "csv", "data")
+    }
+    todo = {pair for pair in owed if pair not in existing}
+    todo |= {pair for pair, report in existing.items() if abandoned(report)}
+    return sorted(todo)
+
+
+def reports_unmailed(now: datetime | None = None) -> list[int]:
+    """Done reports of the catch-up window whose e-mails were never queued (finished by an
+    earlier release while the mail server was away)."""
+    now = now or timezone.now()
+    window = now - timedelta(days=settings.REPORT_CATCH_UP_DAYS)
+    return list(
+        Report.objects.filter(
+            status=ReportStatus.DONE, emailed_at__isnull=True, created_at__gte=window
+        ).values_list("pk", flat=True)
+    )

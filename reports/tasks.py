@@ -1,25 +1,57 @@
 """Celery tasks: thin wrappers over the report services (JSON arguments only)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from fund.access import system_actor
 
-from . import services
+from . import mail, services
 from .iati.services import make_export
-from .mail import TRANSIENT, send_report_email
+from .mail import send_report_email
 
-__all__ = ["export_iati", "make_report", "send_report_email"]
+__all__ = ["export_iati", "make_report", "send_report_email", "sweep"]
 
 
-@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=5)
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=5,
+    soft_time_limit=settings.REPORT_SOFT_TIME_LIMIT,
+    time_limit=settings.REPORT_TIME_LIMIT,
+)
 def make_report(kind: str, period: str | None = None) -> int:
-    """Make (once) the report of a kind for a period; returns its id."""
+    """Make (once) the report of a kind for a period, its e-mails with it; returns its id."""
     report, _made = services.build_report(kind, period)
     return report.pk
 
 
-@shared_task(autoretry_for=(DatabaseError,), retry_backoff=60, retry_backoff_max=900, max_retries=3)
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=30,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def sweep() -> dict:
+    """Catch up (on beat every ten minutes, and at every worker's start): make each owed,
+    failed or abandoned report, and queue the e-mails of a done report that has none."""
+    owed = services.reports_owed()
+    for kind, period in owed:
+        make_report.delay(kind, period)
+    mailed = [mail.mail_unmailed(report_id) for report_id in services.reports_unmailed()]
+    return {"made": [f"{kind} {period}" for kind, period in owed], "mailed": len(mailed)}
+
+
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
 def export_iati(year: int | None = None) -> int:
     """Write the IATI publication file (monthly, or on request in the admin); returns the
     export's id. A schema-invalid file is recorded as failed and not retried: only a fix can

@@ -216,3 +216,15 @@ def grant_clearance(partner):
     return services.partner_decide_clearance(
         actor=system_actor("seed"), partner=partner, grant=True
     )
+
+
+def deliver_outbox() -> list:
+    """Deliver the outbox as a worker would (here to Django's test mailbox); returns the
+    mailbox, each message delivered once."""
+    from django.core import mail
+
+    from outbox.services import deliver_due
+
+    mail.outbox.clear()
+    deliver_due(budget_seconds=60)
+    return list(mail.outbox)

@@ -16,7 +16,17 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("fund", "priorities", "countries", "grants", "reports", "seeds", "config", "bench")
+APPS = (
+    "fund",
+    "outbox",
+    "priorities",
+    "countries",
+    "grants",
+    "reports",
+    "seeds",
+    "config",
+    "bench",
+)
 
 # Floor by the module's role, ground floor first; the first pattern that matches decides.
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -1,12 +1,13 @@
-"""E-mails of the plan cycle (R10): after the commit, to the right people, in their language,
-with a link, never naming a partner (R11)."""
+"""E-mails of the plan cycle (R10): in the outbox with the step itself (a rolled-back step
+leaves none), to the right people, in their language, with a link, never naming a partner
+(R11)."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core import mail
+from django.db import transaction
 
 from countries.models import PostRole
 from countries.services import membership_set
@@ -14,8 +15,9 @@ from fund.access import ensure_roles, system_actor
 from grants import services
 from grants.models import FundYear, PartnerType, PlanTransition, Sensitivity
 from grants.notifications import notify_plan_step
+from outbox.models import Message
 from tests.factories import StaffFactory, UserFactory, country
-from tests.helpers import make_participant, make_plan
+from tests.helpers import deliver_outbox, make_participant, make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -46,31 +48,37 @@ def cycle():
     return {"actor": actor, "plan": plan, "post": post}
 
 
-def send_last_step():
-    return notify_plan_step(PlanTransition.objects.latest("pk").pk)
-
-
-def test_a_submitted_plan_is_announced_to_the_reviewers_after_the_commit_R10(
+def test_a_submitted_plan_is_in_the_outbox_with_the_step_and_reaches_the_reviewers_R10(
     cycle, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         services.plan_submit(actor=cycle["actor"], plan=cycle["plan"])
-        assert not mail.outbox  # nothing inside the transaction
-    assert len(callbacks) == 1
-    assert send_last_step() == 1
-    [message] = mail.outbox
+        # Written in the step's own transaction, not after it: a broker that is down at the
+        # commit cannot lose it.
+        assert Message.objects.filter(to="rev@example.org").count() == 1
+    assert len(callbacks) == 1  # asks a worker to deliver, once committed
+    [message] = deliver_outbox()
     assert message.to == ["rev@example.org"]
     assert cycle["post"].code in message.subject
     assert "/admin/grants/annualplan/" in message.body and "/review/" in message.body
     assert "Naamloze Verdedigers" not in message.body + message.alternatives[0][0]
+    assert message.extra_headers["Message-ID"] == Message.objects.get().message_id
+    assert deliver_outbox() == []  # sent once
+
+
+def test_a_rolled_back_step_leaves_no_e_mail_R10(cycle):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.plan_submit(actor=cycle["actor"], plan=cycle["plan"])
+        raise RuntimeError("the request fails after the step")
+    assert not Message.objects.exists()
 
 
 def test_a_returned_plan_reaches_the_post_in_each_users_language_R10(cycle):
     services.plan_submit(actor=cycle["actor"], plan=cycle["plan"])
+    deliver_outbox()
     services.plan_return(actor=cycle["actor"], plan=cycle["plan"], comment="Meer focus graag.")
-    mail.outbox.clear()
-    assert send_last_step() == 2
-    by_address = {m.to[0]: m for m in mail.outbox}
+    by_address = {m.to[0]: m for m in deliver_outbox()}
+    assert set(by_address) == {"nl@example.org", "en@example.org"}
     assert "Meer focus graag." in by_address["nl@example.org"].body
     assert "Het jaarplan" in by_address["nl@example.org"].body
     assert "Teruggestuurd" in by_address["nl@example.org"].body
@@ -78,23 +86,22 @@ def test_a_returned_plan_reaches_the_post_in_each_users_language_R10(cycle):
     assert f"/api/v1/plans/{cycle['plan'].public_id}/" in by_address["en@example.org"].body
 
 
-def test_steps_of_seeds_and_imports_send_nothing(cycle, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.plan_submit(actor=system_actor("seed"), plan=cycle["plan"])
-    assert callbacks == []
+def test_steps_of_seeds_and_imports_send_nothing(cycle):
+    services.plan_submit(actor=system_actor("seed"), plan=cycle["plan"])
+    assert not Message.objects.exists()
 
 
-def test_a_withdrawn_plan_sends_nothing(cycle):
-    assert notify_plan_step(10**9) == 0
+def test_a_task_of_an_earlier_release_queues_each_recipient_once(cycle):
+    services.plan_submit(actor=cycle["actor"], plan=cycle["plan"])
+    step = PlanTransition.objects.latest("pk").pk
+    assert notify_plan_step(step) == 0  # already in the outbox with the step
+    assert notify_plan_step(10**9) == 0  # a withdrawn plan's step: nothing
+    assert len(deliver_outbox()) == 1
 
 
-def test_the_annual_reports_steps_are_announced_like_the_plans_R10(
-    cycle, django_capture_on_commit_callbacks
-):
+def test_the_annual_reports_steps_are_announced_like_the_plans_R10(cycle):
     """A submitted report reaches the reviewers with a link to the side-by-side page; a
     returned one reaches the post's users, in their language, with the comment."""
-    from grants.models import ReportTransition
-    from grants.notifications import notify_report_step
     from priorities.models import IntendedResult
 
     actor, plan = cycle["actor"], cycle["plan"]
@@ -104,20 +111,16 @@ def test_the_annual_reports_steps_are_announced_like_the_plans_R10(
     )
     aims = IntendedResult.objects.filter(plan_aims__plan_priority__plan=plan)
     services.annual_report_update(actor=actor, report=report, progress=dict.fromkeys(aims, "Goed."))
-    mail.outbox.clear()
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.annual_report_submit(actor=actor, report=report)
-    assert len(callbacks) == 1
-    assert notify_report_step(ReportTransition.objects.latest("pk").pk) == 1
-    [to_reviewer] = mail.outbox
+    deliver_outbox()
+    services.annual_report_submit(actor=actor, report=report)
+    [to_reviewer] = deliver_outbox()
     assert to_reviewer.to == ["rev@example.org"]
     assert "Jaarrapportage" in to_reviewer.subject
     assert f"/admin/grants/annualreport/{report.pk}/side-by-side/" in to_reviewer.body
 
-    mail.outbox.clear()
     services.annual_report_return(actor=actor, report=report, comment="Cijfers toelichten.")
-    assert notify_report_step(ReportTransition.objects.latest("pk").pk) == 2
-    by_address = {m.to[0]: m for m in mail.outbox}
+    by_address = {m.to[0]: m for m in deliver_outbox()}
+    assert len(by_address) == 2
     assert "Cijfers toelichten." in by_address["nl@example.org"].body
     assert "De jaarrapportage over 2026" in by_address["nl@example.org"].body
     assert "The annual report on 2026" in by_address["en@example.org"].body

@@ -68,7 +68,13 @@ class Command(BaseCommand):
                 user.email = email
             user.save()
             try:
-                membership_set(actor=system_actor("accounts"), user=user, post=post_row, role=role)
+                membership_set(
+                    actor=system_actor("accounts"),
+                    user=user,
+                    post=post_row,
+                    role=role,
+                    language=language,
+                )
             except FundRuleError as error:
                 raise CommandError(str(error)) from error
             expiry = None if expiry_days is None else timedelta(days=expiry_days)
