@@ -4,41 +4,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cause', models.CharField(help_text='What the e-mail is about, e.g. plan-step:12 or report:7.', max_length=100, verbose_name='cause')),
-                ('to', models.EmailField(max_length=254, verbose_name='recipient')),
-                ('language', models.CharField(blank=True, max_length=10, verbose_name='language')),
-                ('subject', models.CharField(max_length=300, verbose_name='subject')),
-                ('body', models.TextField(verbose_name='text')),
-                ('html', models.TextField(blank=True, verbose_name='HTML')),
-                ('attachment_name', models.CharField(blank=True, max_length=200, verbose_name='attachment')),
-                ('attachment_type', models.CharField(blank=True, max_length=100, verbose_name='attachment type')),
-                ('attachment', models.BinaryField(blank=True, null=True, verbose_name='attachment content')),
-                ('message_id', models.CharField(max_length=200, unique=True, verbose_name='Message-ID')),
-                ('status', models.CharField(choices=[('queued', 'Waiting'), ('sending', 'Being sent'), ('sent', 'Sent'), ('dead', 'Not delivered')], default='queued', max_length=10, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('next_attempt_at', models.DateTimeField(db_index=True, verbose_name='next attempt at')),
-                ('lease_until', models.DateTimeField(blank=True, help_text='A worker that dies while sending leaves the row; after this it is retried.', null=True, verbose_name='being sent until')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "cause",
+                    models.CharField(
+                        help_text="What the e-mail is about, e.g. plan-step:12 or report:7.",
+                        max_length=100,
+                        verbose_name="cause",
+                    ),
+                ),
+                ("to", models.EmailField(max_length=254, verbose_name="recipient")),
+                ("language", models.CharField(blank=True, max_length=10, verbose_name="language")),
+                ("subject", models.CharField(max_length=300, verbose_name="subject")),
+                ("body", models.TextField(verbose_name="text")),
+                ("html", models.TextField(blank=True, verbose_name="HTML")),
+                (
+                    "attachment_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="attachment"),
+                ),
+                (
+                    "attachment_type",
+                    models.CharField(blank=True, max_length=100, verbose_name="attachment type"),
+                ),
+                (
+                    "attachment",
+                    models.BinaryField(blank=True, null=True, verbose_name="attachment content"),
+                ),
+                (
+                    "message_id",
+                    models.CharField(max_length=200, unique=True, verbose_name="Message-ID"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting"),
+                            ("sending", "Being sent"),
+                            ("sent", "Sent"),
+                            ("dead", "Not delivered"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(db_index=True, verbose_name="next attempt at"),
+                ),
+                (
+                    "lease_until",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="A worker that dies while sending leaves the row; after this it is retried.",
+                        null=True,
+                        verbose_name="being sent until",
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
             ],
             options={
-                'verbose_name': 'e-mail',
-                'verbose_name_plural': 'e-mails',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='outbox_due')],
-                'constraints': [models.UniqueConstraint(fields=('cause', 'to'), name='outbox_once_per_recipient')],
+                "verbose_name": "e-mail",
+                "verbose_name_plural": "e-mails",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("cause", "to"), name="outbox_once_per_recipient"
+                    )
+                ],
             },
         ),
     ]

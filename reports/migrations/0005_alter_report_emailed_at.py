@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0004_iati_disclosure_control'),
+        ("reports", "0004_iati_disclosure_control"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='report',
-            name='emailed_at',
-            field=models.DateTimeField(blank=True, help_text='When its e-mails were put in the outbox (see there whether they went).', null=True, verbose_name='e-mails queued at'),
+            model_name="report",
+            name="emailed_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When its e-mails were put in the outbox (see there whether they went).",
+                null=True,
+                verbose_name="e-mails queued at",
+            ),
         ),
     ]
