@@ -6,6 +6,7 @@ import json
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 
 
@@ -36,3 +37,14 @@ def _unique_keys(pairs):
         duplicate = next(key for key in keys if keys.count(key) > 1)
         raise ValueError(f"the key {duplicate!r} is given twice")
     return dict(pairs)
+
+
+class StrictContentNegotiation(DefaultContentNegotiation):
+    """A body's Content-Type names what it is: `*/*` or `application/*` describes nothing,
+    and is answered 415 Unsupported Media Type instead of being read as JSON."""
+
+    def select_parser(self, request, parsers):
+        main_type, _slash, sub_type = request.content_type.partition(";")[0].partition("/")
+        if "*" in (main_type.strip(), sub_type.strip()):
+            return None
+        return super().select_parser(request, parsers)

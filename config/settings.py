@@ -193,6 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.parsers.StrictContentNegotiation",
     # The API's own documentation is the OpenAPI schema; OPTIONS is not another one.
     "DEFAULT_METADATA_CLASS": None,
     "DATE_INPUT_FORMATS": ["%Y-%m-%d"],

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, serializers, status
@@ -61,11 +61,49 @@ def caller_post(request) -> Post:
     return own_post_of(request.user)
 
 
+# Plain ASCII digits only: Python reads "1_000", Arabic-Indic or full-width digits and "2028-1-1"
+# as numbers and dates, which no embassy tool means to send and no file of the fund should
+# echo back in another form than it was given.
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal as a JSON number or as plain digits with an optional point ("1250.50")."""
+
+    default_error_messages = {
+        "plain": _("Give the amount as digits 0-9 with a decimal point, e.g. 1250.50."),
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not DECIMAL_TEXT.fullmatch(data.strip()):
+            self.fail("plain")
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    """A date as YYYY-MM-DD in ASCII digits, nothing else (ISO 8601's calendar date)."""
+
+    default_error_messages = {"plain": _("Give the date as YYYY-MM-DD, e.g. 2028-01-01.")}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not DATE_TEXT.fullmatch(value):
+            self.fail("plain")
+        return super().to_internal_value(value)
+
+
 class StrictSerializer(serializers.Serializer):
     # Rejects fields it does not know instead of ignoring them, so that a misspelt field is an
     # error and not a silent no-op. Read-only fields it shows (id, totals, timestamps) may be
     # sent back as read and are ignored. (A comment, not a docstring: drf-spectacular would
     # show a docstring as the description of every schema built on this class.)
+
+    # A model's dates and decimals are read as strictly as the declared ones.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: StrictDateField,
+        models.DecimalField: StrictDecimalField,
+    }
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

@@ -35,14 +35,14 @@ from grants.models import (
 from grants.selectors import annual_report_figures
 from priorities.models import IntendedResult, Priority, Theme
 
-from .base import StrictSerializer
+from .base import StrictDateField, StrictDecimalField, StrictSerializer
 
 MAX_TEXT = 20_000
 
 
 def money(**kwargs):
     """An amount in euros: a decimal string or number, two decimals at most (R5)."""
-    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+    return StrictDecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
 def year(**kwargs):
@@ -99,9 +99,9 @@ class MoneySerializer(serializers.Serializer):
 
 class FundYearSerializer(serializers.Serializer):
     year = serializers.IntegerField()
-    plan_submission_deadline = serializers.DateField()
-    review_deadline = serializers.DateField(allow_null=True)
-    report_deadline = serializers.DateField(
+    plan_submission_deadline = StrictDateField()
+    review_deadline = StrictDateField(allow_null=True)
+    report_deadline = StrictDateField(
         allow_null=True, help_text="When the annual report on this year is due (R10)."
     )
     min_project_size = money(help_text="R9: projects below this total count as fragmentation.")
@@ -227,9 +227,9 @@ class ReportedValueSerializer(serializers.Serializer):
     project_title = serializers.CharField(source="project")
     indicator = serializers.CharField()
     unit = serializers.CharField()
-    baseline = serializers.DecimalField(max_digits=14, decimal_places=2)
-    target = serializers.DecimalField(max_digits=14, decimal_places=2)
-    value = serializers.DecimalField(
+    baseline = StrictDecimalField(max_digits=14, decimal_places=2)
+    target = StrictDecimalField(max_digits=14, decimal_places=2)
+    value = StrictDecimalField(
         max_digits=14, decimal_places=2, help_text="Reported for the report's year."
     )
 
@@ -488,7 +488,7 @@ class ProjectSerializer(StrictSerializer, serializers.ModelSerializer):
 
 class IndicatorValueSerializer(StrictSerializer, serializers.ModelSerializer):
     year = year(help_text="A calendar year the project runs in (R13), from 2026 (R7).")
-    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    value = StrictDecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
         model = IndicatorValue
@@ -497,7 +497,7 @@ class IndicatorValueSerializer(StrictSerializer, serializers.ModelSerializer):
 
 
 class IndicatorValueUpdateSerializer(StrictSerializer):
-    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    value = StrictDecimalField(max_digits=14, decimal_places=2)
     note = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
 
 
@@ -508,8 +508,8 @@ class IndicatorSerializer(StrictSerializer, serializers.ModelSerializer):
         max_length=80,
         help_text="An intended result the project serves (R13).",
     )
-    baseline = serializers.DecimalField(max_digits=14, decimal_places=2)
-    target = serializers.DecimalField(max_digits=14, decimal_places=2)
+    baseline = StrictDecimalField(max_digits=14, decimal_places=2)
+    target = StrictDecimalField(max_digits=14, decimal_places=2)
     values = IndicatorValueSerializer(many=True, read_only=True)
 
     class Meta:

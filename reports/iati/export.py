@@ -34,6 +34,7 @@ from lxml import etree
 
 from countries.models import Country, Participation, Post
 from fund.codelists import SCHEMA, code
+from fund.text import printable
 from grants.models import (
     COMMITTED_PROJECT_STATUSES,
     BudgetLine,
@@ -832,7 +833,7 @@ def _narrative(parent, text: str, language: str | None = None) -> None:
     narrative = etree.SubElement(parent, "narrative")
     if language:
         narrative.set(XML_LANG, code("Language", language))
-    narrative.text = NOT_XML.sub("", text)
+    narrative.text = printable(NOT_XML.sub("", text), keep_newlines=True)
 
 
 def _organisation(parent, tag: str, *, ref: str, type_: str, role: str | None = None) -> None:

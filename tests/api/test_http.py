@@ -179,11 +179,14 @@ def test_malformed_json_is_400(api_world, api, raw):
     assert_problem(response, 400)
 
 
-def test_a_body_that_is_not_json_is_415(api_world, api):
-    response = api.generic(
-        "POST", f"{V1}/partners/", "name=x", content_type="application/x-www-form-urlencoded"
-    )
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "*/*", "application/*"]
+)
+def test_a_body_that_is_not_said_to_be_json_is_415(api_world, api, content_type):
+    body = "name=x" if "form" in content_type else json.dumps({"name": "Nieuw"})
+    response = api.generic("POST", f"{V1}/partners/", body, content_type=content_type)
     assert_problem(response, 415)
+    assert not Partner.objects.filter(name="Nieuw").exists()
 
 
 @pytest.mark.parametrize(
@@ -199,6 +202,15 @@ def test_a_body_that_is_not_json_is_415(api_world, api):
         ({"status": "finished"}, "status"),
         ({"title": "x" * 251}, "title"),
         ({"title": ""}, "title"),
+        # Digits Python reads but nobody writes in a form: refused, not guessed at.
+        ({"start_date": "2028-1-1"}, "start_date"),
+        ({"start_date": "\uff12\uff10\uff12\uff18-01-01"}, "start_date"),
+        ({"budget": [{"year": 2026, "amount": "1_000"}]}, "budget.0.amount"),
+        ({"budget": [{"year": 2026, "amount": "\u0661\u0660\u0660"}]}, "budget.0.amount"),
+        # Texts no file or e-mail of the fund can carry.
+        ({"title": "Aantal \u0001 personen"}, "title"),
+        ({"title": "Rechten \u202evoor\u202c allen"}, "title"),
+        ({"description": "zero\u200bwidth"}, "description"),
     ],
 )
 def test_bad_project_input_is_400(api_world, api, changes, field):

@@ -127,7 +127,7 @@ def test_make_report_runs_the_same_code_for_operators(year, capsys):
     call_command("make_report", "weekly", "--period", "2026-W11")
     call_command("make_report", "weekly", "--period", "2026-W11")
     output = capsys.readouterr().out
-    assert "made" in output and "already there" in output
+    assert "gemaakt" in output and "bestond al" in output  # in the fund's language
     assert Report.objects.filter(kind="weekly", period="2026-W11").count() == 1
 
 

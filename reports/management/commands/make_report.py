@@ -25,7 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, kind, period, deliver, **options):
         report, made = services.build_report(kind, period)
         state = _("made") if made else _("already there")
-        self.stdout.write(f"{report}: {state} (status {report.status}, id {report.pk}).")
+        status = report.get_status_display()
+        self.stdout.write(f"{report}: {state} ({_('status')} {status}, id {report.pk}).")
         if deliver:
             outcomes = deliver_due()
             self.stdout.write(
