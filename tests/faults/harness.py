@@ -143,7 +143,8 @@ class Celery:
             **os.environ,
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": redis.url,
-            "CELERY_VISIBILITY_TIMEOUT": "20",
+            # Long: a test that passes proves the catch-up, not a redelivery by the broker.
+            "CELERY_VISIBILITY_TIMEOUT": "600",
             "DJANGO_DEBUG": "true",
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DJANGO_TESTING": "false",
@@ -174,7 +175,7 @@ class Celery:
 
     def worker(self, *args) -> subprocess.Popen:
         process = self.start("worker", "--pool", "prefork", "--concurrency", "1", *args)
-        wait_until(lambda: "ready." in self.logs[-1].read_text(), 60, "worker ready", self.logs)
+        wait_until(lambda: "ready." in self.logs[-1].read_text(), 120, "worker ready", self.logs)
         return process
 
     def beat(self) -> subprocess.Popen:

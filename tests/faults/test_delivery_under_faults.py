@@ -112,7 +112,7 @@ def test_a_pool_child_killed_while_building_is_rejected_back_to_the_queue(world)
     worker = celery.worker()
     with BuildBlocked() as blocked:
         send_task(world["redis"], "reports.tasks.make_report", "weekly", "2026-W20")
-        wait_until(blocked.waiting, 30, "the build waits on the lock", celery.logs)
+        wait_until(blocked.waiting, 60, "the build waits on the lock", celery.logs)
         [child] = Celery.children(worker)
         import os
         import signal
@@ -128,13 +128,13 @@ def test_a_whole_worker_killed_while_building_is_caught_up_at_the_next_start(wor
     worker = celery.worker()
     with BuildBlocked() as blocked:
         send_task(world["redis"], "reports.tasks.make_report", "weekly", "2026-W20")
-        wait_until(blocked.waiting, 30, "the build waits on the lock", celery.logs)
+        wait_until(blocked.waiting, 60, "the build waits on the lock", celery.logs)
         Celery.kill(worker)
     assert Report.objects.get(period="2026-W20").status == ReportStatus.PENDING
     started = time.monotonic()
     celery.worker()  # its start sweeps: the abandoned report is taken over at once
     assert_exactly_once(world)
-    assert time.monotonic() - started < 40  # not the broker's visibility timeout
+    assert time.monotonic() - started < 120  # not the broker's visibility timeout (600 s)
 
 
 def test_smtp_refusing_and_then_returning_delivers_each_recipient_once(world):
@@ -143,10 +143,10 @@ def test_smtp_refusing_and_then_returning_delivers_each_recipient_once(world):
     celery.worker()
     celery.beat()
     send_task(world["redis"], "reports.tasks.make_report", "weekly", "2026-W20")
-    wait_until(done, 30, "report done", celery.logs)
+    wait_until(done, 60, "report done", celery.logs)
     wait_until(
         lambda: Message.objects.filter(attempts__gte=2).count() == len(RECIPIENTS),
-        30, "retries while the server refuses", celery.logs,
+        60, "retries while the server refuses", celery.logs,
     )  # fmt: skip
     assert sink.received == []
     sink.start()
@@ -177,7 +177,7 @@ def test_the_broker_down_across_a_scheduled_fire_is_caught_up(world):
     celery.beat()
     wait_until(lambda: "Couldn't apply scheduled task" in celery.log_text() or
                "Cannot connect" in celery.log_text() or "Error" in celery.log_text(),
-               30, "beat fails to hand over")  # fmt: skip
+               60, "beat fails to hand over")  # fmt: skip
     redis.start()
     celery.worker()
     assert_exactly_once(world, "weekly", owed[-1])
@@ -215,7 +215,7 @@ def test_the_broker_down_while_a_plan_is_submitted_loses_no_e_mail(world, monkey
     assert Message.objects.filter(to="rev@example.org", status=MessageStatus.QUEUED).exists()
     redis.start()
     celery.worker()  # its start delivers what waited
-    wait_until(lambda: sink.to("rev@example.org"), 30, "the reviewer's e-mail", celery.logs)
+    wait_until(lambda: sink.to("rev@example.org"), 60, "the reviewer's e-mail", celery.logs)
     time.sleep(2)
     assert len(sink.to("rev@example.org")) == 1
 
@@ -233,17 +233,58 @@ def test_the_database_connection_killed_while_a_mail_is_in_flight_sends_it_once(
 
 def test_an_smtp_server_that_never_answers_holds_no_lock_and_nothing_waits_behind_it(world):
     sink, celery = world["sink"], world["celery"]
-    sink.hang(seconds=15)
     celery.worker("--concurrency", "2")
+    sink.hang(seconds=20)
     send_task(world["redis"], "reports.tasks.make_report", "weekly", "2026-W20")
-    wait_until(done, 30, "the report is made while the server hangs", celery.logs)
+    wait_until(done, 60, "the report is made while the server hangs", celery.logs)
     # Another report is made meanwhile: the hanging delivery holds no lock.
     send_task(world["redis"], "reports.tasks.make_report", "monthly", "2026-05")
-    wait_until(lambda: done("monthly", "2026-05"), 30, "a second report", celery.logs)
+    wait_until(lambda: done("monthly", "2026-05"), 60, "a second report", celery.logs)
     wait_until(
         lambda: Message.objects.filter(last_error__icontains="timed out").exists(),
-        30, "the e-mail timeout gives up", celery.logs,
+        60, "the e-mail timeout gives up", celery.logs,
     )  # fmt: skip
-    assert sink.received == []
     celery.beat()  # retries; once the server answers again, each recipient gets one
     assert_exactly_once(world)
+
+
+def test_the_database_failing_while_the_workers_deliver_loses_no_step_e_mail(world):
+    """The plan step's e-mails wait in the outbox; while the workers' connections are killed
+    over and over, delivery fails and is retried; afterwards each recipient has one."""
+    import threading
+
+    from django.contrib.auth.models import Group
+
+    from fund.access import ensure_roles
+    from grants import services
+    from tests.factories import UserFactory
+    from tests.helpers import make_participant, make_plan
+
+    celery, sink, actor = world["celery"], world["sink"], world["actor"]
+    ensure_roles()
+    for name in ("rev1", "rev2"):
+        reviewer = UserFactory(username=name, email=f"{name}@example.org", is_staff=True)
+        reviewer.groups.add(Group.objects.get(name="beoordelaar"))
+    post = make_participant(actor, world["year"])
+    services.plan_submit(actor=actor, plan=make_plan(actor, post, world["year"]))
+    stop = threading.Event()
+
+    def keep_killing():
+        while not stop.is_set():
+            terminate_worker_connections()
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=keep_killing, daemon=True)
+    killer.start()
+    try:
+        celery.worker()
+        celery.beat()
+        time.sleep(4)  # deliveries fail on a dead connection, again and again
+    finally:
+        stop.set()
+        killer.join(timeout=5)
+    for name in ("rev1", "rev2"):
+        address = f"{name}@example.org"
+        wait_until(lambda a=address: sink.to(a), 90, f"{address}'s e-mail", celery.logs)
+    time.sleep(3)
+    assert [len(sink.to(f"{name}@example.org")) for name in ("rev1", "rev2")] == [1, 1]
