@@ -501,6 +501,12 @@ def main() -> int:
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
             DJANGO_SECURE_SSL_REDIRECT="false",
             DJANGO_LOG_LEVEL="WARNING",
+            # Production services (config.checks refuses to start without them): the throttle
+            # counts in Redis, as it does on several web servers; no e-mail is sent.
+            CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
+            CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"),
+            EMAIL_URL="smtp://127.0.0.1:25",
+            FUND_REPORT_RECIPIENTS="bench@example.org",
         )
         if args.conn_max_age is not None:
             server_env["DJANGO_CONN_MAX_AGE"] = str(args.conn_max_age)

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 from celery import Celery
@@ -12,6 +13,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("mensenrechtenfonds")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@beat_init.connect
+def refuse_unsafe_production(**_signal) -> None:
+    """With DEBUG off, a worker or beat without a real broker, mail server, shared cache or
+    report recipients does not start (config.checks)."""
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    django.setup()
+    from config.checks import refuse_to_start_if_unsafe
+
+    try:
+        refuse_to_start_if_unsafe()
+    except ImproperlyConfigured as error:
+        sys.stderr.write(f"{error}\n")
+        raise SystemExit(1) from error
+
 
 _FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
 

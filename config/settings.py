@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "grants",
     "reports",
     "seeds",
+    "config.apps.ConfigConfig",
 ]
 
 MIDDLEWARE = [

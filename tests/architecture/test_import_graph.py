@@ -59,6 +59,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "*.management.*",
             "*.templatetags.*",
             "*.apps",
+            "config.checks",
             "seeds",
             "seeds.*",
         ),

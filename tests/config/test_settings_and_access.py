@@ -52,17 +52,52 @@ def run_manage(*args, **env):
     )
 
 
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "fonds.example.org",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "EMAIL_URL": "smtp://127.0.0.1:25",
+    "FUND_REPORT_RECIPIENTS": "fonds@example.org",
+}
+
+
 def test_production_settings_pass_check_deploy():
-    result = run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY="x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
-        DJANGO_ALLOWED_HOSTS="fonds.example.org",
-    )
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("missing", "check_id"),
+    [
+        ("CELERY_BROKER_URL", "fund.E001"),
+        ("EMAIL_URL", "fund.E002"),
+        ("CACHE_URL", "fund.E003"),
+        ("FUND_REPORT_RECIPIENTS", "fund.E004"),
+    ],
+)
+def test_production_without_a_real_service_fails_check_deploy(missing, check_id):
+    """No silent development fallback with DEBUG off: an embedded broker, console mail, a
+    per-process cache or reports to nobody are errors, not defaults."""
+    environment = {key: value for key, value in PRODUCTION.items() if key != missing}
+    result = run_manage("check", "--deploy", **environment)
+    assert result.returncode != 0
+    assert check_id in result.stderr + result.stdout
+
+
+def test_a_web_process_without_a_broker_does_not_start():
+    environment = {key: value for key, value in PRODUCTION.items() if key != "CELERY_BROKER_URL"}
+    environment.pop("DJANGO_DEBUG")
+    code = "import config.wsgi"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},
+             **environment, "DJANGO_DEBUG": "false"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0 and "fund.E001" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
