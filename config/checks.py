@@ -65,6 +65,24 @@ def production_services(app_configs=None, **kwargs) -> list[Error]:
     return errors
 
 
+@register()
+def outbox_lease(app_configs=None, **kwargs) -> list[Error]:
+    """An e-mail's lease must outlast the delivery task, or a slow worker's message is sent by
+    a second one while the first is still at it."""
+    from outbox.services import delivery_hard_limit
+
+    if delivery_hard_limit() < settings.OUTBOX_LEASE_SECONDS:
+        return []
+    return [
+        Error(
+            f"OUTBOX_LEASE_SECONDS ({settings.OUTBOX_LEASE_SECONDS}) must exceed the delivery "
+            f"task's hard time limit ({delivery_hard_limit()} s).",
+            hint="Raise OUTBOX_LEASE_SECONDS, or lower OUTBOX_BATCH_SECONDS or EMAIL_TIMEOUT.",
+            id="fund.E005",
+        )
+    ]
+
+
 def refuse_to_start_if_unsafe() -> None:
     """Run the checks at a process's start; an error stops it with the checks' own text."""
     from django.core.checks import run_checks

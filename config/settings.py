@@ -270,20 +270,22 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     # A task whose worker vanished before acknowledging it is handed out again after this
-    # long (Redis, SQS). Longer than any retry's countdown (at most 15 minutes), or a waiting
-    # retry would be handed out twice.
+    # long (Redis, SQS). Longer than any task's hard time limit (the IATI export: 1900 s) and
+    # any retry's countdown, or a running or waiting task would be handed out twice. A lost
+    # worker's reports and e-mails do not wait for it: the start sweep catches them up.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
-# Exactly once (docs/operations.md): a task is acknowledged only when it has finished, and
+# Exactly once (docs/delivery.md): a task is acknowledged only when it has finished, and
 # one whose worker process died (killed, out of memory) goes back to the queue instead of
 # being dropped; every task is idempotent, so running it again is safe.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Nothing hangs: every task has a soft limit (an exception it can clean up after) and a hard
-# one (the process is killed and the task handed out again).
+# one (the process is killed; Celery counts the task as failed: the sweep makes a report
+# again, the lease lets another worker send an e-mail).
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -306,14 +308,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mensenrechtenfonds@l
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # The outbox (outbox.services): every e-mail is a row, delivered by the workers, retried with
 # exponential back-off (base and maximum wait) up to a number of attempts, then "not
-# delivered" (the admin resends it). A worker delivers for at most BATCH seconds per task; a
-# message a dead worker held is retried after LEASE seconds (longer than the task's limit).
-OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+# delivered" (the admin resends it) — or once it is GIVE_UP_HOURS old, so that a weekend's
+# outage is outlasted. A worker delivers for at most BATCH seconds per task; a message a dead
+# worker held is retried after LEASE seconds (longer than the task's hard limit).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=100)
+OUTBOX_GIVE_UP_HOURS = env.int("OUTBOX_GIVE_UP_HOURS", default=72)
 OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
 OUTBOX_BATCH_SECONDS = env.int("OUTBOX_BATCH_SECONDS", default=120)
-OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
-OUTBOX_RECORD_ATTEMPTS = env.int("OUTBOX_RECORD_ATTEMPTS", default=5)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=600)
 # Who gets the periodic reports (comma-separated addresses).
 FUND_REPORT_RECIPIENTS = env.list("FUND_REPORT_RECIPIENTS", default=[])
 # Making a report: its soft and hard time limits; a report "being made" for longer than the

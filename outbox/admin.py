@@ -36,7 +36,7 @@ class MessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Send again"), permissions=["resend"])
     def resend(self, request, queryset):
-        count = services.resend(queryset)
+        count = services.resend(queryset, actor=request.user)
         self.message_user(
             request,
             ngettext(

@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fund.access import Action, ensure_allowed
 from fund.text import printable
 
 from .models import Message, MessageStatus
@@ -94,23 +95,28 @@ def ask_for_delivery() -> None:
     from celery import current_app
 
     try:
-        current_app.send_task(DELIVER_TASK, ignore_result=True)
+        current_app.send_task(DELIVER_TASK, ignore_result=True, retry=False)
     except Exception:
         logger.warning("outbox: could not ask a worker to deliver; the next sweep will")
 
 
-def resend(messages) -> int:
-    """Queue again (the admin's "opnieuw versturen"): now, with a fresh count of attempts;
-    an e-mail that was sent is sent once more only on purpose, under the same Message-ID."""
-    count = messages.exclude(status=MessageStatus.SENDING).update(
-        status=MessageStatus.QUEUED,
-        attempts=0,
-        next_attempt_at=timezone.now(),
-        lease_until=None,
-        last_error="",
-    )
-    if count:
-        transaction.on_commit(ask_for_delivery)
+def resend(messages, *, actor) -> int:
+    """Queue again (the admin's "opnieuw versturen"; fund managers only): now, with a fresh
+    count of attempts; an e-mail that was sent is sent once more only on purpose, under the
+    same Message-ID. Who resent what is logged."""
+    ensure_allowed(actor, Action.RESEND_MAIL)
+    with transaction.atomic():
+        chosen = list(messages.exclude(status=MessageStatus.SENDING).values_list("pk", flat=True))
+        count = Message.objects.filter(pk__in=chosen).update(
+            status=MessageStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            lease_until=None,
+            last_error="",
+        )
+        if count:
+            logger.info("outbox: user %s queued messages %s again", actor.pk, chosen)
+            transaction.on_commit(ask_for_delivery)
     return count
 
 
@@ -149,6 +155,13 @@ def claim() -> Message | None:
         )
         if candidate is None:
             return None
+        if candidate.status == MessageStatus.SENDING and given_up(candidate):
+            # Its worker died (killed, out of memory, a hard time limit) on every attempt.
+            Message.objects.filter(pk=candidate.pk, attempts=candidate.attempts).update(
+                status=MessageStatus.DEAD, lease_until=None,
+                last_error="The worker sending it was lost on the last attempt.",
+            )  # fmt: skip
+            return None
         lease = timezone.now() + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
         taken = Message.objects.filter(
             pk=candidate.pk, status=candidate.status, attempts=candidate.attempts
@@ -157,6 +170,13 @@ def claim() -> Message | None:
         return None
     candidate.refresh_from_db()
     return candidate
+
+
+def given_up(message: Message) -> bool:
+    """The last attempt: too many, or the first one too long ago (a weekend's outage is
+    outlasted: OUTBOX_GIVE_UP_HOURS)."""
+    too_old = message.created_at < timezone.now() - timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS)
+    return message.attempts >= settings.OUTBOX_MAX_ATTEMPTS or too_old
 
 
 def permanent(error: Exception) -> bool:
@@ -187,44 +207,68 @@ def send(message: Message, smtp=None) -> None:
     mail.send(fail_silently=False)
 
 
-def _record(pk: int, **fields) -> None:
-    """Record a delivery's outcome; a connection that died meanwhile is opened again, so
-    that an accepted message is not sent a second time for want of a row update."""
-    for attempt in range(settings.OUTBOX_RECORD_ATTEMPTS):
+def _record(message: Message, **fields) -> None:
+    """Record a delivery's outcome, only while this worker's claim holds (a worker whose
+    lease ran out must not overwrite the next one's outcome). A connection that died
+    meanwhile is opened again, until shortly before the lease ends, so that an accepted
+    message is not sent a second time for want of a row update."""
+    claim_of = Message.objects.filter(
+        pk=message.pk, status=MessageStatus.SENDING, attempts=message.attempts
+    )
+    attempt = 0
+    while True:
         try:
-            Message.objects.filter(pk=pk).update(**fields)
+            if not claim_of.update(**fields):
+                logger.warning("outbox: message %s was taken over before it was recorded",
+                               message.pk)  # fmt: skip
             return
         except DatabaseError:
-            logger.warning("outbox: could not record message %s, reconnecting", pk)
+            wait = min(2**attempt, 10)
+            if timezone.now() + timedelta(seconds=wait + 5) >= message.lease_until:
+                raise  # the lease runs out: the message is retried, under its Message-ID
+            logger.warning("outbox: could not record message %s, reconnecting", message.pk)
             connection.close()
-            time.sleep(min(2**attempt, 10))
-    Message.objects.filter(pk=pk).update(**fields)  # the last try raises; the lease retries
+            time.sleep(wait)
+            attempt += 1
 
 
 def deliver(message: Message, smtp=None) -> str:
     """Send one claimed message and record the outcome: sent, queued again with back-off,
     or dead (a permanent refusal, or the last attempt)."""
+    if timezone.now() >= message.lease_until:  # claimed too long ago: another worker may
+        return MessageStatus.QUEUED  # have it by now
     try:
+        if smtp is not None and getattr(smtp, "connection", True) is None:
+            # Opened here, closed after the batch: the server's answer to QUIT is no part
+            # of any one message's delivery.
+            smtp.open()
         send(message, smtp)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:2000]
-        last = message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-        if permanent(error) or last:
+        if permanent(error) or given_up(message):
             logger.error("outbox: message %s not delivered: %s", message.pk, reason)
-            _record(message.pk, status=MessageStatus.DEAD, lease_until=None, last_error=reason)
+            _record(message, status=MessageStatus.DEAD, lease_until=None, last_error=reason)
             return MessageStatus.DEAD
         logger.warning("outbox: message %s failed (attempt %s): %s", message.pk,
                        message.attempts, reason)  # fmt: skip
         _record(
-            message.pk,
+            message,
             status=MessageStatus.QUEUED,
             lease_until=None,
             last_error=reason,
             next_attempt_at=timezone.now() + retry_delay(message.attempts),
         )
         return MessageStatus.QUEUED
-    _record(message.pk, status=MessageStatus.SENT, lease_until=None, sent_at=timezone.now())
+    _record(message, status=MessageStatus.SENT, lease_until=None, sent_at=timezone.now())
     return MessageStatus.SENT
+
+
+def delivery_soft_limit() -> int:
+    return settings.OUTBOX_BATCH_SECONDS + 4 * settings.EMAIL_TIMEOUT + 30
+
+
+def delivery_hard_limit() -> int:
+    return delivery_soft_limit() + 30
 
 
 def deliver_due(*, budget_seconds: float | None = None) -> Counter:
@@ -235,6 +279,8 @@ def deliver_due(*, budget_seconds: float | None = None) -> Counter:
     outcomes: Counter = Counter()
     smtp = get_connection(fail_silently=False)
     try:
+        # A message may take a few EMAIL_TIMEOUTs (connect, data, quit): none is begun that
+        # could not finish before the task's soft time limit (outbox.tasks).
         while time.monotonic() < stop_at:
             message = claim()
             if message is None:

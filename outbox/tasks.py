@@ -1,7 +1,6 @@
 """The delivery task: thin over outbox.services, run on commit, every minute and at start."""
 
 from celery import shared_task
-from django.conf import settings
 from django.db import DatabaseError
 
 from . import services
@@ -16,8 +15,10 @@ from . import services
     retry_backoff=10,
     retry_backoff_max=300,
     max_retries=10,
-    soft_time_limit=settings.OUTBOX_BATCH_SECONDS + 30,
-    time_limit=settings.OUTBOX_BATCH_SECONDS + 60,
+    # Room for the last message begun in the batch (connect, data, quit: EMAIL_TIMEOUT
+    # each); the lease (OUTBOX_LEASE_SECONDS) is longer than the hard limit (config.checks).
+    soft_time_limit=services.delivery_soft_limit(),
+    time_limit=services.delivery_hard_limit(),
 )
 def deliver() -> dict:
     """Deliver every due e-mail of the outbox; returns the count per outcome."""

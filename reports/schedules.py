@@ -29,6 +29,7 @@ def ensure_schedules(**kwargs) -> None:
         for name, (kind, crontab) in SCHEDULES.items()
     }
     wanted |= {name: (task, crontab, []) for name, (task, crontab) in TASK_SCHEDULES.items()}
+    now = timezone.now()
     for name, (task, (minute, hour, day_of_week, day_of_month, month), args) in wanted.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
@@ -45,6 +46,10 @@ def ensure_schedules(**kwargs) -> None:
             task=task,
             crontab=crontab,
             args=json.dumps(args),
-            # From when the sweep owes this schedule's reports (not the periods before).
-            start_time=timezone.now(),
+            # From when the sweep owes this schedule's reports (not the periods before); and
+            # "last run now", or beat would count it as never run and fire it at once.
+            start_time=now,
+            last_run_at=now,
         )
+    # A schedule of an earlier release owes nothing from before this one was installed.
+    PeriodicTask.objects.filter(name__in=wanted, start_time__isnull=True).update(start_time=now)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -326,12 +326,17 @@ def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
             report, _created = Report.objects.get_or_create(kind=kind, period=period)
     except IntegrityError:  # a second beat made it at the same moment
         report = Report.objects.get(kind=kind, period=period)
+    # The attempt is counted before it begins, in a transaction of its own: a build that
+    # kills its worker (out of memory, a hard time limit) still counts towards the sweep's
+    # maximum, instead of being tried for ever.
+    Report.objects.filter(pk=report.pk).exclude(status=ReportStatus.DONE).update(
+        attempts=F("attempts") + 1
+    )
     try:
         with transaction.atomic():
             report = Report.objects.select_for_update().get(pk=report.pk)
             if report.status == ReportStatus.DONE:
                 return report, False
-            report.attempts += 1
             taken_at = timezone.now()
             data = _content(kind, period)
             # The moment the figures were taken: a report made late (caught up by the sweep,
@@ -356,7 +361,6 @@ def build_report(kind: str, period: str | None = None) -> tuple[Report, bool]:
         Report.objects.filter(pk=report.pk).exclude(status=ReportStatus.DONE).update(
             status=ReportStatus.FAILED,
             failure_reason=f"{type(error).__name__}: {error}"[:2000],
-            attempts=F("attempts") + 1,  # the attempt's own count was rolled back with it
         )
         raise
 
@@ -436,7 +440,11 @@ def abandoned(report: Report) -> bool:
         return report.attempts < REPORT_MAX_ATTEMPTS
     if report.status != ReportStatus.PENDING:
         return False
+    if report.attempts >= REPORT_MAX_ATTEMPTS:
+        return False
     overdue = report.created_at < timezone.now() - timedelta(seconds=settings.REPORT_TIME_LIMIT)
+    if connection.vendor != "postgresql":  # no row locks to ask: only the age tells
+        return overdue
     with transaction.atomic():
         unlocked = bool(Report.objects.select_for_update(skip_locked=True).filter(pk=report.pk)[:1])
     return unlocked or overdue
@@ -448,15 +456,22 @@ def reports_owed(now: datetime | None = None) -> list[tuple[str, str]]:
     now = now or timezone.now()
     window = now - timedelta(days=settings.REPORT_CATCH_UP_DAYS)
     owed = scheduled_periods(now)
+    of_owed = Q(pk__in=[])
+    for kind, period in owed:
+        of_owed |= Q(kind=kind, period=period)
+    unfinished = Q(created_at__gte=window) & ~Q(status=ReportStatus.DONE)
     existing = {
         (report.kind, report.period): report
-        for report in Report.objects.filter(
-            Q(created_at__gte=window) | Q(status=ReportStatus.PENDING)
-        ).defer("xlsx", "csv", "data")
+        for report in Report.objects.filter(of_owed | unfinished).defer("xlsx", "csv", "data")
     }
     todo = {pair for pair in owed if pair not in existing}
     todo |= {pair for pair, report in existing.items() if abandoned(report)}
-    return sorted(todo)
+    return sorted(pair for pair in todo if not stale(*pair, now=now))
+
+
+def stale(kind: str, period: str, *, now: datetime) -> bool:
+    """A reminder of another day than today is stale news: never made or mailed late."""
+    return kind == ReportKind.REMINDER and period != timezone.localdate(now).isoformat()
 
 
 def reports_unmailed(now: datetime | None = None) -> list[int]:
@@ -464,8 +479,7 @@ def reports_unmailed(now: datetime | None = None) -> list[int]:
     earlier release while the mail server was away)."""
     now = now or timezone.now()
     window = now - timedelta(days=settings.REPORT_CATCH_UP_DAYS)
-    return list(
-        Report.objects.filter(
-            status=ReportStatus.DONE, emailed_at__isnull=True, created_at__gte=window
-        ).values_list("pk", flat=True)
-    )
+    rows = Report.objects.filter(
+        status=ReportStatus.DONE, emailed_at__isnull=True, created_at__gte=window
+    ).values_list("pk", "kind", "period")
+    return [pk for pk, kind, period in rows if not stale(kind, period, now=now)]

@@ -153,7 +153,7 @@ class Celery:
             "FUND_REPORT_RECIPIENTS": recipients,
             "OUTBOX_RETRY_SECONDS": "1",
             "OUTBOX_RETRY_MAX_SECONDS": "2",
-            "OUTBOX_LEASE_SECONDS": "8",
+            "OUTBOX_LEASE_SECONDS": "90",
             "OUTBOX_BATCH_SECONDS": "5",
             "OUTBOX_MAX_ATTEMPTS": "60",
         }

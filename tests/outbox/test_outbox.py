@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core import mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from fund.access import ensure_roles
+from fund.checks import FundRuleError
 from outbox import services as outbox
 from outbox.models import Message, MessageStatus
 from outbox.services import Letter
@@ -143,9 +143,51 @@ def test_the_outbox_admin_lists_in_dutch_and_a_fund_manager_sends_again(client, 
 
 def test_a_reviewer_reads_the_outbox_but_cannot_send_again(client):
     outbox.enqueue("report:1", letters("fonds@x.nl"))
+    Message.objects.update(status=MessageStatus.DEAD, attempts=3)
     client.force_login(staff("beoordelaar"))
     url = reverse("admin:outbox_message_changelist")
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert "fonds@x.nl" in page and "Opnieuw versturen" not in page
     client.post(url, {"action": "resend", "_selected_action": [Message.objects.get().pk]})
-    assert Message.objects.get().attempts == 0 and not mail.outbox
+    row = Message.objects.get()
+    assert (row.status, row.attempts) == (MessageStatus.DEAD, 3)
+    with pytest.raises(FundRuleError):  # the service refuses too, not only the screen
+        outbox.resend(Message.objects.all(), actor=staff("alleen-lezen"))
+    assert deliver_outbox() == []
+
+
+def test_a_worker_lost_on_every_attempt_makes_the_message_dead(settings):
+    outbox.enqueue("x", letters("a@x.nl"))
+    Message.objects.update(
+        status=MessageStatus.SENDING,
+        attempts=settings.OUTBOX_MAX_ATTEMPTS,
+        lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    assert outbox.claim() is None
+    assert Message.objects.get().status == MessageStatus.DEAD
+
+
+def test_an_outcome_is_not_recorded_over_another_workers_claim():
+    outbox.enqueue("x", letters("a@x.nl"))
+    mine = outbox.claim()
+    # My lease ran out and another worker claimed it again.
+    Message.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    theirs = outbox.claim()
+    assert theirs.attempts == mine.attempts + 1
+    Message.objects.update(lease_until=timezone.now() + timedelta(minutes=5))
+    mine.lease_until = timezone.now() + timedelta(minutes=5)
+    outbox.deliver(mine)  # sends (the unknowable case), but must not mark their claim
+    row = Message.objects.get()
+    assert (row.status, row.attempts) == (MessageStatus.SENDING, theirs.attempts)
+
+
+def test_an_e_mail_gives_up_by_age_not_only_by_count(settings, flaky):
+    settings.OUTBOX_MAX_ATTEMPTS = 100
+    outbox.enqueue("x", letters("a@x.nl"))
+    flaky.fail = {"a@x.nl": [disconnected(), disconnected()]}
+    deliver_outbox()
+    assert Message.objects.get().status == MessageStatus.QUEUED
+    Message.objects.update(created_at=timezone.now() - timedelta(hours=73))
+    make_due()
+    deliver_outbox()
+    assert Message.objects.get().status == MessageStatus.DEAD

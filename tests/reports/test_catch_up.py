@@ -95,6 +95,8 @@ def test_of_the_daily_reminder_only_todays_is_owed():
 def test_a_failed_or_abandoned_report_is_taken_over_and_a_done_one_left_alone(year):
     failed = Report.objects.create(kind="monthly", period="2026-10", status=ReportStatus.FAILED)
     abandoned = Report.objects.create(kind="weekly", period="2026-W40")  # pending, no builder
+    # Being made for longer than its hard time limit (on SQLite only the age tells).
+    Report.objects.filter(pk=abandoned.pk).update(created_at=timezone.now() - timedelta(hours=1))
     reports.build_report("weekly", "2026-W41")
     owed = reports.reports_owed()
     assert ("monthly", "2026-10") in owed and ("weekly", "2026-W40") in owed
@@ -213,6 +215,26 @@ def test_create_post_user_keeps_the_language_it_is_given(capsys):
     call_command("create_post_user", "lang", "--post", post.code, "--role", "viewer",
                  "--email", "l@example.org", "--language", "en")  # fmt: skip
     assert PostMembership.objects.get(user__username="lang").language == "en"
+
+
+def test_a_new_schedule_does_not_fire_at_once_and_old_reminders_are_stale():
+    from django_celery_beat.models import PeriodicTask
+
+    weekly = PeriodicTask.objects.get(name="Wekelijkse fondssamenvatting")
+    assert weekly.last_run_at is not None  # beat would otherwise fire it on its first tick
+    Report.objects.create(kind="reminder", period="2026-01-05", status=ReportStatus.FAILED)
+    assert ("reminder", "2026-01-05") not in reports.reports_owed()
+
+
+def test_a_build_that_kills_its_worker_still_counts_its_attempt(year, monkeypatch):
+    def killed(kind, period):
+        raise SystemExit("the worker is gone")  # not caught as a failure: like a SIGKILL
+
+    monkeypatch.setattr(reports, "_content", killed)
+    with pytest.raises(SystemExit):
+        reports.build_report("weekly", "2026-W43")
+    report = Report.objects.get(kind="weekly", period="2026-W43")
+    assert (report.status, report.attempts) == (ReportStatus.PENDING, 1)
 
 
 def test_the_schedules_include_the_sweep_and_the_delivery():
