@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from tests.helpers import postgres_only
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -135,3 +137,38 @@ def test_password_guessing_is_locked_out_with_a_dutch_message(client, settings):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert "Too many failed logins" in english.content.decode()
+
+
+PRINT_PRELOAD = "from django.conf import settings; print(settings.SECURE_HSTS_PRELOAD)"
+
+
+def test_hsts_preload_is_the_operators_promise_not_a_default():
+    result = run_manage("shell", "--no-imports", "-c", PRINT_PRELOAD, **PRODUCTION)
+    assert result.stdout.strip() == "False", result.stderr
+    preload = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        PRINT_PRELOAD,
+        **PRODUCTION,
+        DJANGO_SECURE_HSTS_PRELOAD="true",
+    )
+    assert preload.stdout.strip() == "True", preload.stderr
+
+
+@postgres_only
+def test_psycopgs_pool_is_used_with_pool_true_in_the_database_url():
+    from django.db import connection
+
+    s = connection.settings_dict
+    url = (
+        f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/postgres?pool=true"
+    )
+    code = (
+        "from django.db import connection; connection.ensure_connection(); "
+        "print(connection.pool is not None, connection.settings_dict['CONN_MAX_AGE'], "
+        "connection.settings_dict['CONN_HEALTH_CHECKS'])"
+    )
+    result = run_manage("shell", "--no-imports", "-c", code, DJANGO_DEBUG="true", DATABASE_URL=url,
+                        DJANGO_CONN_MAX_AGE="60")  # fmt: skip
+    assert result.stdout.split() == ["True", "0", "True"], result.stdout + result.stderr
