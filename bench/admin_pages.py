@@ -13,6 +13,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,11 +49,17 @@ def main() -> int:
         DJANGO_CONN_MAX_AGE="60",
         DJANGO_LOG_LEVEL="WARNING",
     )
+    static_root = tempfile.mkdtemp(prefix="mrf-bench-static-")
+    os.environ["DJANGO_STATIC_ROOT"] = static_root
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from django.test import Client
+
+    # With DEBUG off the pages name their static files by the manifest collectstatic writes.
+    call_command("collectstatic", interactive=False, verbosity=0)
 
     from grants.models import Project
 

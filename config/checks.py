@@ -5,8 +5,10 @@ mail is no mail, and a per-process cache lets each web process count the API thr
 own. These checks run with every management command (`migrate` on deploy, `check --deploy`)
 and when a web or worker process starts (config.wsgi, config.celery), at error level."""
 
+from pathlib import Path
+
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
 
 DEVELOPMENT_BROKERS = ("filesystem://", "memory://")
 DEVELOPMENT_MAIL = (
@@ -79,6 +81,24 @@ def outbox_lease(app_configs=None, **kwargs) -> list[Error]:
             f"task's hard time limit ({delivery_hard_limit()} s).",
             hint="Raise OUTBOX_LEASE_SECONDS, or lower OUTBOX_BATCH_SECONDS or EMAIL_TIMEOUT.",
             id="fund.E005",
+        )
+    ]
+
+
+@register(Tags.staticfiles, deploy=True)
+def static_files_collected(app_configs=None, **kwargs) -> list[Error]:
+    """With DEBUG off every page names its static files by their hashed names, read from the
+    manifest `collectstatic` writes: without it, every admin page would fail."""
+    if not production():
+        return []
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if manifest.exists():
+        return []
+    return [
+        Error(
+            f"The static files are not collected ({manifest} is missing).",
+            hint="Run `python manage.py collectstatic --no-input` on deploy (the image does).",
+            id="fund.E006",
         )
     ]
 

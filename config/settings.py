@@ -175,6 +175,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# With DEBUG off the app serves its own static files (WhiteNoise): hashed, compressed names
+# that browsers may cache for good, so every web process works with or without a proxy in
+# front. `manage.py collectstatic` writes them (config.checks refuses a deploy without).
+if not (DEBUG or TESTING):  # development serves them from the apps' folders (runserver)
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")  # fmt: skip
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 # Files the app writes (IATI exports). Never served as public media: the admin serves them to
 # fund managers. In production a volume shared by the web servers and the Celery workers.
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")

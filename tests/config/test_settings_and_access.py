@@ -65,9 +65,50 @@ PRODUCTION = {
 }
 
 
-def test_production_settings_pass_check_deploy():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """Static files collected as a deploy does (hashed and compressed names)."""
+    root = tmp_path_factory.mktemp("static")
+    result = run_manage("collectstatic", "--no-input", **PRODUCTION, DJANGO_STATIC_ROOT=str(root))
     assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def test_production_settings_pass_check_deploy(collected):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION,
+        DJANGO_STATIC_ROOT=str(collected),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_deploy_without_collected_static_files_fails_check_deploy(tmp_path):
+    result = run_manage("check", "--deploy", **PRODUCTION, DJANGO_STATIC_ROOT=str(tmp_path))
+    assert result.returncode != 0 and "fund.E006" in result.stderr
+
+
+SERVE_STATIC = """
+from django.test import Client
+from django.templatetags.static import static
+client = Client()
+for name in ("admin/css/base.css", "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css"):
+    url = static(name)
+    response = client.get(url, HTTP_HOST="fonds.example.org", secure=True)
+    print(url, response.status_code, response.headers.get("Cache-Control"))
+"""
+
+
+def test_with_debug_off_the_app_serves_its_static_files_by_hashed_names(collected):
+    result = run_manage(
+        "shell", "--no-imports", "-c", SERVE_STATIC, **PRODUCTION,
+        DJANGO_STATIC_ROOT=str(collected),
+    )  # fmt: skip
+    lines = result.stdout.split("\n")
+    rows = [line.split(" ", 2) for line in lines if line.startswith("/static/")]
+    assert len(rows) == 2, result.stdout + result.stderr
+    for url, status, cache in rows:
+        assert status == "200" and "immutable" in cache, (url, status, cache)
+        assert url.count(".") >= 2  # base.<hash>.css
 
 
 @pytest.mark.parametrize(
