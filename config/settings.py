@@ -380,9 +380,26 @@ IATI_REPORTING_ORG = env.str("IATI_REPORTING_ORG", default="XM-DAC-7")
 IATI_REGION_MIN_POSTS = env.int("IATI_REGION_MIN_POSTS", default=3)
 IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=0)  # 0: every file
 
+# One line per event on standard error, with its time, level and logger: as text, or as JSON
+# (DJANGO_LOG_FORMAT=json) for a log collector. Django's own console handler is dropped, so
+# that nothing is written twice (it would print beside the root's).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("DJANGO_LOG_FORMAT", default="text"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

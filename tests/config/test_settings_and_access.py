@@ -213,3 +213,28 @@ def test_psycopgs_pool_is_used_with_pool_true_in_the_database_url():
     result = run_manage("shell", "--no-imports", "-c", code, DJANGO_DEBUG="true", DATABASE_URL=url,
                         DJANGO_CONN_MAX_AGE="60")  # fmt: skip
     assert result.stdout.split() == ["True", "0", "True"], result.stdout + result.stderr
+
+
+LOG_PROBE = (
+    "import logging; logging.getLogger('django.request').warning('probe %s', 1); "
+    "logging.getLogger('outbox.services').info('probe two')"
+)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_each_event_is_one_log_line_with_time_level_and_logger(log_format):
+    import json
+
+    result = run_manage("shell", "--no-imports", "-c", LOG_PROBE, DJANGO_DEBUG="true",
+                        DJANGO_LOG_FORMAT=log_format)  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if "probe" in line]
+    assert len(lines) == 2, result.stderr  # once each, not twice
+    if log_format == "json":
+        events = [json.loads(line) for line in lines]
+        assert [(e["level"], e["logger"], e["message"]) for e in events] == [
+            ("WARNING", "django.request", "probe 1"),
+            ("INFO", "outbox.services", "probe two"),
+        ]
+        assert all(e["time"][:4].isdigit() for e in events)
+    else:
+        assert " WARNING django.request: probe 1" in lines[0]
