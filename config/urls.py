@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -11,6 +13,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from grants.admin.dashboard import dashboard_view
 
+logger = logging.getLogger(__name__)
+
 
 @require_GET
 def health(request):
@@ -23,6 +27,55 @@ def health(request):
         return JsonResponse({"status": "unavailable"}, status=503)
 
 
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _broker() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, timeout=2)
+
+
+def _cache() -> None:
+    from django.core.cache import cache
+
+    cache.set("fund:ready", "1", timeout=10)
+    if cache.get("fund:ready") != "1":
+        raise RuntimeError("the cache does not keep what it is given")
+
+
+def _storage() -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    name = default_storage.save("ready/probe.txt", ContentFile(b"ready"))
+    default_storage.delete(name)
+
+
+READINESS = {"database": _database, "broker": _broker, "cache": _cache, "storage": _storage}
+
+
+@require_GET
+def ready(request):
+    """Readiness for a load balancer or orchestrator (no login, like /health/; R11: it tells
+    only which service is unreachable, never why): the database, the broker, the shared cache
+    and the file storage each answer."""
+    checks = {}
+    for name, probe in READINESS.items():
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception:
+            logger.warning("readiness: %s unavailable", name, exc_info=True)
+            checks[name] = "unavailable"
+    ok = all(state == "ok" for state in checks.values())
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                        status=200 if ok else 503)  # fmt: skip
+
+
 admin.site.site_header = _("Mensenrechtenfonds — beheer")
 admin.site.site_title = _("Mensenrechtenfonds")
 admin.site.index_title = _("Decentraal Mensenrechtenfonds")
@@ -33,6 +86,7 @@ urlpatterns = [
     # The ministry's start page (the admin asks for a login first); never a 404.
     path("", RedirectView.as_view(pattern_name="fund-dashboard", permanent=False), name="home"),
     path("health/", health, name="health"),
+    path("health/ready/", ready, name="ready"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="fund-dashboard"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

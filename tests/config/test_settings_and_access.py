@@ -14,6 +14,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
+def test_readiness_covers_the_database_broker_cache_and_storage(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = client.get(reverse("ready"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": "ok", "cache": "ok", "storage": "ok"},
+    }
+    assert not list((tmp_path / "ready").iterdir())  # the probe file is gone again
+
+
+@pytest.mark.django_db
+def test_readiness_names_the_service_that_is_away_and_answers_503(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "file"
+    (tmp_path / "file").write_text("not a folder: the storage cannot write here")
+    response = client.get(reverse("ready"))
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "unavailable"
+    assert response.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.django_db
 def test_health_check_needs_no_login(client):
     response = client.get(reverse("health"))
     assert response.status_code == 200
