@@ -350,6 +350,8 @@ OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=60)
 OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
 OUTBOX_BATCH_SECONDS = env.int("OUTBOX_BATCH_SECONDS", default=120)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=600)
+# Sent e-mails are kept this long (the outbox's list in the admin), then removed daily.
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=90)
 # Who gets the periodic reports (comma-separated addresses).
 FUND_REPORT_RECIPIENTS = env.list("FUND_REPORT_RECIPIENTS", default=[])
 # Making a report: its soft and hard time limits; a report "being made" for longer than the

@@ -301,3 +301,13 @@ def _close_quietly(smtp) -> None:
         smtp.close()
     except Exception:
         logger.debug("outbox: closing the SMTP connection failed", exc_info=True)
+
+
+def prune_sent() -> int:
+    """Sent e-mails older than OUTBOX_KEEP_DAYS (with their attachments) are removed; what
+    was not delivered stays until someone has looked at it."""
+    before = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    deleted, _by_model = Message.objects.filter(
+        status=MessageStatus.SENT, sent_at__lt=before
+    ).delete()
+    return deleted

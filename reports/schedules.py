@@ -17,6 +17,7 @@ TASK_SCHEDULES = {
     # mailed (reports.services.reports_owed); the outbox is delivered every minute.
     "Inhalen van rapportages": ("reports.tasks.sweep", ("*/10", "*", "*", "*", "*")),
     "Bezorgen van e-mail": ("outbox.tasks.deliver", ("*", "*", "*", "*", "*")),
+    "Dagelijks opruimen": ("reports.tasks.housekeeping", ("30", "3", "*", "*", "*")),
 }
 
 

@@ -10,7 +10,7 @@ from . import mail, services
 from .iati.services import make_export
 from .mail import send_report_email
 
-__all__ = ["export_iati", "make_report", "send_report_email", "sweep"]
+__all__ = ["export_iati", "housekeeping", "make_report", "send_report_email", "sweep"]
 
 
 @shared_task(
@@ -57,3 +57,16 @@ def export_iati(year: int | None = None) -> int:
     export's id. A schema-invalid file is recorded as failed and not retried: only a fix can
     make it valid."""
     return make_export(actor=system_actor("tasks"), year=year).pk
+
+
+@shared_task(autoretry_for=(DatabaseError,), retry_backoff=60, max_retries=3)
+def housekeeping() -> dict:
+    """Daily: expired sessions, idempotency keys past their window, old sent e-mails. The
+    audit history and the transitions are the ministry's record and are kept."""
+    from importlib import import_module
+
+    from grants.services.housekeeping import prune_idempotency_keys
+    from outbox.services import prune_sent
+
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return {"idempotency_keys": prune_idempotency_keys(), "sent_e_mails": prune_sent()}

@@ -245,3 +245,31 @@ def test_the_schedules_include_the_sweep_and_the_delivery():
     assert tasks["outbox.tasks.deliver"] == "*"
     weekly = PeriodicTask.objects.get(name="Wekelijkse fondssamenvatting")
     assert json.loads(weekly.args) == ["weekly"] and weekly.start_time is not None
+
+
+def test_housekeeping_removes_expired_sessions_keys_and_old_sent_e_mails(settings):
+    from django.contrib.sessions.models import Session
+    from django_celery_beat.models import PeriodicTask
+
+    from grants.models import IdempotentRequest
+    from outbox.services import Letter, enqueue
+    from reports.tasks import housekeeping
+
+    user = UserFactory(username="keys")
+    old = IdempotentRequest.objects.create(user=user, key="old", fingerprint="f", status_code=201)
+    IdempotentRequest.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    IdempotentRequest.objects.create(user=user, key="new", fingerprint="f", status_code=201)
+    Session.objects.create(session_key="gone", session_data="", expire_date=timezone.now()
+                           - timedelta(days=1))  # fmt: skip
+    enqueue("old", [Letter(to="a@x.nl", subject="s", body="b")])
+    enqueue("waiting", [Letter(to="a@x.nl", subject="s", body="b")])
+    Message.objects.filter(cause="old").update(
+        status="sent", sent_at=timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS + 1)
+    )
+    assert housekeeping() == {"idempotency_keys": 1, "sent_e_mails": 1}
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    assert not Session.objects.filter(session_key="gone").exists()
+    assert list(Message.objects.values_list("cause", flat=True)) == ["waiting"]
+    assert PeriodicTask.objects.get(name="Dagelijks opruimen").task == "reports.tasks.housekeeping"
