@@ -22,7 +22,8 @@ class MessageAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     fields = [
         "status", "to", "language", "subject", "body", "attachment_name", "cause", "message_id",
-        "attempts", "next_attempt_at", "lease_until", "last_error", "created_at", "sent_at",
+        "attempts", "next_attempt_at", "lease_until", "last_error", "created_at", "queued_at",
+        "sent_at",
     ]  # fmt: skip
     readonly_fields = fields
 

@@ -6,6 +6,7 @@ a fixed Message-ID per row, so that a resend after an unknown outcome (the worke
 between the server's "250 OK" and the row's update) is recognisable as the same message."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -46,6 +47,11 @@ class Message(models.Model):
     )
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    queued_at = models.DateTimeField(
+        _("queued at"),
+        default=timezone.now,
+        help_text=_("Since when it is being tried: its creation, or the last 'send again'."),
+    )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:

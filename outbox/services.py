@@ -111,6 +111,7 @@ def resend(messages, *, actor) -> int:
             status=MessageStatus.QUEUED,
             attempts=0,
             next_attempt_at=timezone.now(),
+            queued_at=timezone.now(),  # given up on by age from now, not from its creation
             lease_until=None,
             last_error="",
         )
@@ -175,7 +176,7 @@ def claim() -> Message | None:
 def given_up(message: Message) -> bool:
     """The last attempt: too many, or the first one too long ago (a weekend's outage is
     outlasted: OUTBOX_GIVE_UP_HOURS)."""
-    too_old = message.created_at < timezone.now() - timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS)
+    too_old = message.queued_at < timezone.now() - timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS)
     return message.attempts >= settings.OUTBOX_MAX_ATTEMPTS or too_old
 
 

@@ -187,7 +187,12 @@ def test_an_e_mail_gives_up_by_age_not_only_by_count(settings, flaky):
     flaky.fail = {"a@x.nl": [disconnected(), disconnected()]}
     deliver_outbox()
     assert Message.objects.get().status == MessageStatus.QUEUED
-    Message.objects.update(created_at=timezone.now() - timedelta(hours=73))
+    Message.objects.update(queued_at=timezone.now() - timedelta(hours=73))
     make_due()
     deliver_outbox()
     assert Message.objects.get().status == MessageStatus.DEAD
+    # Sent again by a fund manager, it gets its full time again, not a single attempt.
+    outbox.resend(Message.objects.all(), actor=staff("fondsbeheerder"))
+    flaky.fail = {"a@x.nl": [disconnected()]}
+    deliver_outbox()
+    assert Message.objects.get().status == MessageStatus.QUEUED
