@@ -1,11 +1,12 @@
 """One settings module, read from the environment (see `.env.example`).
 
-Defaults make the quick start work with zero configuration (SQLite file, a generated dev
+Defaults make the quick start work with zero configuration (SQLite file, a fixed development
 secret when DEBUG is asked for) and are production-safe otherwise: DEBUG is off unless
-`DJANGO_DEBUG` says so, and without DEBUG a real `DJANGO_SECRET_KEY` is required.
+`DJANGO_DEBUG` says so, and without DEBUG a real `DJANGO_SECRET_KEY` is required. Reading the
+settings writes nothing. Every variable may instead be given as a file: `NAME_FILE=/run/secrets/…`
+(django-environ's FileAwareEnv), as container secrets are.
 """
 
-import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+env = environ.FileAwareEnv()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 TESTING = "pytest" in sys.modules or env.bool("DJANGO_TESTING", default=False)
@@ -28,12 +29,13 @@ def _secret_key() -> str:
     if key:
         return key
     if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for development).")
-    # Development only: keep one generated key across runserver reloads.
-    key_file = BASE_DIR / ".django-secret-key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-    return key_file.read_text().strip()
+        raise ImproperlyConfigured(
+            "Set DJANGO_SECRET_KEY or DJANGO_SECRET_KEY_FILE "
+            "(or DJANGO_DEBUG=true for development)."
+        )
+    # Development only, and known to everyone: `check --deploy` flags the "django-insecure"
+    # prefix (security.W009), and without DEBUG a real key is required above.
+    return "django-insecure-mensenrechtenfonds-development-only-never-in-production"
 
 
 SECRET_KEY = _secret_key()
@@ -59,6 +61,8 @@ INSTALLED_APPS = [
     "axes",
     "import_export",
     "django_celery_beat",
+    "django_guid",
+    "csp",
     "outbox",
     "countries",
     "priorities",
@@ -69,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (X-Request-ID, see LOGGING).
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -77,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it answers a locked-out login with its lockout page.
     "axes.middleware.AxesMiddleware",
@@ -181,17 +189,38 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 if not (DEBUG or TESTING):  # development serves them from the apps' folders (runserver)
     MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                       "whitenoise.middleware.WhiteNoiseMiddleware")  # fmt: skip
+# Files the app writes (IATI exports, import files between preview and confirmation) go through
+# Django's storage API only: on a local folder (DJANGO_MEDIA_ROOT, a volume shared by the web
+# servers and the workers) or, with DJANGO_STORAGE_BUCKET, in a private bucket of an
+# S3-compatible object store (django-storages; docs/deploy.md). Never served as public media:
+# the admin hands them to those who may read them.
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+if env.str("DJANGO_STORAGE_BUCKET", default=""):
+    _file_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("DJANGO_STORAGE_BUCKET"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("DJANGO_STORAGE_PREFIX", default=""),
+            # Private objects, never overwritten (a second file of a name gets another name).
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    _file_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _file_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Files the app writes (IATI exports). Never served as public media: the admin serves them to
-# fund managers. In production a volume shared by the web servers and the Celery workers.
-MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- Security: production-safe unless DEBUG -------------------------------------------------
 # The test client speaks plain HTTP; everything else redirects to HTTPS unless DEBUG.
@@ -212,6 +241,36 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts only from the app
+# itself (the API docs' Swagger UI and Redoc included: vendored, no CDN); nothing may frame
+# it, post a form elsewhere or load a plugin. Inline styles are allowed (the admin's widgets,
+# Swagger UI and Redoc set them); inline scripts are not. Redoc's search runs in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy (django-permissions-policy): no page of the fund uses a camera, a
+# microphone, the location, payments or sensors; none may ask for them.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "sync-xhr", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -313,6 +372,20 @@ CELERY_TIMEZONE = TIME_ZONE
 # one whose worker process died (killed, out of memory) goes back to the queue instead of
 # being dropped; every task is idempotent, so running it again is safe.
 CELERY_TASK_ACKS_LATE = True
+# Three queues, so that one kind of work never waits behind another: e-mail (the outbox, every
+# minute), reports (the periodic reports and the sweep) and exports (the IATI file, up to half
+# an hour). A worker reads the queues it is started with (`celery -A config worker -Q mail`);
+# docs/deploy.md runs one worker for e-mail and reports and one for exports.
+CELERY_TASK_DEFAULT_QUEUE = "reports"
+CELERY_TASK_ROUTES = {
+    "outbox.tasks.*": {"queue": "mail"},
+    "grants.notifications.*": {"queue": "mail"},
+    "reports.mail.*": {"queue": "mail"},
+    "reports.tasks.export_iati": {"queue": "exports"},
+    "reports.tasks.publish_monthly_iati": {"queue": "exports"},
+    "reports.tasks.*": {"queue": "reports"},
+}
+CELERY_QUEUE_NAMES = ("mail", "reports", "exports")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Nothing hangs: every task has a soft limit (an exception it can clean up after) and a hard
 # one (the process is killed; Celery counts the task as failed: the sweep makes a report
@@ -368,9 +441,14 @@ FUND_SITE_URL = env.str("FUND_SITE_URL", default="http://127.0.0.1:8000").rstrip
 # import runs in one transaction, so a refused row leaves nothing written.
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# The uploaded file waits for its confirmation in the file storage, not a web process's /tmp:
+# any web server may answer the confirmation. Removed when confirmed, or after a day.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
 
-# Audit history is read-only: a "revert" would write around the service layer.
+# Audit history is read-only: a "revert" would write around the service layer. It is kept for
+# good unless FUND_HISTORY_KEEP_DAYS says how long (removed daily past it).
 SIMPLE_HISTORY_REVERT_DISABLED = True
+FUND_HISTORY_KEEP_DAYS = env.int("FUND_HISTORY_KEEP_DAYS", default=0)
 
 # --- The fund --------------------------------------------------------------------------------
 # Default R9 threshold for new fund years; each fund year keeps its own value.
@@ -384,26 +462,67 @@ IATI_REPORTING_ORG = env.str("IATI_REPORTING_ORG", default="XM-DAC-7")
 IATI_REGION_MIN_POSTS = env.int("IATI_REGION_MIN_POSTS", default=3)
 IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=0)  # 0: every file
 
-# One line per event on standard error, with its time, level and logger: as text, or as JSON
-# (DJANGO_LOG_FORMAT=json) for a log collector. Django's own console handler is dropped, so
-# that nothing is written twice (it would print beside the root's).
+# One line per event on standard error, with its time, level, logger and request id: as
+# text, or as JSON (DJANGO_LOG_FORMAT=json) for a log collector. Django's own console handler
+# is dropped, so that nothing is written twice (it would print beside the root's). Workers
+# and beat log the same way (django-guid's Celery integration).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "format": "%(asctime)s %(levelname)s %(name)s %(correlation_id)s %(message)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
         },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env.str("DJANGO_LOG_FORMAT", default="text"),
+            "filters": ["request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # It would log twice per request that it found or made an id.
+        "django_guid": {"level": "WARNING"},
+    },
 }
+
+# Request ids (django-guid): each request gets one (or keeps a valid UUID the proxy sent in
+# X-Request-ID), answered in the same header and written on every log line of the request and
+# of the tasks it queued, so that one event is followed from the proxy to the worker.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [],
+}
+if not TESTING:  # the tests' in-memory broker runs tasks in the test's own thread
+    from django_guid.integrations import CeleryIntegration
+
+    DJANGO_GUID["INTEGRATIONS"] = [CeleryIntegration(use_django_logging=True, log_parent=False)]
+
+# Error tracking (optional): with SENTRY_DSN, unexpected errors of the web processes, workers
+# and beat go to Sentry (or a compatible service such as GlitchTip), scrubbed for R11 before
+# they leave (config.observability): no request body, query string, cookie, local variable or
+# database error detail, which could carry a partner's name.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.observability import start_error_tracking
+
+    start_error_tracking(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+    )

@@ -86,11 +86,24 @@ class IatiExport(models.Model):
     )
     file = models.FileField(_("file"), upload_to="iati/", blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    period = models.CharField(
+        _("publication month"),
+        max_length=7,
+        blank=True,
+        default="",
+        help_text=_("The month of the scheduled publication (YYYY-MM); empty: made on request."),
+    )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("IATI export")
         verbose_name_plural = _("IATI exports")
+        constraints = [
+            # Two beats (or a beat fired twice) publish one file a month, not two.
+            models.UniqueConstraint(
+                fields=["period"], condition=~models.Q(period=""), name="one_iati_export_a_month"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"IATI {self.year or _('all years')} {self.created_at:%Y-%m-%d %H:%M}"

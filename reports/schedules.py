@@ -12,7 +12,10 @@ SCHEDULES = {
 }
 # Other tasks on a schedule: name → (task, crontab).
 TASK_SCHEDULES = {
-    "Maandelijkse IATI-publicatie": ("reports.tasks.export_iati", ("0", "5", "*", "2", "*")),
+    "Maandelijkse IATI-publicatie": (
+        "reports.tasks.publish_monthly_iati",
+        ("0", "5", "*", "2", "*"),
+    ),
     # Nothing scheduled is lost: owed, failed and abandoned reports are made, unmailed ones
     # mailed (reports.services.reports_owed); the outbox is delivered every minute.
     "Inhalen van rapportages": ("reports.tasks.sweep", ("*/10", "*", "*", "*", "*")),
@@ -52,5 +55,9 @@ def ensure_schedules(**kwargs) -> None:
             start_time=now,
             last_run_at=now,
         )
+    # Earlier releases scheduled the plain export, which could publish twice a month.
+    PeriodicTask.objects.filter(
+        name="Maandelijkse IATI-publicatie", task="reports.tasks.export_iati", args="[]"
+    ).update(task="reports.tasks.publish_monthly_iati")
     # A schedule of an earlier release owes nothing from before this one was installed.
     PeriodicTask.objects.filter(name__in=wanted, start_time__isnull=True).update(start_time=now)

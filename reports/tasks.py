@@ -7,10 +7,17 @@ from django.db import DatabaseError
 from fund.access import system_actor
 
 from . import mail, services
-from .iati.services import make_export
+from .iati.services import make_export, monthly_period
 from .mail import send_report_email
 
-__all__ = ["export_iati", "housekeeping", "make_report", "send_report_email", "sweep"]
+__all__ = [
+    "export_iati",
+    "housekeeping",
+    "make_report",
+    "publish_monthly_iati",
+    "send_report_email",
+    "sweep",
+]
 
 
 @shared_task(
@@ -59,14 +66,37 @@ def export_iati(year: int | None = None) -> int:
     return make_export(actor=system_actor("tasks"), year=year).pk
 
 
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def publish_monthly_iati() -> int:
+    """The monthly IATI publication (on beat): one file a month, however often it fires."""
+    return make_export(actor=system_actor("tasks"), period=monthly_period()).pk
+
+
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=60, max_retries=3)
 def housekeeping() -> dict:
-    """Daily: expired sessions, idempotency keys past their window, old sent e-mails. The
-    audit history and the transitions are the ministry's record and are kept."""
+    """Daily: expired sessions, idempotency keys past their window, old sent e-mails, import
+    files never confirmed, and the audit history past FUND_HISTORY_KEEP_DAYS if that is set
+    (by default it is the ministry's record and kept, as are the transitions)."""
     from importlib import import_module
 
-    from grants.services.housekeeping import prune_idempotency_keys
+    from grants.services.housekeeping import (
+        prune_abandoned_imports,
+        prune_idempotency_keys,
+        prune_old_history,
+    )
     from outbox.services import prune_sent
 
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    return {"idempotency_keys": prune_idempotency_keys(), "sent_e_mails": prune_sent()}
+    return {
+        "idempotency_keys": prune_idempotency_keys(),
+        "sent_e_mails": prune_sent(),
+        "abandoned_imports": prune_abandoned_imports(),
+        "history_kept_days": prune_old_history(),
+    }

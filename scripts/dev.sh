@@ -18,7 +18,7 @@ PYTHON=${PYTHON:-python3}
 # A Celery worker and beat beside the server, on the embedded broker (kombu's filesystem
 # transport in .celery/, no service to install): e-mails and scheduled reports work here too.
 mkdir -p .celery/queue .celery/processed .celery/control
-.venv/bin/celery -A config worker --pool solo --loglevel WARNING &
+.venv/bin/celery -A config worker --pool solo --queues mail,reports,exports --loglevel WARNING &
 worker=$!
 .venv/bin/celery -A config beat --loglevel WARNING \
   --scheduler django_celery_beat.schedulers:DatabaseScheduler &

@@ -4,10 +4,13 @@ the admin."""
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fund.access import Action, ensure_allowed
@@ -18,28 +21,44 @@ from .export import one_export_at_a_time, write_export
 log = logging.getLogger(__name__)
 
 
-def export_directory() -> Path:
-    directory = Path(settings.MEDIA_ROOT) / "iati"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def make_export(*, actor, year: int | None = None) -> IatiExport:
+def make_export(*, actor, year: int | None = None, period: str = "") -> IatiExport:
     """Write a validated IATI file (all projects, or those with money in `year`) and record
     it with its counts per policy outcome (R11); a failure is recorded with its reason and
-    raised. Keeps every export, or the newest IATI_EXPORTS_KEPT if set."""
+    raised. Keeps every export, or the newest IATI_EXPORTS_KEPT if set.
+
+    `period` (YYYY-MM) names the scheduled publication of a month: made once, however often
+    the schedule fires (two beats, a redelivered task); a failed one is made again."""
     ensure_allowed(actor, Action.PUBLISH)  # R11: fund managers decide what is published
     # The lock covers the record too: the next export waits until this file counts as published.
     with one_export_at_a_time():
-        return _make_export(year)
+        export = None
+        if period:
+            export = IatiExport.objects.filter(period=period).first()
+            if export is not None and export.status != ReportStatus.FAILED:
+                return export  # done, or being made by another worker (SQLite: no lock)
+        if export is None:
+            try:
+                with transaction.atomic():
+                    export = IatiExport.objects.create(year=year, period=period)
+            except IntegrityError:  # another beat's task created it first
+                return IatiExport.objects.get(period=period)
+        else:
+            export.status, export.failure_reason = ReportStatus.PENDING, ""
+            export.finished_at = None
+            export.save(update_fields=["status", "failure_reason", "finished_at"])
+        return _make_export(export, year)
 
 
-def _make_export(year: int | None) -> IatiExport:
-    export = IatiExport.objects.create(year=year)
+def _make_export(export: IatiExport, year: int | None) -> IatiExport:
     name = f"iati-activities-{year or 'all'}-{timezone.now():%Y%m%d-%H%M%S}-{export.pk}.xml"
-    path = export_directory() / name
     try:
-        counts = write_export(path, year=year)
+        # Written and checked in a scratch folder of this process, then handed to the file
+        # storage (a shared folder or an object store): only a valid, checked file is stored.
+        with tempfile.TemporaryDirectory(prefix="iati-") as scratch:
+            local = Path(scratch) / name
+            counts = write_export(local, year=year)
+            with local.open("rb") as written:
+                export.file.save(name, File(written), save=False)
     except Exception as error:
         export.status = ReportStatus.FAILED
         export.failure_reason = f"{type(error).__name__}: {error}"[:4000]
@@ -47,8 +66,7 @@ def _make_export(year: int | None) -> IatiExport:
         export.save()
         log.exception("IATI export %s failed", export.pk)
         raise
-    export.file.name = f"iati/{name}"
-    export.size = path.stat().st_size
+    export.size = export.file.size
     export.full, export.reduced, export.excluded, export.withheld = (
         counts["full"],
         counts["reduced"],
@@ -61,6 +79,11 @@ def _make_export(year: int | None) -> IatiExport:
     export.save()
     prune()
     return export
+
+
+def monthly_period(moment=None) -> str:
+    """The scheduled publication's month (YYYY-MM, the fund's time zone)."""
+    return timezone.localtime(moment).strftime("%Y-%m")
 
 
 def prune(keep: int | None = None) -> int:

@@ -253,10 +253,10 @@ def test_each_event_is_one_log_line_with_time_level_and_logger(log_format):
     assert len(lines) == 2, result.stderr  # once each, not twice
     if log_format == "json":
         events = [json.loads(line) for line in lines]
-        assert [(e["level"], e["logger"], e["message"]) for e in events] == [
-            ("WARNING", "django.request", "probe 1"),
-            ("INFO", "outbox.services", "probe two"),
+        assert [(e["level"], e["logger"], e["message"], e["request_id"]) for e in events] == [
+            ("WARNING", "django.request", "probe 1", "-"),
+            ("INFO", "outbox.services", "probe two", "-"),
         ]
         assert all(e["time"][:4].isdigit() for e in events)
     else:
-        assert " WARNING django.request: probe 1" in lines[0]
+        assert " WARNING django.request [-] probe 1" in lines[0]  # [-]: no request

@@ -174,6 +174,11 @@ class Celery:
         return process
 
     def worker(self, *args) -> subprocess.Popen:
+        from django.conf import settings
+
+        queues = ",".join(settings.CELERY_QUEUE_NAMES)  # every queue, unless args name some
+        if "--queues" not in args:
+            args = ("--queues", queues, *args)
         process = self.start("worker", "--pool", "prefork", "--concurrency", "1", *args)
         wait_until(lambda: "ready." in self.logs[-1].read_text(), 120, "worker ready", self.logs)
         return process
@@ -213,8 +218,11 @@ class Celery:
 def send_task(redis: Redis, name: str, *args) -> None:
     """Hand a task to the test's broker, as beat or the web process would."""
     from celery import Celery as App
+    from django.conf import settings
 
     app = App(broker=redis.url)
+    app.conf.task_routes = settings.CELERY_TASK_ROUTES
+    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
         app.send_task(name, args=list(args))
     finally:

@@ -268,7 +268,12 @@ def test_housekeeping_removes_expired_sessions_keys_and_old_sent_e_mails(setting
     Message.objects.filter(cause="old").update(
         status="sent", sent_at=timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS + 1)
     )
-    assert housekeeping() == {"idempotency_keys": 1, "sent_e_mails": 1}
+    assert housekeeping() == {
+        "idempotency_keys": 1,
+        "sent_e_mails": 1,
+        "abandoned_imports": 0,
+        "history_kept_days": 0,
+    }
     assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
     assert not Session.objects.filter(session_key="gone").exists()
     assert list(Message.objects.values_list("cause", flat=True)) == ["waiting"]

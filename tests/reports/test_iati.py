@@ -456,7 +456,7 @@ def test_the_monthly_export_is_scheduled():
     from django_celery_beat.models import PeriodicTask
 
     task = PeriodicTask.objects.get(name="Maandelijkse IATI-publicatie")
-    assert task.task == "reports.tasks.export_iati" and task.crontab.day_of_month == "2"
+    assert task.task == "reports.tasks.publish_monthly_iati" and task.crontab.day_of_month == "2"
 
 
 def test_the_admin_lists_and_serves_exports_to_fund_managers_only(client, year, actor):

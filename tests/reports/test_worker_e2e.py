@@ -89,7 +89,15 @@ def test_beat_and_a_worker_make_the_weekly_report_once(tmp_path):
         args=json.dumps(["weekly", "2026-W20"]),
     )
     worker = celery(
-        "worker", "--pool", "solo", "--loglevel", "INFO", tmp_path=tmp_path, mail_dir=mail_dir
+        "worker",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--queues",
+        "mail,reports,exports",
+        tmp_path=tmp_path,
+        mail_dir=mail_dir,
     )
     beat = celery(
         "beat",

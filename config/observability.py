@@ -1,0 +1,76 @@
+"""Error tracking by DSN (Sentry or a compatible service), judged as something that leaves the
+ministry (R11): an event says where the code failed, never whom it was about.
+
+Sentry would by default send the request's query string (`?search=<partner name>`), its body,
+cookies and headers, the local variables of every frame and a database error's detail
+(`Key (name)=(…) already exists`). All of that is removed before an event is sent; what stays
+is the exception's type, the stack of file names and lines, the path, the method, the user's
+id and the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django_guid.log_filters import CorrelationId
+
+KEPT_HEADERS = {"user-agent", "x-request-id"}
+# Messages of these exceptions quote the values that failed (a name, an address).
+QUOTING_EXCEPTIONS = ("IntegrityError", "DataError", "ValidationError", "DatabaseError")
+REDACTED = "[removed: R11]"
+
+
+def scrub(event: dict[str, Any], _hint: Any = None) -> dict[str, Any]:
+    """Sentry's before_send (and before_send_transaction): remove what could name anyone."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        for key in ("data", "query_string", "cookies", "env"):
+            request.pop(key, None)
+        headers = request.get("headers") or {}
+        request["headers"] = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+        if isinstance(request.get("url"), str):
+            request["url"] = request["url"].split("?", 1)[0]
+    user = event.get("user")
+    if isinstance(user, dict):
+        event["user"] = {"id": user["id"]} if "id" in user else {}
+    for exception in (event.get("exception") or {}).get("values") or []:
+        if any(name in str(exception.get("type", "")) for name in QUOTING_EXCEPTIONS):
+            exception["value"] = REDACTED
+        for frame in (exception.get("stacktrace") or {}).get("frames") or []:
+            frame.pop("vars", None)
+    for crumb in (event.get("breadcrumbs") or {}).get("values") or []:
+        crumb.pop("data", None)
+        if crumb.get("category") in ("query", "django.db.backends"):
+            crumb["message"] = REDACTED
+    event.pop("extra", None)
+    return event
+
+
+class RequestIdFilter(CorrelationId):
+    """The request's (or task's) id on every log line; "-" outside one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        super().filter(record)
+        if not record.correlation_id:
+            record.correlation_id = "-"
+        return True
+
+
+def start_error_tracking(dsn: str, *, environment: str, release: str | None) -> None:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        release=release,
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        traces_sample_rate=0.0,
+        before_send=scrub,
+        before_send_transaction=scrub,
+        before_breadcrumb=lambda crumb, _hint: scrub({"breadcrumbs": {"values": [crumb]}})[
+            "breadcrumbs"
+        ]["values"][0],
+    )
