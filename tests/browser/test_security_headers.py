@@ -1,0 +1,93 @@
+"""The admin and the API docs work under the Content-Security-Policy (issue: production): in
+Chromium, no page of a fund manager's round and neither Swagger UI nor Redoc is refused a
+script, a style, an image, a font or a worker (the browser's console names every refusal),
+and each page renders what it is for."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from fund.access import ensure_roles
+from tests.browser.test_review_round import CHROMEDRIVER, CHROMIUM, round_of_plans, see
+from tests.factories import UserFactory
+
+pytestmark = [
+    pytest.mark.skipif(
+        not (CHROMIUM and CHROMEDRIVER),
+        reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
+    ),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+__all__ = ["round_of_plans"]  # the fixture, used below
+PASSWORD = "Fondsbeheer-2026!"
+
+
+@pytest.fixture
+def console_browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--no-first-run", "--window-size=1400,1000",
+                 "--lang=nl"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+# Redoc's bundle draws a "powered by" logo from its maker's CDN; the policy refuses it, so the
+# browser fetches nothing from elsewhere. The one refusal expected, and only on /api/redoc/.
+REDOC_BRANDING = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def refusals(driver, expected: tuple[str, ...] = ()) -> list[str]:
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if ("Content Security Policy" in entry["message"] or "Refused to" in entry["message"])
+        and not any(url in entry["message"] for url in expected)
+    ]
+
+
+def test_the_admin_and_the_api_docs_work_under_the_content_security_policy(
+    live_server, console_browser, round_of_plans
+):
+    from selenium.webdriver.common.by import By
+
+    ensure_roles()
+    manager = UserFactory(username="fb-csp", is_staff=True, password=PASSWORD)
+    manager.groups.add(Group.objects.get(name="fondsbeheerder"))
+    driver, base = console_browser, live_server.url
+
+    driver.get(f"{base}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys("fb-csp")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    see(driver, "fb-csp")
+    pages = {
+        "/admin/": "Mensenrechtenfonds",
+        "/admin/dashboard/": "2026",
+        "/admin/grants/annualplan/": "2026",
+        f"/admin/grants/annualplan/{round_of_plans[0].pk}/review/": "2026",
+        "/admin/grants/project/": "Project",
+        "/admin/countries/participation/": "2026",
+        "/admin/reports/iatiexport/": "IATI",
+    }
+    for path, text in pages.items():
+        driver.get(f"{base}{path}")
+        see(driver, text)
+        assert refusals(driver) == [], path
+
+    driver.get(f"{base}/api/docs/")
+    see(driver, "Mensenrechtenfonds — embassy API", timeout=20)  # drawn by Swagger UI's script
+    assert driver.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"), "no operations drawn"
+    assert refusals(driver) == [], "/api/docs/"
+
+    driver.get(f"{base}/api/redoc/")
+    see(driver, "Mensenrechtenfonds — embassy API", timeout=20)  # drawn by Redoc's script
+    see(driver, "/api/v1/plans/", timeout=20)
+    assert refusals(driver, expected=(REDOC_BRANDING,)) == [], "/api/redoc/"
