@@ -386,6 +386,9 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "reports"},
 }
 CELERY_QUEUE_NAMES = ("mail", "reports", "exports")
+# A worker started without --queues reads all three (the quick start; a forgotten -Q never
+# leaves the e-mail unread).
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in CELERY_QUEUE_NAMES}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Nothing hangs: every task has a soft limit (an exception it can clean up after) and a hard
 # one (the process is killed; Celery counts the task as failed: the sweep makes a report

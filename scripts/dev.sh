@@ -10,7 +10,7 @@ PYTHON=${PYTHON:-python3}
     exit 1
 }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 # Development settings (DEBUG on, SQLite); production sets real environment variables.
 [ -f .env ] || cp .env.example .env
 .venv/bin/python manage.py migrate --no-input

@@ -167,6 +167,12 @@ def test_each_task_goes_to_its_own_queue(task, queue):
     assert app.amqp.router.route({}, task)["queue"].name == queue
 
 
+def test_a_worker_started_without_queues_reads_all_three():
+    from config.celery import app
+
+    assert set(app.amqp.queues) == {"mail", "reports", "exports"}
+
+
 def test_every_scheduled_task_goes_to_a_queue_a_worker_reads():
     from django.conf import settings
 
