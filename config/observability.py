@@ -2,10 +2,10 @@
 ministry (R11): an event says where the code failed, never whom it was about.
 
 Sentry would by default send the request's query string (`?search=<partner name>`), its body,
-cookies and headers, the local variables of every frame and a database error's detail
-(`Key (name)=(…) already exists`). All of that is removed before an event is sent; what stays
-is the exception's type, the stack of file names and lines, the path, the method, the user's
-id and the request id.
+cookies and headers, the local variables of every frame, every exception's message (psycopg's
+`Key (name)=(…) already exists`) and the arguments of log messages. All of that is removed
+before an event is sent; what stays is the exception's type, the stack of file names and
+lines, the log message's template, the path, the method, the user's id and the request id.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from typing import Any
 from django_guid.log_filters import CorrelationId
 
 KEPT_HEADERS = {"user-agent", "x-request-id"}
-# Messages of these exceptions quote the values that failed (a name, an address).
-QUOTING_EXCEPTIONS = ("IntegrityError", "DataError", "ValidationError", "DatabaseError")
 REDACTED = "[removed: R11]"
 
 
 def scrub(event: dict[str, Any], _hint: Any = None) -> dict[str, Any]:
-    """Sentry's before_send (and before_send_transaction): remove what could name anyone."""
+    """Sentry's before_send (and before_send_transaction): keep only what cannot name anyone.
+
+    An allow-list, not a deny-list: an exception's message (psycopg's DETAIL quotes the row,
+    a validation error the value, an SMTP refusal the addresses) and a log message's
+    arguments are removed whatever their type; the log message's template stays."""
     request = event.get("request")
     if isinstance(request, dict):
         for key in ("data", "query_string", "cookies", "env"):
@@ -35,16 +37,32 @@ def scrub(event: dict[str, Any], _hint: Any = None) -> dict[str, Any]:
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if "id" in user else {}
     for exception in (event.get("exception") or {}).get("values") or []:
-        if any(name in str(exception.get("type", "")) for name in QUOTING_EXCEPTIONS):
+        if exception.get("value"):
             exception["value"] = REDACTED
         for frame in (exception.get("stacktrace") or {}).get("frames") or []:
             frame.pop("vars", None)
+    for thread in (event.get("threads") or {}).get("values") or []:
+        for frame in (thread.get("stacktrace") or {}).get("frames") or []:
+            frame.pop("vars", None)
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        event["logentry"] = {"message": logentry.get("message", "")}
+    if "message" in event and "logentry" in event:
+        event["message"] = event["logentry"]["message"]
     for crumb in (event.get("breadcrumbs") or {}).get("values") or []:
-        crumb.pop("data", None)
-        if crumb.get("category") in ("query", "django.db.backends"):
-            crumb["message"] = REDACTED
+        crumb.pop("data", None)  # the message was reduced when it was recorded (below)
     event.pop("extra", None)
     return event
+
+
+def _scrub_breadcrumb(crumb: dict[str, Any], hint: dict | None = None) -> dict[str, Any]:
+    """Sentry's before_breadcrumb: a log line's template without its arguments; no data (a
+    query's parameters, a URL's query string). SQL is kept: the ORM sends values apart."""
+    crumb.pop("data", None)
+    record = (hint or {}).get("log_record")
+    if record is not None:
+        crumb["message"] = str(record.msg)
+    return crumb
 
 
 class RequestIdFilter(CorrelationId):
@@ -70,7 +88,5 @@ def start_error_tracking(dsn: str, *, environment: str, release: str | None) -> 
         traces_sample_rate=0.0,
         before_send=scrub,
         before_send_transaction=scrub,
-        before_breadcrumb=lambda crumb, _hint: scrub({"breadcrumbs": {"values": [crumb]}})[
-            "breadcrumbs"
-        ]["values"][0],
+        before_breadcrumb=_scrub_breadcrumb,
     )

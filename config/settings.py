@@ -14,10 +14,25 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from environ.fileaware_mapping import FileAwareMapping
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.FileAwareEnv()
+
+class _SecretFiles(FileAwareMapping):
+    """NAME_FILE's content, without the line end that `echo` and editors leave: a key signed
+    with a trailing newline (boto3, SMTP) would fail."""
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return value.rstrip("\r\n") if self.env.get(key + "_FILE") else value
+
+
+class _Env(environ.FileAwareEnv):
+    ENVIRON = _SecretFiles()
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 TESTING = "pytest" in sys.modules or env.bool("DJANGO_TESTING", default=False)
@@ -380,7 +395,7 @@ CELERY_TASK_DEFAULT_QUEUE = "reports"
 CELERY_TASK_ROUTES = {
     "outbox.tasks.*": {"queue": "mail"},
     "grants.notifications.*": {"queue": "mail"},
-    "reports.mail.*": {"queue": "mail"},
+    "reports.tasks.send_report_email": {"queue": "mail"},  # an earlier release's, by name
     "reports.tasks.export_iati": {"queue": "exports"},
     "reports.tasks.publish_monthly_iati": {"queue": "exports"},
     "reports.tasks.*": {"queue": "reports"},

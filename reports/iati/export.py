@@ -130,19 +130,22 @@ def counts_template() -> Counts:
     return Counts(dict.fromkeys(Outcome.values, 0))
 
 
-def write_export(destination: Path, *, year: int | None = None) -> Counts:
+def write_export(destination: Path, *, year: int | None = None, place=None) -> Counts:
     """Write the validated IATI file of all projects (or those with money in `year`) to
-    `destination`; return how many projects each policy outcome got.
+    `destination`; return how many projects each policy outcome got. `place(partial)` puts
+    the checked file where it is kept (default: moved to `destination`); it runs in the
+    transaction that keeps the disclosure state, so a file that could not be stored leaves
+    no state behind that claims it was published.
 
     Before the file is moved into place the independent attacker (reports.iati.attacker)
     reads it with every earlier file kept and the public facts; a file in which an activity
     of a confidential participation stands for fewer than k posts is refused (Disclosure).
     Only then are the cells this file decided kept for the next exports."""
     with one_export_at_a_time():
-        return _write_export(destination, year=year)
+        return _write_export(destination, year=year, place=place)
 
 
-def _write_export(destination: Path, *, year: int | None) -> Counts:
+def _write_export(destination: Path, *, year: int | None, place) -> Counts:
     from .attacker import check_files
     from .facts import earlier_files, public_facts
 
@@ -179,7 +182,10 @@ def _write_export(destination: Path, *, year: int | None) -> Counts:
         with transaction.atomic():  # all kept, or none: a refused file leaves nothing behind
             _keep_cells(context.geography.new_cells(context.years_placed))
             _keep_activities(context.new_activities, context.regions_filled)
-        os.replace(partial, destination)
+            if place is None:
+                os.replace(partial, destination)
+            else:
+                place(partial)
     finally:
         partial.unlink(missing_ok=True)
     return counts

@@ -130,6 +130,11 @@ def public_facts() -> dict:
     return {"posts": posts, "countries": countries}
 
 
+class MissingPublishedFile(RuntimeError):
+    """An earlier published IATI file is gone from the storage: no export is checked
+    without it."""
+
+
 @contextmanager
 def earlier_files() -> Iterator[list[Path]]:
     """Local paths of every IATI file published and still kept, oldest first (copied from
@@ -146,7 +151,12 @@ def earlier_files() -> Iterator[list[Path]]:
         for export in exports:
             storage = export.file.storage
             if not storage.exists(export.file.name):
-                continue  # deleted by hand: nothing to read
+                # R11: the attacker holds every file the fund published; one that cannot be
+                # read cannot be checked against (a storage moved without its files).
+                raise MissingPublishedFile(
+                    f"the published file of IATI export {export.pk} ({export.file.name}) is "
+                    "not in the file storage; restore it (docs/deploy.md) before exporting"
+                )
             try:
                 paths.append(Path(storage.path(export.file.name)))
             except NotImplementedError:  # object storage

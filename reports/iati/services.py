@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from fund.access import Action, ensure_allowed
@@ -34,7 +34,7 @@ def make_export(*, actor, year: int | None = None, period: str = "") -> IatiExpo
         export = None
         if period:
             export = IatiExport.objects.filter(period=period).first()
-            if export is not None and export.status != ReportStatus.FAILED:
+            if export is not None and not _to_make_again(export):
                 return export  # done, or being made by another worker (SQLite: no lock)
         if export is None:
             try:
@@ -42,11 +42,29 @@ def make_export(*, actor, year: int | None = None, period: str = "") -> IatiExpo
                     export = IatiExport.objects.create(year=year, period=period)
             except IntegrityError:  # another beat's task created it first
                 return IatiExport.objects.get(period=period)
-        else:
+        else:  # failed, or interrupted (its worker killed): made again, as new
             export.status, export.failure_reason = ReportStatus.PENDING, ""
-            export.finished_at = None
-            export.save(update_fields=["status", "failure_reason", "finished_at"])
+            export.finished_at, export.created_at = None, timezone.now()
+            export.save(update_fields=["status", "failure_reason", "finished_at", "created_at"])
         return _make_export(export, year)
+
+
+# An export "being made" for longer than the task's hard limit was interrupted.
+INTERRUPTED_AFTER = timedelta(seconds=1900)
+
+
+def _to_make_again(export: IatiExport) -> bool:
+    """A failed export is made again; so is a pending one that nobody is making: on
+    PostgreSQL the caller holds the export lock, which a running export would hold (a
+    killed worker's session, and its lock, are gone); on SQLite, once it is older than the
+    task's hard time limit."""
+    if export.status == ReportStatus.FAILED:
+        return True
+    if export.status != ReportStatus.PENDING:
+        return False
+    if connection.vendor == "postgresql":
+        return True
+    return export.created_at < timezone.now() - INTERRUPTED_AFTER
 
 
 def _make_export(export: IatiExport, year: int | None) -> IatiExport:
@@ -55,11 +73,10 @@ def _make_export(export: IatiExport, year: int | None) -> IatiExport:
         # Written and checked in a scratch folder of this process, then handed to the file
         # storage (a shared folder or an object store): only a valid, checked file is stored.
         with tempfile.TemporaryDirectory(prefix="iati-") as scratch:
-            local = Path(scratch) / name
-            counts = write_export(local, year=year)
-            with local.open("rb") as written:
-                export.file.save(name, File(written), save=False)
+            counts = write_export(Path(scratch) / name, year=year, place=_store(export, name))
     except Exception as error:
+        if export.file:  # stored, but its transaction failed: not published
+            export.file.delete(save=False)
         export.status = ReportStatus.FAILED
         export.failure_reason = f"{type(error).__name__}: {error}"[:4000]
         export.finished_at = timezone.now()
@@ -81,6 +98,18 @@ def _make_export(export: IatiExport, year: int | None) -> IatiExport:
     return export
 
 
+def _store(export: IatiExport, name: str):
+    """Put the checked file into the file storage, as the last step of the transaction that
+    keeps the disclosure state (reports.iati.export): a file that could not be stored keeps
+    no state; a stored file whose transaction then fails is removed again (_make_export)."""
+
+    def place(partial: Path) -> None:
+        with partial.open("rb") as written:
+            export.file.save(name, File(written), save=False)
+
+    return place
+
+
 def monthly_period(moment=None) -> str:
     """The scheduled publication's month (YYYY-MM, the fund's time zone)."""
     return timezone.localtime(moment).strftime("%Y-%m")
@@ -90,14 +119,14 @@ def prune(keep: int | None = None) -> int:
     """Delete all but the newest `keep` (at least one) successful exports and their files,
     and failed ones older than the oldest kept. `IATI_EXPORTS_KEPT` 0 (the default) keeps
     every file: the attacker check reads everything the fund ever published (R11)."""
-    keep = settings.IATI_EXPORTS_KEPT if keep is None else keep
-    if not keep:
-        return 0
-    keep = max(1, keep)
     # An export still "being made" after a day was interrupted (a worker killed mid-way).
     IatiExport.objects.filter(
         status=ReportStatus.PENDING, created_at__lt=timezone.now() - timedelta(days=1)
     ).update(status=ReportStatus.FAILED, failure_reason="interrupted", finished_at=timezone.now())
+    keep = settings.IATI_EXPORTS_KEPT if keep is None else keep
+    if not keep:
+        return 0
+    keep = max(1, keep)
     done = IatiExport.objects.filter(status=ReportStatus.DONE).order_by("-created_at", "-pk")
     old = list(done[keep:])
     kept = list(done[:keep])

@@ -59,7 +59,8 @@ def test_the_admin_and_the_api_docs_work_under_the_content_security_policy(
     from selenium.webdriver.common.by import By
 
     ensure_roles()
-    manager = UserFactory(username="fb-csp", is_staff=True, password=PASSWORD)
+    # A superuser: the schedules' admin (django-celery-beat) is theirs alone.
+    manager = UserFactory(username="fb-csp", is_staff=True, is_superuser=True, password=PASSWORD)
     manager.groups.add(Group.objects.get(name="fondsbeheerder"))
     driver, base = console_browser, live_server.url
 
@@ -77,10 +78,28 @@ def test_the_admin_and_the_api_docs_work_under_the_content_security_policy(
         "/admin/countries/participation/": "2026",
         "/admin/reports/iatiexport/": "IATI",
     }
+    from django_celery_beat.models import PeriodicTask
+
+    schedule = PeriodicTask.objects.filter(crontab__isnull=False).first()
+    pages[f"/admin/django_celery_beat/periodictask/{schedule.pk}/change/"] = schedule.name
+    pages["/admin/countries/participation/export/"] = "select-toggle"
     for path, text in pages.items():
         driver.get(f"{base}{path}")
-        see(driver, text)
+        try:
+            see(driver, text)
+        except Exception as error:
+            raise AssertionError(f"{path}: {text!r} not shown") from error
         assert refusals(driver) == [], path
+
+    # The library's scripts still work from files: the export's "select all" box, and the
+    # schedule form's crontab in words.
+    driver.get(f"{base}/admin/countries/participation/export/")
+    toggle = driver.find_element(By.CSS_SELECTOR, "input.select-toggle")
+    fields = driver.find_elements(By.CSS_SELECTOR, "input[type=checkbox][name*='_']")
+    assert fields and all(box.is_selected() for box in fields if box != toggle)
+    toggle.click()
+    assert not any(box.is_selected() for box in fields if box != toggle)
+    assert refusals(driver) == [], "export: select all"
 
     driver.get(f"{base}/api/docs/")
     see(driver, "Mensenrechtenfonds — embassy API", timeout=20)  # drawn by Swagger UI's script

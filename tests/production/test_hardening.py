@@ -88,29 +88,47 @@ def test_error_events_leave_without_anything_that_could_name_a_partner_R11():
         "user": {"id": 7, "username": "ambassade-kenia", "email": "a@example.org"},
         "exception": {
             "values": [
+                # Django's IntegrityError and, chained as its cause, psycopg's own.
+                {"type": "IntegrityError", "value": "Key (name)=(Stichting Geheim) exists."},
                 {
-                    "type": "IntegrityError",
-                    "value": "Key (name)=(Stichting Geheim) already exists.",
+                    "type": "UniqueViolation",
+                    "value": "DETAIL: Failing row contains (7, Stichting Geheim).",
                     "stacktrace": {"frames": [{"filename": "x.py", "vars": {"name": "Geheim"}}]},
                 },
-                {"type": "ZeroDivisionError", "value": "division by zero"},
+                {"type": "SMTPRecipientsRefused", "value": "{'geheim@ambassade.example': 550}"},
             ]
         },
-        "breadcrumbs": {
-            "values": [
-                {"category": "query", "message": "SELECT … WHERE name = 'Geheim'", "data": {}},
-                {"category": "django.request", "message": "ok", "data": {"q": "Geheim"}},
-            ]
+        "logentry": {
+            "message": "delivery of %s failed: %s",
+            "params": ["geheim@ambassade.example", "550"],
+            "formatted": "delivery of geheim@ambassade.example failed: 550",
         },
+        "breadcrumbs": {"values": [{"category": "query", "message": "SELECT 1", "data": {"p": 1}}]},
         "extra": {"partner": "Stichting Geheim"},
     }
     sent = repr(scrub(event))
-    assert "Geheim" not in sent and "ambassade-kenia" not in sent and "Token t" not in sent
+    assert "Geheim" not in sent and "geheim" not in sent and "ambassade-kenia" not in sent
+    assert "Token t" not in sent and "sessionid" not in sent
     assert event["request"]["url"] == "https://fonds.example.org/api/v1/partners/"
     assert event["user"] == {"id": 7}
-    assert event["exception"]["values"][0]["value"] == REDACTED
-    assert event["exception"]["values"][1]["value"] == "division by zero"  # the useful part stays
+    assert [e["type"] for e in event["exception"]["values"]] == [
+        "IntegrityError", "UniqueViolation", "SMTPRecipientsRefused",
+    ]  # fmt: skip
+    assert {e["value"] for e in event["exception"]["values"]} == {REDACTED}
+    assert event["logentry"] == {"message": "delivery of %s failed: %s"}  # the template stays
     assert event["request"]["headers"] == {"User-Agent": "curl"}
+
+
+def test_log_breadcrumbs_keep_the_template_and_drop_the_arguments_R11():
+    import logging
+
+    from config.observability import _scrub_breadcrumb
+
+    record = logging.LogRecord("outbox", logging.ERROR, "x.py", 1, "refused %s", ("a@x.nl",), None)
+    crumb = {"category": "outbox", "message": "refused a@x.nl", "data": {"to": "a@x.nl"}}
+    assert _scrub_breadcrumb(crumb, {"log_record": record}) == {
+        "category": "outbox", "message": "refused %s",
+    }  # fmt: skip
 
 
 def test_error_tracking_starts_with_a_dsn_and_not_without():
@@ -152,7 +170,7 @@ def test_without_debug_a_secret_key_is_required():
     [
         ("outbox.tasks.deliver", "mail"),
         ("grants.notifications.notify_plan_step", "mail"),
-        ("reports.mail.send_report_email", "mail"),
+        ("reports.tasks.send_report_email", "mail"),
         ("reports.tasks.make_report", "reports"),
         ("reports.tasks.sweep", "reports"),
         ("reports.tasks.housekeeping", "reports"),

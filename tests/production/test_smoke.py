@@ -38,7 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = ["fonds@example.org", "directie@example.org"]
 BUCKET = "fonds-smoke"
 PASSWORD = "een-lang-wachtwoord-voor-de-rook"
-PROXY = {"X-Forwarded-Proto": "https"}  # what the TLS proxy in front adds
+HOST = "fonds.example.org"
+# What the TLS proxy in front sends: the fund's host name, and that the request came by HTTPS.
+PROXY = {"X-Forwarded-Proto": "https", "Host": HOST}
 
 
 class Production(Celery):
@@ -49,10 +51,15 @@ class Production(Celery):
         super().__init__(tmp_path, redis, sink, ",".join(RECIPIENTS))
         self.redis = redis
         cache = redis.url.rsplit("/", 1)[0] + "/1"
+        # Secrets as files, as the compose file gives them (with the line end echo leaves).
+        (tmp_path / "secret_key").write_text(secrets.token_urlsafe(50) + "\n")
+        (tmp_path / "storage_key").write_text("smoke\n")
+        self.env.pop("DJANGO_SECRET_KEY", None)
         self.env.update(
             DJANGO_DEBUG="false",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_SECRET_KEY_FILE=str(tmp_path / "secret_key"),
+            DJANGO_ALLOWED_HOSTS=HOST,
+            DJANGO_CSRF_TRUSTED_ORIGINS=f"https://{HOST}",
             DJANGO_BEHIND_TLS_PROXY="true",
             DJANGO_STATIC_ROOT=str(tmp_path / "static"),
             DJANGO_MEDIA_ROOT=str(tmp_path / "must-stay-empty"),
@@ -60,7 +67,7 @@ class Production(Celery):
             AWS_S3_ENDPOINT_URL=s3_endpoint,
             AWS_S3_REGION_NAME="eu-west-1",
             AWS_ACCESS_KEY_ID="smoke",
-            AWS_SECRET_ACCESS_KEY="smoke",
+            AWS_SECRET_ACCESS_KEY_FILE=str(tmp_path / "storage_key"),
             AWS_EC2_METADATA_DISABLED="true",
             CACHE_URL=cache,
             DJANGO_LOG_FORMAT="json",
@@ -86,16 +93,15 @@ class Production(Celery):
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: self.healthy(port), 60, f"gunicorn on {port}", self.logs)
+        return f"http://127.0.0.1:{port}"
 
-        def answers() -> bool:
-            try:
-                return requests.get(f"{url}/health/", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, 60, f"gunicorn on {port}", self.logs)
-        return url
+    def healthy(self, port: int, path: str = "/health/") -> bool:
+        """The container's health check (config.healthcheck), as Docker runs it."""
+        env = {**self.env, "GUNICORN_BIND": f"0.0.0.0:{port}"}
+        check = subprocess.run([sys.executable, "-m", "config.healthcheck", path], cwd=ROOT,
+                               env=env, capture_output=True, timeout=30)  # fmt: skip
+        return check.returncode == 0
 
 
 @pytest.fixture
@@ -164,7 +170,7 @@ def admin_session(url: str) -> dict:
     login = requests.get(f"{url}/admin/login/", headers=PROXY, timeout=10)
     cookies = {"csrftoken": login.cookies["csrftoken"]}
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
-    origin = url.replace("http://", "https://")
+    origin = f"https://{HOST}"
     answer = requests.post(
         f"{url}/admin/login/?next=/admin/",
         data={"username": "smoke-manager", "password": PASSWORD, "csrfmiddlewaretoken": token},
@@ -201,9 +207,13 @@ def _run(fund: Production, sink: Sink, world: dict, tmp_path: Path) -> None:
         fund.worker("--queues", queue, "--hostname", f"{queue}@smoke")
     fund.beat()
 
-    # 2. Plain HTTP is sent to HTTPS; behind the proxy the pages come with their headers.
-    plain = requests.get(f"{first}/admin/login/", allow_redirects=False, timeout=10)
-    assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
+    # 2. Only the fund's host name is answered; plain HTTP is sent to HTTPS; behind the proxy
+    #    the pages come with their headers.
+    assert requests.get(f"{first}/admin/login/", timeout=10).status_code == 400  # Host 127.0.0.1
+    plain = requests.get(f"{first}/admin/login/", headers={"Host": HOST}, allow_redirects=False,
+                         timeout=10)  # fmt: skip
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == f"https://{HOST}/admin/login/"
     login = requests.get(f"{first}/admin/login/", headers=PROXY, timeout=10)
     assert login.status_code == 200
     headers = login.headers
@@ -221,8 +231,9 @@ def _run(fund: Production, sink: Sink, world: dict, tmp_path: Path) -> None:
         assert asset.status_code == 200 and b"body" in asset.content
         assert "immutable" in asset.headers["Cache-Control"]
 
-    # 4. Readiness: database, broker, cache and object storage.
-    ready = requests.get(f"{second}/health/ready/", timeout=10)
+    # 4. Readiness: database, broker, cache and object storage (also as compose checks it).
+    assert fund.healthy(int(second.rsplit(":", 1)[1]), "/health/ready/")
+    ready = requests.get(f"{second}/health/ready/", headers={"Host": HOST}, timeout=10)
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["checks"].values()) == {"ok"}
 
@@ -236,7 +247,7 @@ def _run(fund: Production, sink: Sink, world: dict, tmp_path: Path) -> None:
     submitted = requests.post(f"{second}/api/v1/plans/{plan}/submit/", headers=api, timeout=20)
     assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
     wait_until(lambda: sink.to("reviewer@example.org"), 60, "the reviewer's e-mail", fund.logs)
-    assert any(plan_subject for _to, _id, plan_subject in sink.to("reviewer@example.org"))
+    assert any("2026" in subject for _to, _id, subject in sink.to("reviewer@example.org"))
 
     # 6. A report, made by the reports worker, mailed, and downloadable in the admin.
     send_task(fund.redis, "reports.tasks.make_report", "weekly", "2026-W20")

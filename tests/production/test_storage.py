@@ -200,3 +200,55 @@ def test_the_database_refuses_a_second_export_for_a_month(year):
         IatiExport.objects.create(period="2026-12")
     IatiExport.objects.create(period="")
     IatiExport.objects.create(period="")  # on request: as many as asked for
+
+
+def test_an_interrupted_monthly_publication_is_made_again(filesystem, year):
+    """Its worker killed mid-way (a deploy, the hard time limit): the redelivered task or the
+    next fire makes it, not returns the half-made row."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from reports.iati.services import INTERRUPTED_AFTER
+    from reports.tasks import publish_monthly_iati
+
+    publishable_world(year)
+    stuck = IatiExport.objects.create(period=monthly_period())
+    if connection.vendor != "postgresql":  # SQLite has no lock to tell: its age does
+        IatiExport.objects.filter(pk=stuck.pk).update(
+            created_at=timezone.now() - INTERRUPTED_AFTER - timedelta(minutes=1)
+        )
+    assert publish_monthly_iati() == stuck.pk
+    stuck.refresh_from_db()
+    assert stuck.status == "done" and stuck.file
+    assert stuck.created_at > timezone.now() - timedelta(minutes=5)  # counted as new
+
+
+def test_a_file_the_storage_refuses_keeps_no_disclosure_state_R11(filesystem, year, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    from reports.models import IatiKeptActivity, IatiRegionCell
+
+    actor = publishable_world(year)
+
+    def refuse(self, name, content, max_length=None):
+        raise OSError("the bucket is away")
+
+    monkeypatch.setattr(FileSystemStorage, "save", refuse)
+    with pytest.raises(OSError):
+        make_export(actor=actor)
+    [export] = IatiExport.objects.all()
+    assert export.status == "failed" and not export.file
+    assert not IatiKeptActivity.objects.exists() and not IatiRegionCell.objects.exists()
+
+
+def test_no_export_is_made_while_a_published_file_is_missing_R11(filesystem, year):
+    """The disclosure check reads every file the fund published; with one gone (a storage
+    moved without its files) it cannot, and the export is refused instead of checked short."""
+    from reports.iati.facts import MissingPublishedFile
+
+    actor = publishable_world(year)
+    first = make_export(actor=actor)
+    (filesystem / first.file.name).unlink()
+    with pytest.raises(MissingPublishedFile):
+        make_export(actor=actor)
+    assert IatiExport.objects.filter(status="failed").count() == 1
