@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django_guid",
     "csp",
     "outbox",
+    "readlog",
     "countries",
     "priorities",
     "grants",
@@ -96,6 +97,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # R11: an inspection's account opens its list and nothing else.
+    "readlog.middleware.InspectionGuard",
+    # R11: what a response shows of confidential data is recorded before it leaves.
+    "readlog.middleware.ReadLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -399,6 +404,7 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.export_iati": {"queue": "exports"},
     "reports.tasks.publish_monthly_iati": {"queue": "exports"},
     "reports.tasks.*": {"queue": "reports"},
+    "readlog.tasks.*": {"queue": "reports"},
 }
 CELERY_QUEUE_NAMES = ("mail", "reports", "exports")
 # A worker started without --queues reads all three (the quick start; a forgotten -Q never
@@ -467,6 +473,14 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
 # good unless FUND_HISTORY_KEEP_DAYS says how long (removed daily past it).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 FUND_HISTORY_KEEP_DAYS = env.int("FUND_HISTORY_KEEP_DAYS", default=0)
+# The read log (readlog): who saw confidential data. Kept for good unless READLOG_KEEP_DAYS
+# says how long; pruning past it is the only removal, and itself recorded.
+READLOG_KEEP_DAYS = env.int("READLOG_KEEP_DAYS", default=0)
+# The daily check e-mails the fund managers about a user who read more highly sensitive
+# partners than this in a day, or the participating posts outside working hours (from, to:
+# hours on weekdays, the fund's time zone).
+READLOG_ALERT_PARTNERS = env.int("READLOG_ALERT_PARTNERS", default=25)
+READLOG_WORKING_HOURS = tuple(env.list("READLOG_WORKING_HOURS", cast=int, default=[7, 19]))
 
 # --- The fund --------------------------------------------------------------------------------
 # Default R9 threshold for new fund years; each fund year keeps its own value.

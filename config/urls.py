@@ -101,6 +101,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("grants.api.urls")),
+    # Vertrouwelijke inzage (R11): a one-time link, then one fund year's list.
+    path("inzage/", include("readlog.urls")),
     # The schema and docs need a login too (R11): a token or the admin session.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

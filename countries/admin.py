@@ -19,6 +19,8 @@ from fund.admin import (
 from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, REFORM_START_YEAR
 from grants.models import FundYear
 from grants.selectors import fund_years_with_totals
+from readlog import services as readlog
+from readlog.models import Kind
 
 from . import services
 from .models import (
@@ -188,7 +190,25 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
             "max_bilateral": MAX_BILATERAL_POSTS,
             "max_multilateral": MAX_MULTILATERAL_POSTS,
         }
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        self._note_selection_shown(request, response)
+        return response
+
+    @staticmethod
+    def _note_selection_shown(request, response) -> None:
+        """R11: the selection page shows every candidate with its decision, so it reveals the
+        confidential list even where it also lists the posts left out: one read of the list
+        per fund year shown (the read log's own detection skips pages of every post)."""
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is None:
+            return
+        by_year: dict[int, list] = {}
+        for participation in changelist.result_list:
+            year = participation.fund_year.year
+            if participation.selected and not participation.published and year >= 2026:
+                by_year.setdefault(year, []).append(participation.post.public_id)
+        for year, ids in sorted(by_year.items()):
+            readlog.note(request, Kind.PARTICIPATION, ids, year=year)
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["post", "fund_year"] if obj else []

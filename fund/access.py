@@ -85,6 +85,7 @@ class Action(StrEnum):
     IDENTIFY_PARTNER = "identify_partner"  # see who a highly sensitive partner is (R11)
     PUBLISH = "publish"  # make a participation public and export to IATI (R11)
     RESEND_MAIL = "resend_mail"  # queue an e-mail of the outbox again
+    GRANT_INSPECTION = "grant_inspection"  # vertrouwelijke inzage of the list (R11)
 
     @property
     def permission(self) -> str:
@@ -118,6 +119,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     # R11: what the fund publishes is decided by its managers, never by a post.
     Action.PUBLISH: frozenset({Role.FUND_MANAGER}),
     Action.RESEND_MAIL: frozenset({Role.FUND_MANAGER}),
+    Action.GRANT_INSPECTION: frozenset({Role.FUND_MANAGER}),
 }
 
 _ACTION_DESCRIPTIONS = {
@@ -141,6 +143,7 @@ _ACTION_DESCRIPTIONS = {
     Action.IDENTIFY_PARTNER: _("see who a highly sensitive partner is"),
     Action.PUBLISH: _("decide what is published and export to IATI"),
     Action.RESEND_MAIL: _("send e-mails again"),
+    Action.GRANT_INSPECTION: _("grant a confidential inspection of the list of posts"),
 }
 
 

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from fund.access import Action, can
 from fund.admin import ReadOnlyAdmin, is_ministry
 from grants.models import FundYear
+from readlog import services as readlog
+from readlog.models import Door, Kind
 
 from .models import IatiExport, Report, ReportStatus
 
@@ -55,6 +57,8 @@ class ReportAdmin(ReadOnlyAdmin):
         response["Content-Disposition"] = (
             f'attachment; filename="{report.kind}-{report.period}.{kind}"'
         )
+        # R11: the file is read (the posts it names are found in it by the read log too).
+        readlog.note(request, Kind.REPORT_FILE, [report.pk], door=Door.FILE)
         return response
 
 
@@ -128,6 +132,8 @@ class IatiExportAdmin(ReadOnlyAdmin):
             handle = export.file.open("rb")
         except (FileNotFoundError, ValueError) as error:
             raise Http404(_("The file of this export is no longer there.")) from error
+        # R11: streamed, so not read by the read log's middleware: noted here.
+        readlog.note(request, Kind.IATI_FILE, [export.pk], door=Door.FILE)
         return FileResponse(
             handle,
             as_attachment=True,

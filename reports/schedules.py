@@ -21,6 +21,11 @@ TASK_SCHEDULES = {
     "Inhalen van rapportages": ("reports.tasks.sweep", ("*/10", "*", "*", "*", "*")),
     "Bezorgen van e-mail": ("outbox.tasks.deliver", ("*", "*", "*", "*", "*")),
     "Dagelijks opruimen": ("reports.tasks.housekeeping", ("30", "3", "*", "*", "*")),
+    # R11: yesterday's unusual reading of confidential data, to the fund managers.
+    "Dagelijkse controle van de inzage": (
+        "readlog.tasks.check_unusual_reads",
+        ("0", "6", "*", "*", "*"),
+    ),
 }
 
 

@@ -94,9 +94,12 @@ def housekeeping() -> dict:
     from outbox.services import prune_sent
 
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    from readlog.services import prune as prune_reads
+
     return {
         "idempotency_keys": prune_idempotency_keys(),
         "sent_e_mails": prune_sent(),
         "abandoned_imports": prune_abandoned_imports(),
         "history_kept_days": prune_old_history(),
+        "reads": prune_reads(),
     }

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = (
     "fund",
     "outbox",
+    "readlog",
     "priorities",
     "countries",
     "grants",
@@ -45,6 +46,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "reports.mail",
             "reports.schedules",
             "reports.iati.*",
+            "readlog.inspection",
         ),
     ),
     (
@@ -59,6 +61,9 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "*.management.*",
             "*.templatetags.*",
             "*.apps",
+            "*.middleware",
+            "*.views",
+            "readlog.urls",
             "config.checks",
             "seeds",
             "seeds.*",

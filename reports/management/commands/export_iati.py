@@ -7,6 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from fund.access import system_actor
+from readlog import services as readlog
+from readlog.models import Door, Kind
 from reports.iati.export import Disclosure, InvalidExport
 from reports.iati.services import make_export
 
@@ -29,11 +31,14 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         except InvalidExport as error:
             raise CommandError(f"Not written: the file does not validate: {error}") from error
-        where = export.file.path
+        where = export.file.name  # in the file storage (a folder or a bucket)
         if out is not None:
             with export.file.open("rb") as source, open(out, "wb") as copy:
                 shutil.copyfileobj(source, copy)
             where = out
+            # R11: a copy left the storage; the read log says where to.
+            readlog.record_now(None, Kind.IATI_FILE, [export.pk], door=Door.COMMAND,
+                               path=str(out))  # fmt: skip
         self.stdout.write(
             f"{where}: valid IATI 2.03; {export.full} activities in full, {export.reduced} "
             f"reduced, {export.withheld} held back, {export.excluded} left out (R11); the "

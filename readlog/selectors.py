@@ -1,0 +1,117 @@
+"""What is confidential to read (R11), as text a response could contain: the code and name of
+each post whose participation in a fund year from 2026 is not public, and the name of each
+highly sensitive partner. One compiled pattern per process, rebuilt when those rows change
+(a version in the shared cache, so every process rebuilds)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.core.cache import cache
+
+FIRST_CONFIDENTIAL_YEAR = 2026  # the reform letter: the list of participating posts from 2026
+_VERSION_KEY = "readlog:terms-version"
+_built: dict = {}
+
+
+@dataclass
+class Terms:
+    pattern: re.Pattern | None
+    # variant as it appears in a response → (kind, public id, years)
+    meaning: dict[str, tuple[str, str, tuple[int, ...]]]
+    # public ids of the posts that are not confidential participants (listed alongside, a page
+    # of every post reveals no selection)
+    other_posts: frozenset[str] = field(default_factory=frozenset)
+
+
+def forget_terms(sender=None, instance=None, **_signal) -> None:
+    """A change that may change what is confidential: every process rebuilds its pattern. A
+    partner matters only when highly sensitive (one lowered stays a term until the next
+    change: recorded once too often, never once too few)."""
+    if getattr(sender, "__name__", "") == "Partner" and instance.sensitivity != "high":
+        return
+    try:
+        cache.incr(_VERSION_KEY)
+    except ValueError:
+        cache.set(_VERSION_KEY, 1, timeout=None)
+
+
+def terms() -> Terms:
+    version = cache.get(_VERSION_KEY, 0)
+    if _built.get("version") != version or "terms" not in _built:
+        _built.update(version=version, terms=_build())
+    return _built["terms"]
+
+
+def _variants(text: str) -> set[str]:
+    """The ways a text appears in a page or a JSON body."""
+    return {text, html.escape(text), html.escape(text, quote=False), json.dumps(text)[1:-1]}
+
+
+def _build() -> Terms:
+    Participation = apps.get_model("countries", "Participation")
+    Post = apps.get_model("countries", "Post")
+    Partner = apps.get_model("grants", "Partner")
+    years_of: dict[str, set[int]] = defaultdict(set)
+    names: dict[str, tuple[str, str]] = {}
+    rows = Participation.objects.filter(
+        selected=True, published=False, fund_year__year__gte=FIRST_CONFIDENTIAL_YEAR
+    ).values_list("post__public_id", "post__code", "post__name", "fund_year__year")
+    for public_id, code, name, year in rows:
+        years_of[str(public_id)].add(year)
+        names[str(public_id)] = (code, name)
+    meaning: dict[str, tuple[str, str, tuple[int, ...]]] = {}
+    for public_id, texts in names.items():
+        years = tuple(sorted(years_of[public_id]))
+        for text in texts:
+            if len(text) >= 3:
+                for variant in _variants(text):
+                    meaning[variant] = ("participation", public_id, years)
+    others = set()
+    for public_id, code in Post.objects.values_list("public_id", "code"):
+        if str(public_id) not in names:
+            others.add(str(public_id))
+            for variant in _variants(code):
+                meaning.setdefault(variant, ("other_post", str(public_id), ()))
+    sensitive = Partner.objects.filter(sensitivity="high").values_list("public_id", "name")
+    for public_id, name in sensitive:
+        if len(name) >= 3:
+            for variant in _variants(name):
+                meaning[variant] = ("partner", str(public_id), ())
+    if not meaning:
+        return Terms(pattern=None, meaning={}, other_posts=frozenset(others))
+    alternatives = "|".join(re.escape(v) for v in sorted(meaning, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+    return Terms(pattern=pattern, meaning=meaning, other_posts=frozenset(others))
+
+
+@dataclass
+class Found:
+    participations: dict[str, set[int]] = field(default_factory=dict)  # post public id → years
+    partners: set[str] = field(default_factory=set)
+    other_posts: set[str] = field(default_factory=set)
+
+    def reveals_selection(self, every_other: frozenset[str]) -> bool:
+        """Participants are shown, and not merely among every post there is."""
+        return bool(self.participations) and not (every_other and every_other <= self.other_posts)
+
+
+def find(text: str) -> Found:
+    found = Found()
+    current = terms()
+    if current.pattern is None or not text:
+        return found
+    for match in set(current.pattern.findall(text)):
+        kind, public_id, years = current.meaning[match]
+        if kind == "participation":
+            found.participations.setdefault(public_id, set()).update(years)
+        elif kind == "partner":
+            found.partners.add(public_id)
+        else:
+            found.other_posts.add(public_id)
+    return found
