@@ -1,9 +1,11 @@
 """Benchmark: the ministry's busiest admin pages at 100 000 projects on PostgreSQL.
 
 Times, in one run, the project list without a search (the baseline), the project search
-(trigram indexes), the money overview sorted by a computed column, and the fund-year dashboard,
-as a superuser through Django's test client (in-process: no network, a persistent connection,
-DEBUG off). Prints the median and p95 of each, and each page's ratio to the baseline.
+(trigram indexes), the money overview sorted by a computed column, the fund-year dashboard,
+the selection page, the partners and the read log, as a superuser through Django's test client
+(in-process: no network, a persistent connection, DEBUG off). Prints the median and p95 of
+each, each page's ratio to the baseline, and — every page also served without the read log's
+middlewares, round by round in turn — the read log's cost per page (with/without).
 
     .venv/bin/python bench/api.py --setup          # once: the mrf_bench_api database
     .venv/bin/python bench/admin_pages.py [--rounds 20] [--database-url postgres://…]
@@ -27,6 +29,9 @@ PAGES = [
     ("project search, no match", "/admin/grants/project/?q=zzzyx"),
     ("money overview by remaining", "/admin/grants/moneyoverview/?o=-7"),
     ("dashboard 2026", "/admin/dashboard/?year=2026"),
+    ("selection page", "/admin/countries/participation/"),
+    ("partners", "/admin/grants/partner/"),
+    ("read log", "/admin/readlog/read/"),
 ]
 
 
@@ -66,24 +71,43 @@ def main() -> int:
     user = get_user_model().objects.filter(is_superuser=True, is_active=True).first()
     if user is None:
         sys.exit("No superuser in the database: run bench/api.py --setup first.")
+    from django.conf import settings
+    from django.test import override_settings
+
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    # The same pages without the read log: a client whose middleware chain is built (at its
+    # first request) without the read log's two middlewares.
+    without = [m for m in settings.MIDDLEWARE if not m.startswith("readlog.")]
+    bare = Client(HTTP_HOST="localhost")
+    bare.force_login(user)
+    with override_settings(MIDDLEWARE=without):
+        bare.get(PAGES[0][1])
     print(f"{Project.objects.count():,} projects; {args.rounds} rounds per page, median / p95")
     results = {}
     for name, url in PAGES:
-        response = client.get(url)  # warm-up (and a check)
-        if response.status_code != 200:
-            sys.exit(f"{url} answered {response.status_code}")
-        times = []
+        for each in (client, bare):
+            response = each.get(url)  # warm-up (and a check)
+            if response.status_code != 200:
+                sys.exit(f"{url} answered {response.status_code}")
+        times, bare_times = [], []
         for _round in range(args.rounds):
-            started = time.perf_counter()
-            client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
+            for each, into in ((client, times), (bare, bare_times)):
+                started = time.perf_counter()
+                each.get(url)
+                into.append((time.perf_counter() - started) * 1000)
         times.sort()
-        results[name] = (statistics.median(times), times[int(len(times) * 0.95) - 1])
+        results[name] = (
+            statistics.median(times),
+            times[int(len(times) * 0.95) - 1],
+            statistics.median(bare_times),
+        )
     baseline = results[PAGES[0][0]][0]
-    for name, (median, p95) in results.items():
-        print(f"{name:32} {median:8.1f} ms  {p95:8.1f} ms  ×{median / baseline:5.2f}")
+    print(f"{'page':32} {'median':>11} {'p95':>11}  {'×list':>6}  {'without read log':>17}"
+          f"  {'with/without':>12}")  # fmt: skip
+    for name, (median, p95, bare_median) in results.items():
+        print(f"{name:32} {median:8.1f} ms {p95:8.1f} ms  ×{median / baseline:5.2f}  "
+              f"{bare_median:14.1f} ms  {median / bare_median:12.3f}")  # fmt: skip
     return 0
 
 

@@ -453,6 +453,34 @@ def measure(server: Server, path: str, token: str, args: argparse.Namespace) -> 
 # --- Main --------------------------------------------------------------------------------------
 
 
+def readlog_cost(server_env: dict[str, str], token: str, args, tmp: Path) -> int:
+    """The project list served with the read log (as in production), without it, and with it
+    again (to see the machine's drift): the slowdown is the read log's cost per request."""
+    runs = []
+    for label, without in (("with read log", False), ("without", True), ("with, again", False)):
+        env = {**server_env, **({"BENCH_WITHOUT_READLOG": "1"} if without else {})}
+        server = Server(env, args.workers, tmp / f"gunicorn-{len(runs)}.log")
+        try:
+            server.wait_healthy()
+            status, body = get(server.port, REAL_PATH, token)
+            if status != 200:
+                raise RuntimeError(f"{REAL_PATH} answered {status}: {body[:300]!r}")
+            runs.append((label, measure(server, REAL_PATH, token, args)))
+        finally:
+            server.stop()
+    print()
+    print(f"Read log cost: GET {REAL_PATH}, {args.clients} clients, {args.duration:g} s each")
+    for label, result in runs:
+        print(f"{label:<16}{result.rate:>9.1f} req/s  p50 {result.percentile_ms(0.5):6.1f} ms  "
+              f"p95 {result.percentile_ms(0.95):6.1f} ms  non-200 {result.non_200}")  # fmt: skip
+    with_rate = (runs[0][1].rate + runs[2][1].rate) / 2
+    without_rate = runs[1][1].rate
+    ratio = with_rate / without_rate
+    print(f"ratio with/without (req/s): {ratio:.3f} (the read log costs {1 - ratio:.1%}; "
+          "target: at most 5 %)")  # fmt: skip
+    return 1 if any(result.non_200 for _label, result in runs) else 0
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -466,6 +494,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3, help="Warm-up seconds per endpoint.")
     parser.add_argument("--clients", type=int, default=4, help="Concurrent client threads.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers.")
+    parser.add_argument(
+        "--readlog-cost",
+        action="store_true",
+        help="Instead: the project list with and without the read log's middlewares, "
+        "side by side (two servers, one after the other, then the first again).",
+    )
     parser.add_argument(
         "--conn-max-age",
         type=int,
@@ -510,6 +544,8 @@ def main() -> int:
         )
         if args.conn_max_age is not None:
             server_env["DJANGO_CONN_MAX_AGE"] = str(args.conn_max_age)
+        if args.readlog_cost:
+            return readlog_cost(server_env, token, args, Path(tmp))
         server = Server(server_env, args.workers, Path(tmp) / "gunicorn.log")
         try:
             server.wait_healthy()

@@ -93,3 +93,26 @@ def test_a_response_whose_read_cannot_be_recorded_is_not_sent_R11(client, monkey
 
     monkeypatch.setattr(services, "flush", broken)
     assert client.get(reverse("admin:index")).status_code == 503
+
+
+def test_downloading_a_file_is_a_read_of_it_R11(client, settings, tmp_path):
+    """Streamed files (the IATI download) are noted by their view; report files too, with
+    what they name found in them."""
+    from django.contrib.auth.models import Group
+    from django.core.files.base import ContentFile
+
+    from fund.access import ensure_roles
+    from reports.models import IatiExport, ReportStatus
+    from tests.factories import UserFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    ensure_roles()
+    manager = UserFactory(username="fb-file", is_staff=True)
+    manager.groups.add(Group.objects.get(name="fondsbeheerder"))
+    export = IatiExport.objects.create(status=ReportStatus.DONE)
+    export.file.save("iati.xml", ContentFile(b"<iati-activities/>"))
+    client.force_login(manager)
+    response = client.get(reverse("admin:reports_iatiexport_download", args=[export.pk]))
+    assert response.status_code == 200
+    [read] = Read.objects.filter(kind=Kind.IATI_FILE)
+    assert read.user == manager and read.door == Door.FILE and read.object_ids == [str(export.pk)]
