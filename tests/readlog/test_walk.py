@@ -116,7 +116,30 @@ def admin_urls(world) -> list[str]:
                 urls.extend(_fill(prefix, pattern, world))
 
     walk(get_resolver().url_patterns)
+    urls.extend(_searches_and_autocompletes(world))
     return sorted(set(urls))
+
+
+def _searches_and_autocompletes(world) -> list[str]:
+    """Search results and autocomplete answers, for a word of the partner's name and a
+    participant's code: doors that only answer with a query."""
+    from urllib.parse import urlencode
+
+    from django.contrib import admin
+
+    terms = ("Verborgen", world["participants"][0].code)
+    urls = []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        if model_admin.search_fields:
+            changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            urls += [f"{changelist}?{urlencode({'q': term})}" for term in terms]
+        for field in model_admin.autocomplete_fields:
+            query = {"app_label": opts.app_label, "model_name": opts.model_name,
+                     "field_name": field}  # fmt: skip
+            urls += [f"/admin/autocomplete/?{urlencode({**query, 'term': term})}"
+                     for term in terms]  # fmt: skip
+    return urls
 
 
 def _model_admin(pattern):
