@@ -91,8 +91,9 @@ def main() -> int:
             if response.status_code != 200:
                 sys.exit(f"{url} answered {response.status_code}")
         times, bare_times = [], []
-        for _round in range(args.rounds):
-            for each, into in ((client, times), (bare, bare_times)):
+        for number in range(args.rounds):
+            pair = ((client, times), (bare, bare_times))
+            for each, into in pair if number % 2 else pair[::-1]:  # neither always first
                 started = time.perf_counter()
                 each.get(url)
                 into.append((time.perf_counter() - started) * 1000)
