@@ -475,7 +475,7 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 FUND_HISTORY_KEEP_DAYS = env.int("FUND_HISTORY_KEEP_DAYS", default=0)
 # The read log (readlog): who saw confidential data. Kept for good unless READLOG_KEEP_DAYS
 # says how long; pruning past it is the only removal, and itself recorded.
-READLOG_KEEP_DAYS = env.int("READLOG_KEEP_DAYS", default=0)
+READLOG_KEEP_DAYS = max(0, env.int("READLOG_KEEP_DAYS", default=0))
 # The daily check e-mails the fund managers about a user who read more highly sensitive
 # partners than this in a day, or the participating posts outside working hours (from, to:
 # hours on weekdays, the fund's time zone).

@@ -99,6 +99,16 @@ def criterion_column(criterion, label):
     return score
 
 
+def _note_years(request, participations) -> None:
+    by_year: dict[int, list] = {}
+    for participation in participations:
+        year = participation.fund_year.year
+        if year >= REFORM_START_YEAR:
+            by_year.setdefault(year, []).append(participation.post.public_id)
+    for year, ids in sorted(by_year.items()):
+        readlog.note(request, Kind.PARTICIPATION, ids, year=year)
+
+
 @admin.register(Participation)
 class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
     """The selection of posts per fund year (R1), with the R12 assessment per criterion next
@@ -196,19 +206,19 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
 
     @staticmethod
     def _note_selection_shown(request, response) -> None:
-        """R11: the selection page shows every candidate with its decision, so it reveals the
-        confidential list even where it also lists the posts left out: one read of the list
-        per fund year shown (the read log's own detection skips pages of every post)."""
+        """R11: the selection page shows candidates with their decision, so any of its pages
+        reveals the confidential list of a year from 2026 — also a page of only the posts left
+        out, whose complement it is: one read of each year's list shown, naming the posts on
+        the page (the read log's own detection skips pages of every post)."""
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is None:
             return
-        by_year: dict[int, list] = {}
-        for participation in changelist.result_list:
-            year = participation.fund_year.year
-            if participation.selected and not participation.published and year >= 2026:
-                by_year.setdefault(year, []).append(participation.post.public_id)
-        for year, ids in sorted(by_year.items()):
-            readlog.note(request, Kind.PARTICIPATION, ids, year=year)
+        _note_years(request, changelist.result_list)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        """An export of the selection is a read of each year's list it holds (R11)."""
+        _note_years(request, queryset.select_related("post", "fund_year"))
+        return super().get_export_data(file_format, request, queryset, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["post", "fund_year"] if obj else []

@@ -50,11 +50,10 @@ class ReadAdmin(ExportMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):
-        queryset, duplicates = super().get_search_results(request, queryset, search_term)
-        if search_term:
-            by_object = self.model.objects.filter(object_ids__icontains=search_term.strip())
-            queryset = queryset | by_object
-        return queryset, duplicates
+        searched, duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term:  # the filtered rows that name the object, besides the text matches
+            searched = searched | queryset.filter(object_ids__icontains=search_term.strip())
+        return searched, duplicates
 
     def has_module_permission(self, request):
         return may_read_the_log(request.user)
@@ -97,6 +96,12 @@ class InspectionForm(forms.ModelForm):
     class Meta:
         model = Inspection
         fields = ["person_name", "person_role", "fund_year", "purpose"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "fund_year" in self.fields:  # only a year from 2026 has a confidential list
+            years = self.fields["fund_year"].queryset
+            self.fields["fund_year"].queryset = years.filter(year__gte=2026)
 
 
 @admin.register(Inspection)

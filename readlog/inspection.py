@@ -84,14 +84,22 @@ def open_link(request, token: str) -> Inspection | None:
     return inspection
 
 
+def link_is_open(token: str) -> bool:
+    found = Inspection.objects.filter(link_digest=_digest(token), link_used_at__isnull=True)
+    inspection = found.first()
+    return inspection is not None and inspection.is_open()
+
+
 def revoke(*, actor, inspection: Inspection) -> Inspection:
-    """End the access now: the guard signs the person out at their next request."""
+    """End the access now: the account is switched off, so its session ends at the person's
+    next request (the list page also checks the window on every view)."""
     ensure_allowed(actor, Action.GRANT_INSPECTION)
     with transaction.atomic():
         locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
         if locked.revoked_at is None:
             locked.revoked_at, locked.revoked_by = timezone.now(), actor
             locked.save(update_fields=["revoked_at", "revoked_by"])
+            type(locked.account).objects.filter(pk=locked.account_id).update(is_active=False)
     return locked
 
 

@@ -33,8 +33,8 @@ class ReadLogMiddleware:
 
 class InspectionGuard:
     """An inspection's account opens its list and nothing else (R11): every other address
-    answers 404, as if it did not exist; a closed inspection (expired, revoked) signs the
-    person out at once."""
+    answers 404, as if it did not exist. (A closed inspection is refused by its list page,
+    which signs the person out; a revoked one's account is switched off.)"""
 
     ALLOWED = ("/inzage/", "/static/")
 

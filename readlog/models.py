@@ -71,6 +71,7 @@ class Read(models.Model):
         verbose_name = _("confidential read")
         verbose_name_plural = _("confidential reads")
         default_permissions = ("view",)
+        base_manager_name = "objects"  # Django's own lookups refuse update and delete too
         indexes = [
             models.Index(fields=["user", "at"], name="readlog_user_at"),
             models.Index(fields=["kind", "at"], name="readlog_kind_at"),
@@ -82,6 +83,7 @@ class Read(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnly("the read log is append-only (R11)")
+        kwargs["force_insert"] = True  # a record with another's pk is refused, not an UPDATE
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

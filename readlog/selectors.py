@@ -5,9 +5,11 @@ highly sensitive partner. One compiled pattern per process, rebuilt when those r
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -37,10 +39,17 @@ def forget_terms(sender=None, instance=None, **_signal) -> None:
     change: recorded once too often, never once too few)."""
     if getattr(sender, "__name__", "") == "Partner" and instance.sensitivity != "high":
         return
-    try:
-        cache.incr(_VERSION_KEY)
-    except ValueError:
-        cache.set(_VERSION_KEY, 1, timeout=None)
+    from django.db import transaction
+
+    def new_version() -> None:
+        # A new random version once the change is committed: a process that rebuilt from
+        # the rows before it cannot keep the new version with the old names, and a cache
+        # that lost the key cannot bring back a version a process still holds.
+        cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+    new_version()
+    with contextlib.suppress(transaction.TransactionManagementError):  # no transaction
+        transaction.on_commit(new_version)
 
 
 def terms() -> Terms:
@@ -51,8 +60,34 @@ def terms() -> Terms:
 
 
 def _variants(text: str) -> set[str]:
-    """The ways a text appears in a page or a JSON body."""
-    return {text, html.escape(text), html.escape(text, quote=False), json.dumps(text)[1:-1]}
+    """A name as `readable` text holds it: lower case, single spaces."""
+    return {" ".join(text.split()).lower()}
+
+
+def readable(body: str, content_type: str) -> str:
+    """A response as the reader sees it, for the search: a JSON body's strings (no escapes),
+    a page's text with every entity resolved (named, decimal or hexadecimal), in lower case
+    and with single spaces (the admin and the browsers collapse them too)."""
+    if "json" in content_type:
+        with contextlib.suppress(ValueError):
+            body = "\n".join(_strings(json.loads(body)))
+    elif "&" in body:
+        body = html.unescape(body)
+    return " ".join(body.lower().split())
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif value is not None:
+        yield str(value)
 
 
 def _build() -> Terms:

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Door, Kind, Read
-from .selectors import Found, find
+from .selectors import Found, find, readable
 
 _PENDING = "_readlog_pending"
 SCANNED_TYPES = ("text/html", "application/json", "application/problem+json", "text/csv",
@@ -84,6 +84,7 @@ def detected(request, response) -> None:
         text = _xlsx_text(response.content)
     else:
         return
+    text = readable(text, content_type)
     from fund.access import profile_of
 
     own_post = profile_of(request.user).post_id  # an embassy user's; None for the ministry

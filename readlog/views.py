@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import inspection as inspections
 from . import services
@@ -15,9 +15,18 @@ from .models import Door, Kind
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def inspection_link(request, token: str):
-    logout(request)  # whoever was signed in here: the link is the person's alone
+    """GET shows a button; only its POST (with the CSRF token) signs the person in and uses
+    the link up. A link previewer in a mail or chat program, or another site, only GETs:
+    it neither uses the link nor signs anyone out."""
+    if request.method == "GET":
+        if not inspections.link_is_open(token):
+            return render(request, "readlog/inspection_closed.html", status=410)
+        return render(request, "readlog/inspection_open.html")
+    if not inspections.link_is_open(token):
+        return render(request, "readlog/inspection_closed.html", status=410)
+    logout(request)  # whoever was signed in here: the inspection is the person's alone
     if inspections.open_link(request, token) is None:
         return render(request, "readlog/inspection_closed.html", status=410)
     return redirect("inspection")

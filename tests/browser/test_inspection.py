@@ -61,8 +61,11 @@ def test_an_inspection_is_granted_opened_once_revoked_and_expires_R11(live_serve
     link = base + link[link.index("/inzage/") :]
     browser.delete_all_cookies()
 
-    # The person: the list, under their name and the time, and nothing else.
+    # The person: a button first (a link previewer only looks), then the list, under their
+    # name and the time, and nothing else.
     browser.get(link)
+    see(browser, "Inzage openen")
+    browser.find_element(By.NAME, "open").click()
     see(browser, "Deelnemende posten, fondsjaar 2026")
     watermark = browser.find_element(By.CSS_SELECTOR, ".watermark").get_attribute("textContent")
     assert "mr. A. de Vries" in watermark and timezone.localtime().strftime("%Y") in watermark
@@ -78,8 +81,9 @@ def test_an_inspection_is_granted_opened_once_revoked_and_expires_R11(live_serve
     # Revoked: the next page closes it, and the link does not open it again.
     inspection = Inspection.objects.get()
     inspections.revoke(actor=manager, inspection=inspection)
-    browser.get(f"{base}/inzage/")
-    see(browser, "Deze inzage is niet open")
+    browser.get(f"{base}/inzage/")  # the account is switched off: signed out, the list gone
+    assert "Deelnemende posten" not in browser.page_source
+    assert "mr. A. de Vries" not in browser.page_source
     browser.get(link)
     see(browser, "Deze inzage is niet open")
 
@@ -90,6 +94,7 @@ def test_an_inspection_is_granted_opened_once_revoked_and_expires_R11(live_serve
     )  # fmt: skip
     browser.delete_all_cookies()
     browser.get(f"{base}/inzage/{token}/")
+    browser.find_element(By.NAME, "open").click()
     see(browser, "mw. B. Jansen")
     now = timezone.now()
     Inspection.objects.filter(pk=later.pk).update(starts_at=now - timedelta(hours=1),

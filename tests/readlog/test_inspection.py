@@ -62,7 +62,8 @@ def test_only_a_fund_manager_grants_and_only_for_hours(year, manager):
 def test_the_link_opens_the_list_once_and_nothing_else_is_reachable(year, manager):
     inspection, token = grant(manager, year, purpose="commissiedebat")
     person = Client()
-    assert person.get(f"/inzage/{token}/").status_code == 302
+    assert person.get(f"/inzage/{token}/").status_code == 200  # a button, nothing used up
+    assert person.post(f"/inzage/{token}/").status_code == 302
     page = person.get("/inzage/")
     text = page.content.decode()
     assert page.status_code == 200 and "mr. A. de Vries" in text
@@ -75,20 +76,32 @@ def test_the_link_opens_the_list_once_and_nothing_else_is_reachable(year, manage
         assert person.get(elsewhere).status_code == 404, elsewhere
     # The link works once: a second browser gets nothing.
     assert Client().get(f"/inzage/{token}/").status_code == 410
+    assert Client().post(f"/inzage/{token}/").status_code == 410
+
+
+def test_a_look_at_the_link_signs_nobody_out_and_uses_nothing_up(year, manager, client):
+    """A link previewer, or another site, only GETs."""
+    _inspection, token = grant(manager, year)
+    client.force_login(manager)
+    assert client.get(f"/inzage/{token}/").status_code == 200
+    assert client.get("/admin/").status_code == 200  # still signed in
+    assert Client().post(f"/inzage/{token}/").status_code == 302  # and the link still works
 
 
 def test_revoked_and_expired_inspections_close_at_the_next_request(year, manager):
     inspection, token = grant(manager, year)
     person = Client()
-    person.get(f"/inzage/{token}/")
+    person.post(f"/inzage/{token}/")
     assert person.get("/inzage/").status_code == 200
     inspections.revoke(actor=manager, inspection=inspection)
-    assert person.get("/inzage/").status_code == 410
+    assert person.get("/inzage/").status_code in (404, 410)
     assert person.get("/inzage/").status_code == 404  # signed out
+    inspection.account.refresh_from_db()
+    assert not inspection.account.is_active
 
     later, token = grant(manager, year)
     person = Client()
-    person.get(f"/inzage/{token}/")
+    person.post(f"/inzage/{token}/")
     now = timezone.now()
     type(later).objects.filter(pk=later.pk).update(
         starts_at=now - timedelta(hours=2), ends_at=now - timedelta(seconds=1)
@@ -98,5 +111,5 @@ def test_revoked_and_expired_inspections_close_at_the_next_request(year, manager
 
 def test_a_link_outside_its_window_does_not_open(year, manager):
     _inspection, token = grant(manager, year, starts_at=timezone.now() - timedelta(hours=3))
-    assert Client().get(f"/inzage/{token}/").status_code == 410
+    assert Client().post(f"/inzage/{token}/").status_code == 410
     assert Client().get("/inzage/not-a-token/").status_code == 410
