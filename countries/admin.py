@@ -20,7 +20,7 @@ from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, REFORM_STAR
 from grants.models import FundYear
 from grants.selectors import fund_years_with_totals
 from readlog import services as readlog
-from readlog.models import Kind
+from readlog.models import Door, Kind
 
 from . import services
 from .models import (
@@ -214,6 +214,15 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
         if changelist is None:
             return
         _note_years(request, changelist.result_list)
+
+    def import_action(self, request, **kwargs):
+        """The preview of a selection import shows candidates with their decisions: a read of
+        the list (R11), whatever the page search makes of it."""
+        response = super().import_action(request, **kwargs)
+        result = getattr(response, "context_data", {}).get("result")
+        if result is not None:
+            readlog.note(request, Kind.PARTICIPATION, door=Door.IMPORT, count=len(result.rows))
+        return response
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
         """An export of the selection is a read of each year's list it holds (R11)."""

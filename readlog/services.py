@@ -111,8 +111,9 @@ def note_found(request, found: Found, *, door: str | None = None) -> None:
         for public_id, years in found.participations.items():
             for year in years:
                 by_year.setdefault(year, set()).add(public_id)
+        covered = _already(request, Kind.PARTICIPATION, None)  # the view noted the page
         for year, ids in sorted(by_year.items()):
-            if not _already(request, Kind.PARTICIPATION, year):  # one read of a year's list
+            if not covered and not _already(request, Kind.PARTICIPATION, year):  # one a year
                 note(request, Kind.PARTICIPATION, ids, year=year, door=door)
     if found.partners and not _already(request, Kind.PARTNER, None):
         note(request, Kind.PARTNER, found.partners, door=door)
@@ -148,6 +149,8 @@ def prune(now=None) -> int:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL readlog.pruning = 'on'")
+                # The trigger checks each row against it (migration 0005).
+                cursor.execute(f"SET LOCAL readlog.keep_days = '{int(days)}'")
         removed, _by_model = models_delete(Read.objects.filter(at__lt=before))
         record_now(
             None, Kind.PRUNED, door=Door.TASK, path=f"before {before:%Y-%m-%d}",

@@ -116,3 +116,19 @@ def test_downloading_a_file_is_a_read_of_it_R11(client, settings, tmp_path):
     assert response.status_code == 200
     [read] = Read.objects.filter(kind=Kind.IATI_FILE)
     assert read.user == manager and read.door == Door.FILE and read.object_ids == [str(export.pk)]
+
+
+@postgres_only
+def test_while_pruning_the_database_still_refuses_recent_records_R11():
+    from django.db import DatabaseError
+
+    recent = a_read()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET LOCAL readlog.pruning = 'on'")
+        cursor.execute("SET LOCAL readlog.keep_days = '30'")
+        cursor.execute("DELETE FROM readlog_read WHERE id = %s", [recent.pk])
+    assert Read.objects.filter(pk=recent.pk).exists()

@@ -83,3 +83,21 @@ def test_every_page_of_the_selection_and_its_export_is_a_read_of_the_list_R11(wo
     assert services.flush(request) == 1
     assert Read.objects.count() == before + 1
     assert Read.objects.first().year == 2026
+
+
+def test_the_preview_of_a_selection_import_is_a_read_of_the_list_R11(world, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from readlog.models import Door
+
+    manager = UserFactory(username="fb-import", is_staff=True)
+    manager.groups.add(Group.objects.get(name="fondsbeheerder"))
+    client.force_login(manager)
+    upload = SimpleUploadedFile(
+        "selectie.csv", f"post,fund_year,selected\n{world['post'].code},2026,1\n".encode(),
+        content_type="text/csv",
+    )  # fmt: skip
+    response = client.post(reverse("admin:countries_participation_import"),
+                           {"format": "0", "import_file": upload, "resource": "0"})  # fmt: skip
+    assert response.status_code == 200 and "result" in response.context
+    assert Read.objects.filter(kind=Kind.PARTICIPATION, door=Door.IMPORT).count() == 1
