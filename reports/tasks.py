@@ -7,8 +7,23 @@ from django.db import DatabaseError
 from fund.access import system_actor
 
 from . import mail, services
-from .iati.services import make_export, monthly_period
+from .iati.services import (
+    EXPORT_SOFT_TIME_LIMIT,
+    EXPORT_TIME_LIMIT,
+    make_export,
+    monthly_period,
+)
 from .mail import send_report_email
+
+# Both IATI tasks: retried on a database error, never hanging past the hard limit.
+EXPORT_TASK = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 60,
+    "retry_backoff_max": 900,
+    "max_retries": 3,
+    "soft_time_limit": EXPORT_SOFT_TIME_LIMIT,
+    "time_limit": EXPORT_TIME_LIMIT,
+}
 
 __all__ = [
     "export_iati",
@@ -51,14 +66,7 @@ def sweep() -> dict:
     return {"made": [f"{kind} {period}" for kind, period in owed], "mailed": len(mailed)}
 
 
-@shared_task(
-    autoretry_for=(DatabaseError,),
-    retry_backoff=60,
-    retry_backoff_max=900,
-    max_retries=3,
-    soft_time_limit=1800,
-    time_limit=1900,
-)
+@shared_task(**EXPORT_TASK)
 def export_iati(year: int | None = None) -> int:
     """Write the IATI publication file (monthly, or on request in the admin); returns the
     export's id. A schema-invalid file is recorded as failed and not retried: only a fix can
@@ -66,14 +74,7 @@ def export_iati(year: int | None = None) -> int:
     return make_export(actor=system_actor("tasks"), year=year).pk
 
 
-@shared_task(
-    autoretry_for=(DatabaseError,),
-    retry_backoff=60,
-    retry_backoff_max=900,
-    max_retries=3,
-    soft_time_limit=1800,
-    time_limit=1900,
-)
+@shared_task(**EXPORT_TASK)
 def publish_monthly_iati() -> int:
     """The monthly IATI publication (on beat): one file a month, however often it fires."""
     return make_export(actor=system_actor("tasks"), period=monthly_period()).pk

@@ -49,8 +49,11 @@ def make_export(*, actor, year: int | None = None, period: str = "") -> IatiExpo
         return _make_export(export, year)
 
 
-# An export "being made" for longer than the task's hard limit was interrupted.
-INTERRUPTED_AFTER = timedelta(seconds=1900)
+# The export tasks' time limits (reports.tasks): an export "being made" for longer than the
+# hard limit was interrupted.
+EXPORT_SOFT_TIME_LIMIT = 1800
+EXPORT_TIME_LIMIT = 1900
+INTERRUPTED_AFTER = timedelta(seconds=EXPORT_TIME_LIMIT)
 
 
 def _to_make_again(export: IatiExport) -> bool:

@@ -6,16 +6,14 @@ first fund manager of a new installation is made this way (docs/deploy.md); late
 manager can make in the admin. Never a superuser: the access policy's roles decide (R11).
 """
 
-import getpass
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from countries.management.passwords import ask_password, validated
 from countries.models import PostMembership
 from fund.access import MINISTRY_GROUPS, ensure_roles
 
@@ -60,15 +58,7 @@ class Command(BaseCommand):
 
     def _password(self, username, password_file, existing) -> str | None:
         if password_file is not None:
-            password = password_file.read_text().strip()
-        elif existing is not None and existing.has_usable_password():
+            return validated(password_file.read_text().strip())
+        if existing is not None and existing.has_usable_password():
             return None  # an update keeps the password
-        else:
-            password = getpass.getpass(f"Password for {username}: ")
-            if password != getpass.getpass("Again: "):
-                raise CommandError("The passwords differ.")
-        try:
-            validate_password(password)
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
-        return password
+        return ask_password(username)

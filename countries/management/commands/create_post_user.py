@@ -4,16 +4,14 @@ Creates or updates an embassy account bound to one post and prints a new API tok
 last line. The token is shown once: only its hash is stored (django-rest-knox).
 """
 
-import getpass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from knox.models import AuthToken
 
+from countries.management.passwords import ask_password
 from countries.models import Post
 from countries.services import membership_set
 from fund.access import PostRole, system_actor
@@ -93,11 +91,4 @@ class Command(BaseCommand):
         self.stdout.write(token)
 
     def _ask_password(self, username: str) -> str:
-        password = getpass.getpass(f"Password for {username}: ")
-        if password != getpass.getpass("Again: "):
-            raise CommandError("The passwords differ.")
-        try:
-            validate_password(password)
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
-        return password
+        return ask_password(username)
