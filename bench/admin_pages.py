@@ -9,6 +9,12 @@ middlewares, round by round in turn — the read log's cost per page (with/witho
 
     .venv/bin/python bench/api.py --setup          # once: the mrf_bench_api database
     .venv/bin/python bench/admin_pages.py [--rounds 20] [--database-url postgres://…]
+    .venv/bin/python bench/admin_pages.py --servers [--rounds 40]
+
+With `--servers`, the read log's cost is measured as production serves the pages instead: one
+gunicorn server (one sync worker, DEBUG off, Redis cache) asked for each page in turn with the
+read log and, by a header only the benchmark's settings honour, without it (bench/switch.py):
+one process serves both, so neither heap, processor nor connection differs.
 """
 
 import argparse
@@ -43,7 +49,13 @@ def main() -> int:
         or "postgres://postgres@127.0.0.1:5432/mrf_bench_api",
     )
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--servers", action="store_true",
+        help="Only the read log's cost, per page, between two real servers (with/without).",
+    )  # fmt: skip
+    parser.add_argument("--only", default="", help="Only the pages whose name contains this.")
     args = parser.parse_args()
+    PAGES[:] = [page for page in PAGES if args.only in page[0]] or sys.exit("No such page.")
     os.environ.update(
         DATABASE_URL=args.database_url,
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -76,6 +88,8 @@ def main() -> int:
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    if args.servers:
+        return readlog_cost_on_servers(args, client.cookies[settings.SESSION_COOKIE_NAME].value)
     # The same pages without the read log: a client whose middleware chain is built (at its
     # first request) without the read log's two middlewares.
     without = [m for m in settings.MIDDLEWARE if not m.startswith("readlog.")]
@@ -109,6 +123,73 @@ def main() -> int:
     for name, (median, p95, bare_median) in results.items():
         print(f"{name:32} {median:8.1f} ms {p95:8.1f} ms  ×{median / baseline:5.2f}  "
               f"{bare_median:14.1f} ms  {median / bare_median:12.3f}")  # fmt: skip
+    return 0
+
+
+def readlog_cost_on_servers(args, session_key: str) -> int:
+    """Each page from one gunicorn server, twice in turn: with the read log and, asked by a
+    header, without it (bench/switch.py), taking turns at going first; medians and ratio."""
+    import http.client
+
+    from django.conf import settings
+
+    from bench.api import Database, Server, django_env
+
+    env = django_env(
+        Database.parse(args.database_url),
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        BENCH_SWITCHABLE_READLOG="1",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=os.environ["DJANGO_SECRET_KEY"],
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_CONN_MAX_AGE="60",
+        DJANGO_LOG_LEVEL="WARNING",
+        DJANGO_STATIC_ROOT=os.environ["DJANGO_STATIC_ROOT"],
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/14",
+        CACHE_URL="redis://127.0.0.1:6379/13",
+        EMAIL_URL="smtp://127.0.0.1:25",
+        FUND_REPORT_RECIPIENTS="bench@example.org",
+    )
+    headers = {
+        "with": {"Host": "localhost", "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"}
+    }
+    headers["without"] = {**headers["with"], "X-Bench-Without-Readlog": "1"}
+    server = Server(env, 1, Path(tempfile.mkdtemp(prefix="mrf-bench-admin-")) / "gunicorn.log")
+
+    def fetch(connection, label: str, url: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        connection.request("GET", url, headers=headers[label])
+        response = connection.getresponse()
+        response.read()
+        return response.status, (time.perf_counter() - started) * 1000
+
+    try:
+        server.wait_healthy()
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        print(f"The read log's cost per page: one gunicorn server (1 sync worker), each page "
+              f"{args.rounds} times with and without the read log in turn, medians")  # fmt: skip
+        print(f"{'page':32} {'with':>11} {'without':>11}  {'with/without':>12}")
+        worst = 0.0
+        for name, url in PAGES:
+            times: dict[str, list[float]] = {"with": [], "without": []}
+            for label in times:
+                for _warm_up in range(2):
+                    status, _ms = fetch(connection, label, url)
+                    if status != 200:
+                        sys.exit(f"{url} answered {status} ({label} the read log)")
+            for number in range(args.rounds):
+                order = ("with", "without") if number % 2 else ("without", "with")
+                for label in order:
+                    times[label].append(fetch(connection, label, url)[1])
+            with_ms = statistics.median(times["with"])
+            without_ms = statistics.median(times["without"])
+            worst = max(worst, with_ms / without_ms)
+            print(f"{name:32} {with_ms:8.1f} ms {without_ms:8.1f} ms  "
+                  f"{with_ms / without_ms:12.3f}")  # fmt: skip
+        print(f"worst page: {worst:.3f} (target: at most 1.05)")
+    finally:
+        server.stop()
     return 0
 
 

@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 
 from django.urls import path
-from knox.auth import TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.authentication import FundTokenAuthentication
 from config.urls import urlpatterns as project_urlpatterns
 
 
@@ -27,7 +27,7 @@ def _payload():
 
 
 class ConstantView(APIView):
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [FundTokenAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = []
 

@@ -11,3 +11,11 @@ from config.settings import *  # noqa: F403
 ROOT_URLCONF = "bench.baseline_urls"
 if os.environ.get("BENCH_WITHOUT_READLOG"):
     MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("readlog.")]  # noqa: F405
+if os.environ.get("BENCH_SWITCHABLE_READLOG"):
+    # bench/switch.py: the read log on or off per request, in one process.
+    _at = MIDDLEWARE.index("readlog.middleware.InspectionGuard")
+    MIDDLEWARE = [
+        *MIDDLEWARE[:_at],
+        "bench.switch.SwitchableReadLog",
+        *[m for m in MIDDLEWARE[_at:] if not m.startswith("readlog.")],
+    ]

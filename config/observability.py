@@ -75,6 +75,18 @@ class RequestIdFilter(CorrelationId):
         return True
 
 
+class ExpectedRefusalFilter(logging.Filter):
+    """A refusal the fund means to give (403, 404, 400) is one line, without the traceback of
+    the exception that produced it: a reviewer opening a page their role does not allow is
+    not an error of the system. Errors (5xx) keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if 400 <= getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def start_error_tracking(dsn: str, *, environment: str, release: str | None) -> None:
     import sentry_sdk
 

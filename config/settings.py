@@ -294,10 +294,10 @@ PERMISSIONS_POLICY = {
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Embassy tools send `Authorization: Token <key>` (knox: stored hashed, with expiry,
-    # revocable in the admin); the OpenAPI docs also accept the admin session.
+    # Embassy tools send `Authorization: Token <key>` or `Bearer <key>` (knox: stored hashed,
+    # with expiry, revocable in the admin); the API docs also accept the admin session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "config.authentication.FundTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # R11: nothing but the health check is reachable without authentication.
@@ -358,7 +358,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from the app's own static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # Redoc's script through config.api_docs, which swaps its one outside address (a logo).
+    "REDOC_DIST": "/api/redoc",
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -501,7 +502,10 @@ IATI_EXPORTS_KEPT = env.int("IATI_EXPORTS_KEPT", default=0)  # 0: every file
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.observability.RequestIdFilter"},
+        "expected_refusal": {"()": "config.observability.ExpectedRefusalFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {
@@ -525,6 +529,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403 or 404 is one line, no traceback (config.observability).
+        "django.request": {"filters": ["expected_refusal"], "propagate": True},
         # It would log twice per request that it found or made an id.
         "django_guid": {"level": "WARNING"},
     },

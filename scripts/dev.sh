@@ -9,8 +9,7 @@ PYTHON=${PYTHON:-python3}
     echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)." >&2
     exit 1
 }
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+sh scripts/install.sh
 # Development settings (DEBUG on, SQLite); production sets real environment variables.
 [ -f .env ] || cp .env.example .env
 .venv/bin/python manage.py migrate --no-input

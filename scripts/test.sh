@@ -3,7 +3,5 @@
 # PostgreSQL, where the concurrency tests run too. Extra arguments go to pytest.
 set -eu
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+sh scripts/install.sh
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" "$@"

@@ -153,7 +153,7 @@ annual_report_submit = extend_schema(
     operation_id="annual_reports_submit",
     summary="Submit the annual report for review (R10).",
     description="Needs progress on every intended result the plan aims at (R13).",
-    request=s.PlanSubmitSerializer,
+    request=s.AnnualReportSubmitSerializer,
     responses=s.AnnualReportSerializer,
     examples=[
         OpenApiExample(

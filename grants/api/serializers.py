@@ -34,6 +34,7 @@ from grants.models import (
 )
 from grants.selectors import annual_report_figures
 from priorities.models import IntendedResult, Priority, Theme
+from priorities.reference import INTENDED_RESULTS, PRIORITIES
 
 from .base import StrictDateField, StrictDecimalField, StrictSerializer
 
@@ -52,8 +53,31 @@ def year(**kwargs):
 # --- Reference data ---------------------------------------------------------------------------
 
 
+PRIORITY_CODES = [code for code, *_rest in PRIORITIES]
+RESULT_CODES = [
+    f"{priority}.{slug}" for priority, results in INTENDED_RESULTS.items() for slug, *_t in results
+]
+
+
+@extend_schema_field(
+    {"type": "string", "enum": PRIORITY_CODES, "description": "One of the 5+1 priorities (R3)."},
+    component_name="PriorityCode",
+)
+class PriorityCodeField(serializers.CharField):
+    """A priority by its code: the schema lists the 5+1 (R3); the service refuses others."""
+
+
+@extend_schema_field(
+    {"type": "string", "enum": RESULT_CODES,
+     "description": "An intended result of a priority (R13): `<priority code>.<result>`."},
+    component_name="IntendedResultCode",
+)  # fmt: skip
+class ResultCodeField(serializers.CharField):
+    """An intended result by its code: the schema lists them all (R13)."""
+
+
 class IntendedResultSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(help_text="`<priority code>.<result>`, e.g. `women_girls.srhr`.")
+    code = ResultCodeField(help_text="`<priority code>.<result>`, e.g. `women_girls.srhr`.")
 
     class Meta:
         model = IntendedResult
@@ -61,6 +85,7 @@ class IntendedResultSerializer(serializers.ModelSerializer):
 
 
 class PrioritySerializer(serializers.ModelSerializer):
+    code = PriorityCodeField()
     theme = serializers.ChoiceField(choices=Theme.choices)
     intended_results = IntendedResultSerializer(many=True, read_only=True)
 
@@ -117,12 +142,10 @@ class FundYearSerializer(serializers.Serializer):
 
 
 class ChosenPrioritySerializer(StrictSerializer):
-    priority = serializers.CharField(
-        max_length=40, help_text="Code of one of the 5+1 priorities (R3)."
-    )
+    priority = PriorityCodeField(max_length=40, help_text="Code of one of the 5+1 priorities (R3).")
     amount = money(min_value=0, help_text="Euros of the allocation planned for it (R5).")
     intended_results = serializers.ListField(
-        child=serializers.CharField(max_length=80),
+        child=ResultCodeField(max_length=80),
         required=False,
         help_text="Codes of the priority's intended results the post aims at this year (R13); "
         "projects serve only these. Left out: a priority keeps its aims, and a newly chosen "
@@ -210,6 +233,10 @@ class PlanSubmitSerializer(StrictSerializer):
     comment = serializers.CharField(allow_blank=True, required=False, max_length=MAX_TEXT)
 
 
+class AnnualReportSubmitSerializer(PlanSubmitSerializer):
+    """The same body as the plan's submit, named after its own resource in the schema."""
+
+
 # --- Annual reports (R10, R13) ----------------------------------------------------------------
 
 
@@ -235,7 +262,7 @@ class ReportedValueSerializer(serializers.Serializer):
 
 
 class ResultProgressSerializer(serializers.Serializer):
-    intended_result = serializers.CharField(source="intended_result.code")
+    intended_result = ResultCodeField(source="intended_result.code")
     progress = serializers.CharField(help_text="The post's text; empty until written.")
     values = ReportedValueSerializer(
         many=True, help_text="What the post's projects' indicators reported for the year."
@@ -243,7 +270,7 @@ class ResultProgressSerializer(serializers.Serializer):
 
 
 class ReportPrioritySerializer(serializers.Serializer):
-    priority = serializers.CharField(source="priority.code")
+    priority = PriorityCodeField(source="priority.code")
     in_plan = money(help_text="Planned for the priority in the annual plan.")
     planned = money(help_text="Budget lines of planned projects in the year.")
     committed = money(help_text="Budget lines of active and completed projects in the year.")
@@ -322,7 +349,7 @@ class AnnualReportSummarySerializer(serializers.ModelSerializer):
 
 
 class ProgressInputSerializer(StrictSerializer):
-    intended_result = serializers.CharField(
+    intended_result = ResultCodeField(
         max_length=80, help_text="Code of an intended result the year's plan aims at (R13)."
     )
     progress = serializers.CharField(
@@ -444,12 +471,12 @@ class ProjectSerializer(StrictSerializer, serializers.ModelSerializer):
     partner = serializers.UUIDField(
         source="partner.public_id", help_text="`id` of one of the post's partners (R11)."
     )
-    priority = serializers.CharField(
+    priority = PriorityCodeField(
         source="priority.code", max_length=40, help_text="One of the plan's priorities (R4)."
     )
     status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False)
     intended_results = CodeListField(
-        child=serializers.CharField(max_length=80),
+        child=ResultCodeField(max_length=80),
         required=False,
         help_text="Codes of intended results of the project's priority (R13).",
     )
@@ -503,7 +530,7 @@ class IndicatorValueUpdateSerializer(StrictSerializer):
 
 class IndicatorSerializer(StrictSerializer, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    intended_result = serializers.CharField(
+    intended_result = ResultCodeField(
         source="intended_result.code",
         max_length=80,
         help_text="An intended result the project serves (R13).",

@@ -319,7 +319,7 @@ def test_me_names_the_post_role_and_years(api_world, api, viewer_api):
 
 
 def test_fund_years_show_the_posts_money(api_world, api):
-    [year] = api.get(f"{V1}/fund-years/").json()
+    [year] = api.get(f"{V1}/fund-years/").json()["results"]
     assert year["participates"] is True
     assert year["plan"] == str(api_world.own.plan.public_id)
     assert year["money"] == {
@@ -333,7 +333,7 @@ def test_fund_years_show_the_posts_money(api_world, api):
 
 
 def test_priorities_list_the_5_plus_1_with_their_intended_results(api_world, api):
-    priorities = api.get(f"{V1}/priorities/").json()
+    priorities = api.get(f"{V1}/priorities/").json()["results"]
     assert len(priorities) == 6
     assert [p["is_plus_one"] for p in priorities].count(True) == 1
     assert all(p["intended_results"] for p in priorities)

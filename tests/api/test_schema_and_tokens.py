@@ -64,11 +64,83 @@ def test_ministry_staff_may_read_the_schema_too(api_world, ministry_api):
 
 def test_the_docs_need_a_login_and_use_the_apps_own_assets(api_world, client):
     assert client.get("/api/docs/").status_code == 302
+    assert client.get("/api/redoc/bundles/redoc.standalone.js").status_code == 302
     client.force_login(api_world.admin)
-    for url in ("/api/docs/", "/api/redoc/"):
-        page = client.get(url).content.decode()
-        assert "drf_spectacular_sidecar" in page
+    swagger = client.get("/api/docs/").content.decode()
+    assert "drf_spectacular_sidecar" in swagger
+    redoc = client.get("/api/redoc/").content.decode()
+    assert "/api/redoc/bundles/redoc.standalone.js" in redoc
+    for page in (swagger, redoc):
         assert "cdn." not in page and "unpkg" not in page and "jsdelivr" not in page
+    # Redoc's script, with its one outside address (its maker's logo) made the app's own.
+    bundle = client.get("/api/redoc/bundles/redoc.standalone.js").content
+    assert len(bundle) > 100_000
+    assert b"cdn.redoc.ly" not in bundle and b"https://fonts." not in bundle
+    assert b"/static/fund/api-docs-logo" in bundle
+
+
+def test_every_list_has_the_same_pagination_and_every_body_is_named_after_its_resource(
+    api_world, api
+):
+    """Issue 20: a generated client pages every list the same way (the values and the
+    reference lists included), and a report's submit body is not the plan's."""
+    schema = schema_of(api)
+    lists = [
+        operation
+        for operations in schema["paths"].values()
+        for method, operation in operations.items()
+        if method == "get" and operation["operationId"].endswith("_list")
+    ]
+    assert len(lists) >= 9
+    for operation in lists:
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body.get("$ref", "").startswith("#/components/schemas/Paginated"), operation
+        assert {p["name"] for p in operation["parameters"]} >= {"page", "page_size"}
+    bodies = {
+        operation["operationId"]: operation["requestBody"]["content"]["application/json"]["schema"][
+            "$ref"
+        ].split("/")[-1]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+    }
+    assert bodies["annual_reports_submit"] == "AnnualReportSubmitRequest"
+    assert bodies["plans_submit"] == "PlanSubmitRequest"
+    for operation, body in bodies.items():
+        other = "Plan" if operation.startswith("annual_reports") else "AnnualReport"
+        assert not body.removeprefix("Patched").startswith(other), (operation, body)
+
+
+def test_the_schema_lists_the_priority_and_result_codes_as_enums(api_world, api):
+    from priorities.reference import PRIORITIES
+
+    schemas = schema_of(api)["components"]["schemas"]
+    assert schemas["PriorityCode"]["enum"] == [code for code, *_ in PRIORITIES]
+    assert "women_girls.violence" in schemas["IntendedResultCode"]["enum"]
+    project = schemas["ProjectRequest"]["properties"]
+    assert "PriorityCode" in str(project["priority"])
+    assert "IntendedResultCode" in str(project["intended_results"])
+
+
+def test_the_schema_states_the_token_as_a_bearer_scheme_and_both_prefixes_work(api_world, editor):
+    """Issue 20: a client generated from the schema sends `Bearer <token>` by itself; the
+    README's `Token <token>` keeps working, on the API and on the docs pages alike."""
+    _row, token = AuthToken.objects.create(user=editor)
+    client = APIClient()
+    schema = yaml.safe_load(client.get("/api/schema/", HTTP_AUTHORIZATION=f"Token {token}").content)
+    assert schema["components"]["securitySchemes"]["tokenAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["tokenAuth"]["description"],
+    }
+    for prefix in ("Token", "Bearer", "bearer"):
+        assert (
+            client.get("/api/v1/plans/", HTTP_AUTHORIZATION=f"{prefix} {token}").status_code == 200
+        )
+        for url in ("/api/docs/", "/api/redoc/"):
+            assert client.get(url, HTTP_AUTHORIZATION=f"{prefix} {token}").status_code == 200, url
+    assert client.get("/api/v1/plans/", HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    assert client.get("/api/docs/", HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
 
 
 def test_the_login_page_serves_embassy_users(api_world, client, editor):

@@ -1,9 +1,12 @@
 """A reviewer's whole review round in the Dutch admin, in a real browser (headless Chromium
 driven by Selenium): log in, return one plan with a comment, approve another, and find both
 steps in the plans' history (R10). Screenshots of the dashboard, the review page and a refusal
-go to docs/screenshots/ (linked from the README)."""
+go to a temporary folder, so that a test run leaves the work tree as it was; to refresh the
+README's pictures, `SCREENSHOTS_DIR=docs/screenshots sh scripts/test.sh tests/browser`."""
 
+import os
 import shutil
+import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +22,9 @@ from tests.helpers import make_participant, make_plan
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "mrf-screenshots"
+)
 
 pytestmark = [
     pytest.mark.skipif(

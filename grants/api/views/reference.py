@@ -55,7 +55,6 @@ class PriorityViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
     ).order_by("position")
     lookup_field = "code"
     lookup_value_converter = "slug"
-    pagination_class = None
 
 
 @extend_schema_view(
@@ -69,7 +68,6 @@ class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
     queryset = FundYear.objects.order_by("-year")
     lookup_field = "year"
     lookup_value_converter = "int"
-    pagination_class = None
 
     def _rows(self, fund_years):
         post = self.own_post
@@ -122,7 +120,8 @@ class FundYearViewSet(PostApiMixin, viewsets.ReadOnlyModelViewSet):
         return rows
 
     def list(self, request, *args, **kwargs):
-        return Response(self.get_serializer(self._rows(self.get_queryset()), many=True).data)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(self._rows(page), many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         return Response(self.get_serializer(self._rows([self.get_object()])[0]).data)

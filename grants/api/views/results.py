@@ -142,7 +142,6 @@ class IndicatorValueViewSet(
     serializer_class = s.IndicatorValueSerializer
     lookup_field = "year"
     lookup_value_converter = "int"
-    pagination_class = None
 
     @property
     def indicator(self) -> Indicator:
