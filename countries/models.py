@@ -56,7 +56,7 @@ class PostKind(models.TextChoices):
 class Post(models.Model):
     """An embassy or permanent representation (R11: never listed without authentication)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     code = models.CharField(
         _("code"), max_length=20, unique=True, help_text=_("Ministry code, e.g. DEMO-B01.")
     )

@@ -305,12 +305,18 @@ def fund_year_dashboard(fund_year: FundYear, *, today: date | None = None) -> di
 def plan_review(plan) -> dict:
     """What a reviewer weighs for one annual plan (R4, R5, R9, R10): the plan's split per
     priority against the post's project money in the year, its projects, and warnings."""
-    from .models import Allocation
+    from .models import Allocation, PlanAim
 
     year = plan.fund_year.year
     allocation = Allocation.objects.filter(post=plan.post_id, fund_year=plan.fund_year).first()
     allocated = allocation.amount if allocation else ZERO
-    chosen = list(plan.plan_priorities.select_related("priority").order_by("slot"))
+    chosen = list(
+        plan.plan_priorities.select_related("priority")
+        .prefetch_related(
+            Prefetch("aims", queryset=PlanAim.objects.select_related("intended_result"))
+        )
+        .order_by("slot")
+    )
     projects = list(
         projects_with_totals(
             Project.objects.counting()
@@ -327,6 +333,8 @@ def plan_review(plan) -> dict:
         per_priority.append(
             {
                 "priority": row.priority,
+                # R13: the intended results the post aims at with this priority this year.
+                "aims": [aim.intended_result for aim in row.aims.all()],
                 "in_plan": row.amount,
                 "planned": sum(
                     (p.year_amount for p in mine if p.status == ProjectStatus.PLANNED), ZERO

@@ -62,6 +62,33 @@ class ReportAdmin(ReadOnlyAdmin):
         return response
 
 
+class ExportScopeFilter(admin.SimpleListFilter):
+    """Which projects an export holds: every year's, or those with money in one year (the
+    plain year filter offered only "-" when every export was of all years)."""
+
+    title = _("projects")
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        years = (
+            IatiExport.objects.exclude(year=None)
+            .order_by("-year")
+            .values_list("year", flat=True)
+            .distinct()
+        )
+        return [
+            ("all", _("all years")),
+            *[(str(year), _("with money in %(year)s") % {"year": year}) for year in years],
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset.filter(year=None)
+        if self.value() and self.value().isdigit():
+            return queryset.filter(year=int(self.value()))
+        return queryset
+
+
 @admin.register(IatiExport)
 class IatiExportAdmin(ReadOnlyAdmin):
     """The IATI publication files (R11), for the fund managers who decide what is published:
@@ -70,7 +97,7 @@ class IatiExportAdmin(ReadOnlyAdmin):
 
     list_display = ["created_at", "scope", "status", "full", "reduced", "withheld", "excluded",
                     "smallest_anonymity_set", "file_size", "download_link"]  # fmt: skip
-    list_filter = ["status", "year"]
+    list_filter = ["status", ExportScopeFilter]
     exclude = ["file"]
     readonly_fields = ["failure_reason"]
     change_list_template = "admin/reports/iatiexport/change_list.html"

@@ -14,7 +14,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from fund.access import Action, can
@@ -129,7 +130,7 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
     list_select_related = ["post", "fund_year"]
     search_fields = ["post__code", "post__name"]
     autocomplete_fields = ["post"]
-    readonly_fields = ["public_id", "status", "version"]
+    readonly_fields = ["public_id", "status", "version", "aims"]
     inlines = [PlanPriorityInline, PlanTransitionInline]
     actions = ["submit_plans", "approve_plans", "return_plans", "amend_plans"]
     action_argument = "plan"
@@ -159,6 +160,22 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         fixed = ["post", "fund_year"] if obj else []
         return [*fixed, *self.readonly_fields]
+
+    @admin.display(description=_("intended results aimed at (R13)"))
+    def aims(self, obj):
+        """Per chosen priority, the intended results the plan aims at (R13)."""
+        rows = obj.plan_priorities.select_related("priority").prefetch_related(
+            "aims__intended_result"
+        )
+        parts = [
+            format_html(
+                "<strong>{}</strong>: {}",
+                row.priority,
+                "; ".join(str(aim.intended_result) for aim in row.aims.all()) or "—",
+            )
+            for row in rows
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts)) or "—"
 
     @admin.display(description=_("priorities"))
     def priorities(self, obj):
@@ -237,7 +254,8 @@ class AnnualPlanAdmin(ServiceHistoryAdmin):
             ],
             "steps": list(steps),
             "form": form,
-            "frozen": services.plan_edit_refusal(plan),
+            # R10: who took each step, when and why (no edit refusal: a reviewer decides).
+            "transitions": plan.transitions.select_related("actor").order_by("at", "pk"),
         }
         return TemplateResponse(request, "admin/grants/annualplan/review.html", context)
 

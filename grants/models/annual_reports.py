@@ -22,7 +22,7 @@ class AnnualReport(models.Model):
     indicator values, money) are computed by grants.selectors.annual_report_figures, never
     typed in."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     post = models.ForeignKey(
         "countries.Post",
         on_delete=models.PROTECT,

@@ -51,4 +51,7 @@ class CycleTransition(RecordedStep):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"
+        # The statuses' labels in the reader's language, not their codes (issue 20).
+        labels = dict(self._meta.get_field("to_status").flatchoices)
+        before = labels.get(self.from_status, self.from_status) if self.from_status else "—"
+        return f"{before} → {labels.get(self.to_status, self.to_status)}"

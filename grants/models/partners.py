@@ -47,7 +47,7 @@ SENSITIVITY_RANK = {Sensitivity.NORMAL: 0, Sensitivity.SENSITIVE: 1, Sensitivity
 class Partner(models.Model):
     """An implementing partner, visible only to the post that funds it (R11)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     post = models.ForeignKey(
         "countries.Post", on_delete=models.PROTECT, related_name="partners", verbose_name=_("post")
     )

@@ -19,7 +19,7 @@ from .fund_years import FundYear
 class AnnualPlan(models.Model):
     """One plan per post and year (R10): the chosen priorities, money split, narrative."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     post = models.ForeignKey(
         "countries.Post",
         on_delete=models.PROTECT,

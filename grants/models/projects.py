@@ -53,7 +53,7 @@ class BudgetLineQuerySet(models.QuerySet):
 
 
 class Project(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     post = models.ForeignKey(
         "countries.Post", on_delete=models.PROTECT, related_name="projects", verbose_name=_("post")
     )
@@ -153,7 +153,7 @@ class BudgetLine(models.Model):
 class Disbursement(models.Model):
     """A payment to the partner of a project (R5: within the project's budget for the year)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
         Project, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("project")
     )

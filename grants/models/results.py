@@ -13,7 +13,7 @@ from .projects import Project
 class Indicator(models.Model):
     """R13: how a project measures its contribution to an intended result."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="indicators", verbose_name=_("project")
     )

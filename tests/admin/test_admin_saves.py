@@ -321,3 +321,17 @@ def test_project_without_budget_for_a_year_gets_a_warning_R9(
     response = admin_client.post(url, form_data(admin_client.get(url)), follow=True)
     warnings = [str(m) for m in response.context["messages"]]
     assert any("[R9]" in m and "2027" in m for m in warnings), warnings
+
+
+def test_history_says_changes_in_words_not_codes_R10(admin_client, actor, plan):
+    """Issue 20: the history of a plan shows statuses by their Dutch labels and an empty
+    reason as "—", never "None" or a code such as "submitted"."""
+    services.plan_submit(actor=actor, plan=plan)
+    url = reverse("admin:grants_annualplan_history", args=[plan.pk])
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Ingediend ter beoordeling" in page
+    assert "Concept" in page
+    for raw in ("None", "submitted", "draft", ">False<", ">True<"):
+        assert raw not in page, raw
+    transition = plan.transitions.last()
+    assert "submitted" not in str(transition) and "→" in str(transition)

@@ -116,3 +116,24 @@ def test_the_queue_filters_overdue_plans_and_by_priority(client, submitted):
         base, {"plan_priorities__priority__id__exact": priority("lgbtiq").pk}
     ).content.decode()
     assert f"{submitted.pk}/review/" not in by_priority
+
+
+def test_the_review_page_shows_the_aims_and_who_took_each_step_R10_R13(client, submitted):
+    """Issue 20: the decision has its facts on its page — the intended results the plan aims
+    at per priority, and the cycle with who, when and why — and no edit refusal."""
+    from priorities.models import IntendedResult
+
+    aims = IntendedResult.objects.filter(priority__code="women_girls").order_by("position")
+    page = reviewer(client).get(
+        f"/admin/grants/annualplan/{submitted.pk}/review/", HTTP_ACCEPT_LANGUAGE="nl"
+    )
+    html = page.content.decode()
+    assert "Beoogde resultaten waarop het plan inzet (R13)" in html
+    for result in aims:  # a newly chosen priority aims at all of its intended results
+        assert result.text_nl in html
+    cycle = html[html.find('class="cycle"') :]
+    assert "review-builder" in cycle and "Ingediend ter beoordeling" in cycle
+    assert "submitted" not in cycle
+    refusal = services.plan_edit_refusal(AnnualPlan.objects.get(pk=submitted.pk))
+    assert refusal is not None  # frozen while under review, yet not shown to the reviewer
+    assert str(refusal.messages[0]) not in html

@@ -227,3 +227,19 @@ def test_the_warnings_count_off_plan_and_small_projects_like_a_plain_computation
         f"{post.code}: {len(off_plan)} project(en) op een prioriteit die het plan niet kiest (R4)."
         in warnings
     )
+
+
+@pytest.mark.django_db
+def test_the_iati_list_filters_by_the_projects_an_export_holds(admin_client):
+    """Issue 20: the filter offers "all years" and each year exported, not a lone "-"."""
+    from reports.models import IatiExport
+
+    every = IatiExport.objects.create(year=None)
+    of_2026 = IatiExport.objects.create(year=2026)
+    url = "/admin/reports/iatiexport/"
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "alle jaren" in page and "met geld in 2026" in page
+    shown = admin_client.get(f"{url}?scope=all").context["cl"].result_list
+    assert list(shown) == [every]
+    shown = admin_client.get(f"{url}?scope=2026").context["cl"].result_list
+    assert list(shown) == [of_2026]
