@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage
+from django.http import HttpResponse
+from django.urls import path
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from countries.resources import AllocationResource
@@ -14,7 +20,7 @@ from fund.admin import (
     PolicyImportExport,
     ReadOnlyAdmin,
 )
-from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, eur
+from fund.checks import MAX_BILATERAL_POSTS, MAX_MULTILATERAL_POSTS, ZERO, eur
 from grants import selectors, services
 from grants.models import (
     Allocation,
@@ -139,11 +145,14 @@ class MoneyOverviewChangeList(ChangeList):
         return [key for key in ordering if key.lstrip("-") not in self.MONEY]
 
     def get_results(self, request):
+        # The totals row sums every filtered row, not only the page's (a few hundred rows:
+        # one per post and year).
+        rows = selectors.money_overview(self.queryset)
+        self.totals = money_totals(rows)
         if not getattr(self, "money_ordering", None):
             super().get_results(request)
             self.result_list = selectors.money_overview(self.result_list)
             return
-        rows = selectors.money_overview(self.queryset)
         for key in reversed(self.money_ordering):
             name = key.lstrip("-")
             rows.sort(key=lambda row, name=name: getattr(row, name), reverse=key[0] == "-")
@@ -159,6 +168,57 @@ class MoneyOverviewChangeList(ChangeList):
         except InvalidPage as error:
             raise IncorrectLookupParameters from error
         self.paginator = paginator
+
+
+MONEY_COLUMNS = {
+    "allocated": _("allocated"),
+    "in_plan": _("in annual plan"),
+    "planned": _("planned projects"),
+    "committed": _("committed"),
+    "disbursed": _("disbursed"),
+    "remaining": _("remaining"),
+}
+
+
+def money_totals(rows) -> dict:
+    """The sum of each money column over the rows (R5)."""
+    totals = dict.fromkeys(MONEY_COLUMNS, ZERO)
+    for row in rows:
+        totals["allocated"] += row.amount
+        for name in list(MONEY_COLUMNS)[1:]:
+            totals[name] += getattr(row, name)
+    return totals
+
+
+def money_overview_xlsx(rows) -> bytes:
+    """The overview's rows and their totals as a workbook: Dutch (or English) headers,
+    euros as numbers in a euro format, the totals row in bold."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = str(_("Money overview"))[:31]
+    sheet.append(
+        [str(_("post")), str(_("fund year")), *(str(label) for label in MONEY_COLUMNS.values())]
+    )
+    for row in rows:
+        sheet.append(
+            [f"{row.post.code} {row.post.name}", row.fund_year.year, row.amount,
+             *(getattr(row, name) for name in list(MONEY_COLUMNS)[1:])]
+        )  # fmt: skip
+    totals = money_totals(rows)
+    sheet.append([str(_("Total")), None, *totals.values()])
+    for cell in (*sheet[1], *sheet[sheet.max_row]):
+        cell.font = Font(bold=True)
+    for cells in sheet.iter_rows(min_row=2, min_col=3):
+        for cell in cells:
+            cell.number_format = '"€" #,##0.00'
+    sheet.freeze_panes = "A2"
+    sheet.column_dimensions["A"].width = 40
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
 
 
 @admin.register(MoneyOverview)
@@ -185,6 +245,28 @@ class MoneyOverviewAdmin(ReadOnlyAdmin):
 
     def get_changelist(self, request, **kwargs):
         return MoneyOverviewChangeList
+
+    def get_urls(self):
+        export = path(
+            "export/xlsx/",
+            self.admin_site.admin_view(self.export_view),
+            name="grants_moneyoverview_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_view(self, request):
+        """The filtered overview with its totals as XLSX (the list's filters and search)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        rows = selectors.money_overview(changelist.queryset)
+        response = HttpResponse(
+            money_overview_xlsx(rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        name = slugify(str(_("Money overview")))
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return response
 
     @admin.display(description=_("allocated"), ordering="amount")
     def allocated(self, obj):

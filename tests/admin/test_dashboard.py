@@ -105,3 +105,39 @@ def test_the_money_overview_sorts_by_its_computed_columns_R5(year, admin_client)
         rows = response.context["cl"].result_list
         assert [str(row.remaining) for row in rows] == expected, order
         assert "995.000,00" in response.content.decode()
+
+
+def test_the_money_overview_has_a_totals_row_and_an_xlsx_export_R5(year, admin_client):
+    """Issue 20: totals over every filtered row (not only the page), a count that reads
+    "2 posten en jaren", and the same rows and totals as XLSX."""
+    import io
+
+    import openpyxl
+
+    actor = StaffFactory(username="totaliser")
+    add_post(actor, year, projects=1, submit=False)
+    add_post(actor, year, projects=5, submit=False)
+    response = admin_client.get("/admin/grants/moneyoverview/", HTTP_ACCEPT_LANGUAGE="nl")
+    html = response.content.decode()
+    totals = html[html.find('class="totals"') :]
+    assert "Totaal van 2 posten en jaren" in totals
+    assert "2.000.000,00" in totals and "1.994.000,00" in totals  # allocated, remaining
+    assert "2 posten en jaren" in html[html.find('class="paginator"') :]
+    assert "/admin/grants/moneyoverview/export/xlsx/" in html
+    export = admin_client.get(
+        "/admin/grants/moneyoverview/export/xlsx/?o=-7", HTTP_ACCEPT_LANGUAGE="nl"
+    )
+    assert export.status_code == 200
+    assert export["Content-Disposition"] == 'attachment; filename="financieel-overzicht.xlsx"'
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert sheet.title == "Financieel overzicht"
+    from django.utils import translation
+
+    with translation.override("nl"):
+        dutch = [translation.gettext(t) for t in ("fund year", "allocated", "remaining")]
+    assert rows[0][1] == dutch[0] and rows[0][2] == dutch[1] and rows[0][-1] == dutch[2]
+    assert dutch != ["fund year", "allocated", "remaining"]
+    assert len(rows) == 4  # header, two rows, totals
+    assert rows[-1][0] == "Totaal" and float(rows[-1][2]) == 2_000_000
+    assert float(rows[-1][-1]) == 1_994_000
