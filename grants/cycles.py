@@ -73,6 +73,13 @@ class Cycle:
         return frozenset(step.to_status for step in self.steps.values() if step.notifies)
 
     @property
+    def owed(self) -> frozenset[str]:
+        """The statuses in which the post still owes the document once its deadline passed:
+        the editable ones, except an amendment (its approved version was handed in)."""
+        amend = self.steps.get("amend")
+        return self.editable - ({amend.to_status} if amend else set())
+
+    @property
     def submitted(self) -> str:
         return self.steps["submit"].to_status
 

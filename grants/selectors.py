@@ -269,11 +269,12 @@ def fund_year_dashboard(fund_year: FundYear, *, today: date | None = None) -> di
     ]
     overdue_plans, posts_without_plan = [], []
     if today > fund_year.plan_submission_deadline:
-        # R10: past the deadline, a plan that is not (yet again) with the ministry is late.
+        # R10: past the deadline, a plan that is not (yet again) with the ministry is late;
+        # an amendment is not (its approved version was handed in on time).
         overdue_plans = list(
             AnnualPlan.objects.filter(
                 fund_year=fund_year,
-                status__in=PLAN_CYCLE.editable,
+                status__in=PLAN_CYCLE.owed,
             )
             .select_related("post")
             .order_by("post__code")
@@ -613,3 +614,31 @@ def project_money(post, year: int, *, exclude_project: Project | None = None) ->
 def post_year_headroom(*, post, year: int) -> Decimal:
     """R5: what is left of a post's allocation for new project money in a year."""
     return allocated_to(post, year) - project_money(post, year)
+
+
+# --- The year a screen opens on -----------------------------------------------------------------
+
+
+def plan_year_at_hand(years: list[FundYear], today: date) -> FundYear | None:
+    """The fund year a screen of plans opens on: the latest one whose plans are due (their
+    deadline passed) and that has not ended — in December the next year's plans are being
+    reviewed — else this calendar year's, else the newest (`years` newest first)."""
+    due = [y for y in years if y.plan_submission_deadline <= today and y.year >= today.year]
+    if due:
+        return max(due, key=lambda y: y.year)
+    return next((y for y in years if y.year == today.year), years[0] if years else None)
+
+
+def results_year_at_hand(years: list[FundYear], today: date) -> FundYear | None:
+    """The fund year a screen of results opens on: the latest with reported values or an
+    annual report (R13), else the latest that has begun, else the newest (`years` newest
+    first) — never an empty future year."""
+    from .models import AnnualReport, IndicatorValue
+
+    reported = set(IndicatorValue.objects.values_list("year", flat=True).distinct()) | set(
+        AnnualReport.objects.values_list("fund_year__year", flat=True).distinct()
+    )
+    for year in years:
+        if year.year in reported:
+            return year
+    return next((y for y in years if y.year <= today.year), years[0] if years else None)

@@ -203,7 +203,9 @@ class AnnualReportAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         years = list(FundYear.objects.filter(year__gte=2026).order_by("-year"))
         asked = request.GET.get("year", "")
-        fund_year = next((y for y in years if str(y.year) == asked), years[0] if years else None)
+        fund_year = next((y for y in years if str(y.year) == asked), None)
+        if fund_year is None:  # the latest year with results, never an empty future one
+            fund_year = selectors.results_year_at_hand(years, timezone.localdate())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from fund.admin import is_ministry
 from fund.checks import ZERO
 from grants.models import FundYear
-from grants.selectors import fund_year_dashboard
+from grants.selectors import fund_year_dashboard, plan_year_at_hand
 
 
 def chart_rows(per_priority: list[dict]) -> list[dict]:
@@ -42,9 +42,8 @@ def dashboard_view(request):
     years = list(FundYear.objects.order_by("-year"))
     asked = request.GET.get("year", "")
     fund_year = next((y for y in years if asked.isdigit() and y.year == int(asked)), None)
-    if fund_year is None:  # this calendar year's, else the newest
-        this_year = timezone.localdate().year
-        fund_year = next((y for y in years if y.year == this_year), years[0] if years else None)
+    if fund_year is None:  # the year whose plans are at hand (in December: the next one's)
+        fund_year = plan_year_at_hand(years, timezone.localdate())
     context = {
         **admin.site.each_context(request),
         "title": _("Fund year at a glance"),

@@ -72,7 +72,7 @@ class OverdueFilter(admin.SimpleListFilter):
         today = timezone.localdate()
         if self.value() == "submission":
             return queryset.filter(
-                status__in=PLAN_CYCLE.editable,
+                status__in=PLAN_CYCLE.owed,
                 fund_year__plan_submission_deadline__lt=today,
             )
         if self.value() == "review":

@@ -141,3 +141,45 @@ def test_the_money_overview_has_a_totals_row_and_an_xlsx_export_R5(year, admin_c
     assert len(rows) == 4  # header, two rows, totals
     assert rows[-1][0] == "Totaal" and float(rows[-1][2]) == 2_000_000
     assert float(rows[-1][-1]) == 1_994_000
+
+
+def test_a_plan_under_amendment_is_not_counted_late_R10(year, admin_client):
+    """Issue 20: an amendment of an approved plan is not a plan owed past its deadline — on
+    the dashboard nor in the plan list's "overdue" filter; a draft is."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from grants import services
+    from grants.models import AnnualPlan
+
+    actor = StaffFactory(username="amender")
+    amended = AnnualPlan.objects.get(post=add_post(actor, year, projects=0, submit=True))
+    services.plan_approve(actor=actor, plan=amended)
+    services.plan_amend(actor=actor, plan=AnnualPlan.objects.get(pk=amended.pk), comment="Nieuw.")
+    draft = AnnualPlan.objects.get(post=add_post(actor, year, projects=0, submit=False))
+    year.plan_submission_deadline = timezone.localdate() - timedelta(days=1)
+    year.save()
+    page = admin_client.get("/admin/dashboard/", {"year": year.year})
+    assert [plan.pk for plan in page.context["overdue_plans"]] == [draft.pk]
+    listed = admin_client.get("/admin/grants/annualplan/", {"overdue": "submission"})
+    assert [plan.pk for plan in listed.context["cl"].result_list] == [draft.pk]
+
+
+def test_screens_open_on_the_year_at_hand_R10_R13(db):
+    """Issue 20: in December, with the next year's plans under review, the dashboard opens on
+    that year; the results overview opens on the latest year with results, not an empty
+    future year."""
+    from grants.models import FundYear
+    from grants.selectors import plan_year_at_hand, results_year_at_hand
+
+    years = [
+        FundYear(year=2028, envelope=1, plan_submission_deadline=date(2027, 11, 15)),
+        FundYear(year=2027, envelope=1, plan_submission_deadline=date(2026, 11, 15)),
+        FundYear(year=2026, envelope=1, plan_submission_deadline=date(2025, 11, 15)),
+    ]
+    assert plan_year_at_hand(years, date(2026, 12, 3)).year == 2027
+    assert plan_year_at_hand(years, date(2026, 10, 1)).year == 2026
+    assert plan_year_at_hand(years, date(2028, 12, 1)).year == 2028
+    assert plan_year_at_hand([], date(2026, 1, 1)) is None
+    assert results_year_at_hand(years, date(2026, 12, 3)).year == 2026  # nothing reported yet

@@ -78,6 +78,10 @@ def test_one_refused_row_imports_nothing_and_names_its_row_and_rule_R5(manager):
     preview = upload(manager, "/admin/grants/allocation/import/", rows)
     html = preview.content.decode()
     assert "[R5]" in html
+    # The reason in plain sight, in the refused row's own cell (issue 20), not on hover.
+    refusals = html[html.find('class="import-preview import-refusals"') :]
+    assert '<td class="refusal">' in refusals and "[R5]" in refusals
+    assert "validation-error-count" not in html
     assert preview.context.get("confirm_form") is None  # nothing to confirm
     result = preview.context["result"]
     assert [row.number for row in result.invalid_rows] == [2]  # the second data row
@@ -132,6 +136,9 @@ def test_the_sample_files_in_docs_import_cleanly(manager):
     from pathlib import Path
 
     docs = Path(__file__).resolve().parents[2] / "docs" / "import"
+    FundYear.objects.create(  # the samples' year (on the demo data: the year in preparation)
+        year=2028, envelope=Decimal("36000000.00"), plan_submission_deadline=date(2027, 11, 15)
+    )
     for name, url in [
         ("posts.csv", "/admin/countries/post/import/"),
         ("participations.csv", "/admin/countries/participation/import/"),
@@ -140,7 +147,7 @@ def test_the_sample_files_in_docs_import_cleanly(manager):
         preview = upload(manager, url, (docs / name).read_text())
         assert preview.context.get("confirm_form") is not None, name
         confirm(manager, url, preview)
-    assert Allocation.objects.filter(post__code="XX-NAI", fund_year__year=2027).exists()
+    assert Allocation.objects.filter(post__code="XX-NAI", fund_year__year=2028).exists()
 
 
 def test_a_row_refused_between_preview_and_confirm_leaves_nothing_written_R5(manager):

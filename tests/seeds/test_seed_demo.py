@@ -154,3 +154,33 @@ def test_admin_pages_show_the_demo_world(demo_world, admin_client, django_assert
     response = admin_client.get(reverse("admin:grants_moneyoverview_changelist"))
     assert b"DEMO-B01" in response.content
     assert "€" in response.content.decode()
+
+
+def test_the_sample_import_files_import_on_the_demo_data_R1_R5_R6(demo_world, admin_client):
+    """Issue 20: docs/import/'s posts, participations and allocations, uploaded in that order
+    as the README says, are previewed without a refusal and imported on the demo world."""
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from countries.models import Participation
+    from grants.models import Allocation
+
+    samples = Path(__file__).resolve().parents[2] / "docs" / "import"
+    for name, model in (("posts", "post"), ("participations", "participation"),
+                        ("allocations", "allocation")):  # fmt: skip
+        app = "grants" if model == "allocation" else "countries"
+        url = f"/admin/{app}/{model}/import/"
+        text = (samples / f"{name}.csv").read_bytes()
+        preview = admin_client.post(url, {"resource": "0", "format": "0",
+                                          "import_file": SimpleUploadedFile(f"{name}.csv", text)})  # fmt: skip
+        result = preview.context["result"]
+        refusals = [(row.number, row.error.message_dict) for row in result.invalid_rows]
+        assert not result.has_errors() and not refusals, (name, refusals)
+        form = preview.context["confirm_form"]
+        admin_client.post(url.replace("/import/", "/process_import/"),
+                          {n: form.initial.get(n, f.initial) for n, f in form.fields.items()})  # fmt: skip
+    assert Participation.objects.filter(
+        post__code="XX-NAI", fund_year__year=2028, selected=True
+    ).exists()
+    assert Allocation.objects.filter(post__code="XX-GVA", fund_year__year=2028).exists()
