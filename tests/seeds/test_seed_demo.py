@@ -172,14 +172,14 @@ def test_the_sample_import_files_import_on_the_demo_data_R1_R5_R6(demo_world, ad
         app = "grants" if model == "allocation" else "countries"
         url = f"/admin/{app}/{model}/import/"
         text = (samples / f"{name}.csv").read_bytes()
-        preview = admin_client.post(url, {"resource": "0", "format": "0",
-                                          "import_file": SimpleUploadedFile(f"{name}.csv", text)})  # fmt: skip
+        upload = SimpleUploadedFile(f"{name}.csv", text)
+        preview = admin_client.post(url, {"resource": "0", "format": "0", "import_file": upload})
         result = preview.context["result"]
         refusals = [(row.number, row.error.message_dict) for row in result.invalid_rows]
         assert not result.has_errors() and not refusals, (name, refusals)
         form = preview.context["confirm_form"]
-        admin_client.post(url.replace("/import/", "/process_import/"),
-                          {n: form.initial.get(n, f.initial) for n, f in form.fields.items()})  # fmt: skip
+        fields = {n: form.initial.get(n, f.initial) for n, f in form.fields.items()}
+        admin_client.post(url.replace("/import/", "/process_import/"), fields)
     assert Participation.objects.filter(
         post__code="XX-NAI", fund_year__year=2028, selected=True
     ).exists()
