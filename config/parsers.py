@@ -22,20 +22,33 @@ class StrictJSONParser(JSONParser):
                 parse_constant=_refuse_constant,
                 object_pairs_hook=_unique_keys,
             )
-        except (ValueError, RecursionError) as error:
-            message = _("JSON parse error: %(error)s") % {"error": error}
+        except _Refused as error:
+            message = _("The body is not valid JSON: %(reason)s") % {"reason": error}
+            raise exceptions.ParseError(message) from error
+        except json.JSONDecodeError as error:  # said where, in the reader's language
+            message = _("The body is not valid JSON (line %(line)d, column %(column)d).") % {
+                "line": error.lineno,
+                "column": error.colno,
+            }
+            raise exceptions.ParseError(message) from error
+        except (ValueError, RecursionError) as error:  # bad encoding, or nested too deeply
+            message = _("The body is not valid JSON, or it is nested too deeply to read.")
             raise exceptions.ParseError(message) from error
 
 
+class _Refused(ValueError):
+    """Valid JSON syntax that the API refuses; its text is for the reader."""
+
+
 def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
+    raise _Refused(_("%(name)s is not a number.") % {"name": name})
 
 
 def _unique_keys(pairs):
     keys = [key for key, _value in pairs]
     if len(set(keys)) != len(keys):
         duplicate = next(key for key in keys if keys.count(key) > 1)
-        raise ValueError(f"the key {duplicate!r} is given twice")
+        raise _Refused(_("the key “%(key)s” is given twice.") % {"key": duplicate})
     return dict(pairs)
 
 

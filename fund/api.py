@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -156,7 +157,11 @@ def exception_handler(exc, context):
         return None  # an unexpected error: Django's 500 handling logs it
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten(exc.detail)
-        detail = _("%(count)d error(s) in the request; see `errors`.") % {"count": len(errors)}
+        detail = ngettext(
+            "%(count)d error in the request, listed in errors.",
+            "%(count)d errors in the request, listed in errors.",
+            len(errors),
+        ) % {"count": len(errors)}
     else:
         detail_code = getattr(exc, "get_codes", lambda: "error")()
         code = detail_code if isinstance(detail_code, str) else "error"

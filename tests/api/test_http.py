@@ -367,6 +367,27 @@ def test_unreadable_json_is_400_not_500(api_world, api, raw):
     assert api_world.own.plan.narrative == ""
 
 
+@pytest.mark.parametrize(
+    ("raw", "dutch"),
+    [
+        (b'{"narrative": ', "regel 1, kolom 15"),
+        (b'{"narrative": "a", "narrative": "b"}', "“narrative”"),
+        (b'{"narrative": NaN}', "NaN"),
+    ],
+)
+def test_a_parse_error_is_said_in_the_readers_language(api_world, api, raw, dutch):
+    """Issue 20: no raw parser message ("Expecting value: …") and no Markdown in details."""
+    response = api.generic("PATCH", plan_url(api_world), raw, content_type="application/json",
+                           HTTP_IF_MATCH="*", HTTP_ACCEPT_LANGUAGE="nl")  # fmt: skip
+    problem = assert_problem(response, 400, "parse_error")
+    message = problem["errors"][0]["message"]
+    assert message.startswith("De inhoud is geen geldige JSON") and dutch in message
+    assert "Expecting" not in message and "`" not in problem["detail"]
+    invalid = api.patch(plan_url(api_world), {"narrative": 5, "nope": 1}, HTTP_IF_MATCH="*",
+                        HTTP_ACCEPT_LANGUAGE="nl").json()  # fmt: skip
+    assert "`" not in invalid["detail"] and "fout" in invalid["detail"]
+
+
 def test_a_body_beyond_the_upload_limit_is_413(api_world, api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = {"narrative": "x" * 2000}
