@@ -2,6 +2,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import lazy
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -28,6 +33,7 @@ from .models import (
     Country,
     Participation,
     Post,
+    PostKind,
     PostMembership,
     SelectionCriterion,
 )
@@ -88,6 +94,20 @@ class AssessmentInline(PolicyInline, admin.TabularInline):
     fields = ["criterion", "score", "note"]
 
 
+# A criterion's column is headed by one word, its full name on hover: five long headers
+# would push the deciding columns (average score, selected) off a 1400 px screen.
+CRITERION_HEADS = {
+    SelectionCriterion.HUMAN_RIGHTS_SITUATION: _("Situation"),
+    SelectionCriterion.IMPACT: _("Impact"),
+    SelectionCriterion.DUTCH_INTERESTS: _("Interests"),
+    SelectionCriterion.EXPERTISE: _("Expertise"),
+    SelectionCriterion.MANAGEMENT_CAPACITY: _("Capacity"),
+}
+
+
+KIND_HEADS = {PostKind.BILATERAL: _("bilateral"), PostKind.MULTILATERAL: _("multilateral")}
+
+
 def criterion_column(criterion, label):
     """A list column with the R12 score for one criterion (from the prefetched assessments)."""
 
@@ -95,7 +115,10 @@ def criterion_column(criterion, label):
         found = [a.score for a in obj.assessments.all() if a.criterion == criterion]
         return found[0] if found else "—"
 
-    score.short_description = label
+    head = CRITERION_HEADS.get(criterion, label)
+    score.short_description = lazy(
+        lambda: format_html('<abbr title="{}">{}</abbr>', label, head), SafeString
+    )()
     return score
 
 
@@ -124,8 +147,7 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
         *[criterion_column(value, label) for value, label in SelectionCriterion.choices],
         "average_score",
         "selected",
-        "published",
-        "decided_at",
+        "decided_on",
     ]
     list_filter = ["fund_year", "selected", "published", "post__kind"]
     list_select_related = ["post", "fund_year"]
@@ -240,7 +262,16 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
 
     @admin.display(description=_("kind"), ordering="post__kind")
     def post_kind(self, obj):
-        return obj.post.get_kind_display()
+        """One word, the full kind on hover (a narrow column for a 1400 px screen)."""
+        short = KIND_HEADS.get(obj.post.kind, obj.post.get_kind_display())
+        return format_html('<abbr title="{}">{}</abbr>', obj.post.get_kind_display(), short)
+
+    @admin.display(description=_("decided on"), ordering="decided_at")
+    def decided_on(self, obj):
+        """The day of the decision (its time is on the participation's page)."""
+        if obj.decided_at is None:
+            return "—"
+        return date_format(timezone.localtime(obj.decided_at), "SHORT_DATE_FORMAT")
 
     @admin.display(description=_("average score (R12)"), ordering="_average")
     def average_score(self, obj):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 
 from fund.checks import FundRuleError
+from fund.columns import LabelledColumns
 from grants import services as grant_services
 from grants.models import Allocation, FundYear
 
@@ -49,7 +50,7 @@ class KnownKeyWidget(widgets.ForeignKeyWidget):
             raise ValueError(self.message % {"value": str(value)[:40]}) from None
 
 
-class ServiceResource(resources.ModelResource):
+class ServiceResource(LabelledColumns, resources.ModelResource):
     """Rows are saved by a service; its refusal becomes the row's error, naming the rule."""
 
     def save_instance(self, instance, is_create, row, **kwargs):

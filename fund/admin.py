@@ -14,6 +14,7 @@ from import_export.formats import base_formats
 
 from .access import Action, can, profile_of
 from .checks import FundRuleError
+from .columns import LabelledExportForm
 
 
 def is_ministry(user) -> bool:
@@ -78,6 +79,7 @@ class PolicyImportExport(ImportExportMixin):
     one transaction: one refused row and nothing is imported."""
 
     formats = [SpreadsheetCSV, base_formats.XLSX]
+    export_form_class = LabelledExportForm
 
     def has_import_permission(self, request):
         return self.may_write(request)

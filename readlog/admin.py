@@ -10,12 +10,14 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
 from fund.access import Action, Role, can, profile_of
+from fund.columns import LabelledExportForm
 
 from . import services
 from .inspection import MAX_HOURS
@@ -40,6 +42,7 @@ class ReadResource(resources.ModelResource):
 @admin.register(Read)
 class ReadAdmin(ExportMixin, admin.ModelAdmin):
     resource_classes = [ReadResource]
+    export_form_class = LabelledExportForm
     formats = [base_formats.XLSX]
     list_display = ["at", "user", "kind", "door", "year", "count", "path", "purpose"]
     list_filter = ["kind", "door", "year", ("user", admin.RelatedOnlyFieldListFilter), "at"]
@@ -89,8 +92,12 @@ class ReadAdmin(ExportMixin, admin.ModelAdmin):
 class InspectionForm(forms.ModelForm):
     hours = forms.IntegerField(
         label=_("hours"), min_value=1, max_value=MAX_HOURS, initial=2,
-        help_text=_("How long the access lasts from now (at most %(max)s hours).")
-        % {"max": MAX_HOURS},
+        # Formatted when shown, in the reader's language (a lazy string % is formatted now).
+        help_text=lazy(
+            lambda: _("How long the access lasts from now (at most %(max)s hours).")
+            % {"max": MAX_HOURS},
+            str,
+        )(),
     )  # fmt: skip
 
     class Meta:

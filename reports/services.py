@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from countries.models import Post
 from fund.checks import ZERO
@@ -254,44 +255,113 @@ SHEETS = {
     "reminders": ("post", "fund_year", "deadline", "status", "overdue"),
 }  # fmt: skip
 MONEY_COLUMNS = {"allocated", "in_plan", "planned", "committed", "disbursed", "remaining"}
+# What a reader of the file sees: sheets, columns and figures by name, in the ministry's
+# language (the report's data keep their keys; the CSV and the API are for machines).
+TITLES = {
+    "summary": gettext_lazy("Summary"),
+    "per_priority": gettext_lazy("Per priority"),
+    "per_post": gettext_lazy("Per post"),
+    "plans_by_status": gettext_lazy("Plans by status"),
+    "results": gettext_lazy("Results"),
+    "reminders": gettext_lazy("Reminders"),
+    "figure": gettext_lazy("Figure"),
+    "value": gettext_lazy("Value"),
+    "taken_at": gettext_lazy("Figures taken at"),
+    "warning": gettext_lazy("Warning"),
+    "priority": gettext_lazy("Priority"),
+    "in_plan": gettext_lazy("In the plans"),
+    "planned": gettext_lazy("Planned"),
+    "committed": gettext_lazy("Committed"),
+    "disbursed": gettext_lazy("Disbursed"),
+    "post": gettext_lazy("Post"),
+    "allocated": gettext_lazy("Allocated"),
+    "remaining": gettext_lazy("Remaining"),
+    "executed_pct": gettext_lazy("Share disbursed"),
+    "status": gettext_lazy("Status"),
+    "count": gettext_lazy("Number"),
+    "intended_result": gettext_lazy("Intended result"),
+    "indicator": gettext_lazy("Indicator"),
+    "unit": gettext_lazy("Unit"),
+    "baseline": gettext_lazy("Baseline"),
+    "target": gettext_lazy("Target"),
+    "fund_year": gettext_lazy("Fund year"),
+    "deadline": gettext_lazy("Deadline"),
+    "overdue": gettext_lazy("Overdue"),
+    "overdue_plans": gettext_lazy("Plans overdue"),
+    "indicators": gettext_lazy("Indicators"),
+    "reported": gettext_lazy("Values reported"),
+    "posts": gettext_lazy("Posts"),
+}
+
+
+def title(key: str) -> str:
+    return str(TITLES.get(key, key))
 
 
 def to_xlsx(data: dict) -> bytes:
-    """A sheet per view, a frozen header row, money as euros."""
+    """A sheet per view, a frozen header row, money as euros, a share as a percentage;
+    named in the ministry's language whatever the language of the worker that makes it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _to_xlsx(data)
+
+
+def _to_xlsx(data: dict) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
     first = book.active
-    first.title = "summary"
-    first.append(["figure", "value"])
+    first.title = title("summary")
+    first.append([title("figure"), title("value")])
     if data.get("taken_at"):
-        first.append(["taken_at", data["taken_at"]])
+        first.append([title("taken_at"), data["taken_at"]])
     for key, value in data.get("headline", {}).items():
-        first.append([key, _number(key, value)])
+        first.append([title(key), _number(key, value)])
     for key, value in data.get("changes", {}).items():
-        first.append([f"change: {key}", _number(key, value)])
+        first.append([_("Change: %(figure)s") % {"figure": title(key)}, _number(key, value)])
     for text in data.get("warnings", []):
-        first.append(["warning", printable(text)])
+        first.append([title("warning"), printable(text)])
     for name, columns in SHEETS.items():
         if name not in data:
             continue
-        sheet = book.create_sheet(name)
-        sheet.append(list(columns))
+        sheet = book.create_sheet(title(name))
+        sheet.append([title(column) for column in columns])
         for row in data[name]:
-            sheet.append([_number(column, row.get(column)) for column in columns])
+            sheet.append([_cell(column, row) for column in columns])
+        for index, column in enumerate(columns, start=1):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                if column in MONEY_COLUMNS and isinstance(cell.value, Decimal):
+                    cell.number_format = '"€" #,##0.00'
+                elif column == "executed_pct" and isinstance(cell.value, float):
+                    cell.number_format = "0.0%"
+    money_figures = {title(key) for key in MONEY_COLUMNS}
+    for row in first.iter_rows(min_row=2):
+        label, cell = row[0].value, row[1]
+        if isinstance(cell.value, Decimal) and any(m in str(label) for m in money_figures):
+            cell.number_format = '"€" #,##0.00'
     for sheet in book.worksheets:
         sheet.freeze_panes = "A2"
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for column_cells in sheet.columns:
-            if column_cells[0].value in MONEY_COLUMNS or sheet.title == "summary":
-                for cell in column_cells[1:]:
-                    if isinstance(cell.value, Decimal | float | int):
-                        cell.number_format = '"€" #,##0.00'
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()
+
+
+def _cell(column: str, row: dict):
+    """One cell: a share as a fraction (shown as a percentage), a status and a yes/no as
+    words, anything else as the data have it."""
+    value = row.get(column)
+    if column == "executed_pct":
+        return float(Decimal(value) / 100) if value not in (None, "") else None
+    if column == "status" and value and "document" in row:
+        from grants.cycles import AnnualReportStatus, PlanStatus
+
+        choices = PlanStatus if row["document"] == "annual_plan" else AnnualReportStatus
+        return str(dict(choices.choices).get(value, value))
+    if column == "overdue" and isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return _number(column, value)
 
 
 def _number(column, value):
@@ -303,10 +373,12 @@ def _number(column, value):
 
 
 def to_csv(data: dict) -> str:
+    """The report's main table, its header in the ministry's language (as the XLSX)."""
     name = next((n for n in ("results", "reminders") if n in data), "per_post")
     output = io.StringIO()
     writer = csv.DictWriter(output, fieldnames=SHEETS[name], extrasaction="ignore")
-    writer.writeheader()
+    with translation.override(settings.LANGUAGE_CODE):
+        writer.writerow({column: title(column) for column in SHEETS[name]})
     writer.writerows(
         {key: printable(value) if isinstance(value, str) else value for key, value in row.items()}
         for row in data.get(name, [])

@@ -242,7 +242,7 @@ def build_demo_world(*, actor) -> SeedResult:
                         participation=participation,
                         criterion=criterion,
                         score=score,
-                        note=f"Demo-onderbouwing ({criterion}).",
+                        note=f"Demo-onderbouwing: {SelectionCriterion(criterion).label.lower()}.",
                     )
 
     # Allocations (illustrative amounts: the letters give none per post).

@@ -7,6 +7,7 @@ from functools import partial
 from django.contrib import admin
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from fund.access import Action
@@ -35,7 +36,7 @@ class IndicatorValueInline(PolicyInline, admin.TabularInline):
 @admin.register(Indicator)
 class IndicatorAdmin(ServiceHistoryAdmin):
     write_action = Action.REPORT_RESULTS
-    list_display = ["name", "project", "intended_result", "unit", "baseline", "target", "latest"]
+    list_display = ["name", "project", "aim", "unit", "baseline", "target", "latest"]
     list_select_related = ["project", "intended_result"]
     list_filter = [("intended_result__priority", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "project__title", "project__post__code"]
@@ -46,6 +47,13 @@ class IndicatorAdmin(ServiceHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("values")
+
+    @admin.display(description=_("intended result"), ordering="intended_result")
+    def aim(self, obj):
+        """The aim's first words, all of it on hover: its full text would push the values
+        off a 1400 px screen."""
+        text = str(obj.intended_result)
+        return format_html('<abbr title="{}">{}</abbr>', text, Truncator(text).chars(48))
 
     @admin.display(description=_("latest reported"))
     def latest(self, obj):

@@ -19,13 +19,13 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from countries.models import PostRole
 from countries.services import membership_set
 from fund.access import ensure_roles, system_actor
 from grants.models import FundYear, Sensitivity
 from readlog.models import Kind, Read
+from tests import crawl
 from tests.factories import PartnerFactory, PostFactory, UserFactory
 from tests.helpers import make_participant, make_plan, make_project
 
@@ -107,52 +107,12 @@ def shown(response, world) -> set[str]:
 
 
 def admin_urls(world) -> list[str]:
-    """Every GET-able admin URL of the URL conf, its object arguments filled with objects of
-    the confidential world (the participants' own, where the model has a post)."""
-    urls = []
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern) and prefix.startswith("admin/"):
-                urls.extend(_fill(prefix, pattern, world))
-
-    walk(get_resolver().url_patterns)
-    urls.extend(_searches_and_autocompletes(world))
-    return sorted(set(urls))
-
-
-def _searches_and_autocompletes(world) -> list[str]:
-    """Search results and autocomplete answers, for a word of the partner's name and a
-    participant's code: doors that only answer with a query."""
-    from urllib.parse import urlencode
-
-    from django.contrib import admin
-
+    """Every GET-able admin URL of the URL conf (tests.crawl), object arguments filled with
+    objects of the confidential world (the participants' own, where the model has a post);
+    search results and autocompletes for a word of the partner's name and a participant's
+    code."""
     terms = ("Verborgen", world["participants"][0].code)
-    urls = []
-    for model, model_admin in admin.site._registry.items():
-        opts = model._meta
-        if model_admin.search_fields:
-            changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-            urls += [f"{changelist}?{urlencode({'q': term})}" for term in terms]
-        for field in model_admin.autocomplete_fields:
-            query = {"app_label": opts.app_label, "model_name": opts.model_name,
-                     "field_name": field}  # fmt: skip
-            urls += [f"/admin/autocomplete/?{urlencode({**query, 'term': term})}"
-                     for term in terms]  # fmt: skip
-    return urls
-
-
-def _model_admin(pattern):
-    callback = pattern.callback
-    found = getattr(callback, "model_admin", None)
-    wrapped = callback
-    while found is None and hasattr(wrapped, "__wrapped__"):
-        wrapped = wrapped.__wrapped__
-        found = getattr(getattr(wrapped, "__self__", None), "model", None) and wrapped.__self__
-    return found
+    return crawl.admin_urls(lambda model_admin: _objects(model_admin, world), terms)
 
 
 def _objects(model_admin, world) -> list:
@@ -165,25 +125,6 @@ def _objects(model_admin, world) -> list:
     elif model.__name__ == "Post":
         queryset = queryset.filter(pk=mine.pk)
     return list(queryset.order_by("pk")[:2])
-
-
-def _fill(prefix: str, pattern: URLPattern, world) -> list[str]:
-    route = prefix + str(pattern.pattern)
-    names = re.findall(r"<(?:\w+:)?(\w+)>", route)
-    if not names:
-        return ["/" + route.replace("^", "").replace("$", "")] if "(?" not in route else []
-    model_admin = _model_admin(pattern)
-    if model_admin is None or not pattern.name:
-        return []
-    urls = []
-    for obj in _objects(model_admin, world):
-        for kind in ("xlsx", "csv"):
-            values = {n: (kind if n == "kind" else obj.pk) for n in names}
-            try:
-                urls.append(reverse(f"admin:{pattern.name}", kwargs=values))
-            except Exception:
-                continue
-    return urls
 
 
 def api_urls(client) -> list[str]:

@@ -137,8 +137,8 @@ def test_a_report_states_when_its_figures_were_taken(year, settings):
     taken = datetime.fromisoformat(report.data["taken_at"])
     assert before <= taken <= timezone.now()
     book = openpyxl.load_workbook(io.BytesIO(bytes(report.xlsx)))
-    assert ["taken_at", report.data["taken_at"]] in [
-        [cell.value for cell in row] for row in book["summary"].iter_rows()
+    assert ["Cijfers opgemaakt op", report.data["taken_at"]] in [
+        [cell.value for cell in row] for row in book["Samenvatting"].iter_rows()
     ]
     [message] = deliver_outbox()
     assert "Cijfers opgemaakt op" in message.body
@@ -164,7 +164,7 @@ def test_a_text_stored_before_the_check_does_not_break_the_fund_wide_file(year):
     data = {"fund_year": 2026, "headline": {}, "warnings": ["Aantal \x01 personen\u202e"],
             "results": [{"indicator": "Aantal \x01 personen", "unit": "p\x0bers"}]}  # fmt: skip
     book = openpyxl.load_workbook(io.BytesIO(reports.to_xlsx(data)))
-    assert book["results"]["D2"].value == "Aantal  personen"
+    assert book["Resultaten"]["D2"].value == "Aantal  personen"
     assert "\x01" not in reports.to_csv(data)
 
 

@@ -445,7 +445,8 @@ def test_export_iati_command_writes_a_valid_file(tmp_path, year, actor, capsys):
     out = tmp_path / "cli.xml"
     call_command("export_iati", "--year", "2026", "--out", str(out))
     printed = capsys.readouterr().out
-    assert "valid IATI 2.03; 0 activities in full, 1 reduced, 0 held back, 0 left out" in printed
+    expected = "geldig IATI 2.03; 0 activiteiten volledig, 1 beperkt, 0 achtergehouden, 0 weg"
+    assert expected in printed
     assert etree.parse(str(out)).getroot().get("version") == "2.03"
     call_command("export_iati")
     # --out copies a kept export: the attacker check reads every file published.

@@ -65,8 +65,9 @@ def test_a_report_is_made_and_mailed_once_per_period(year, settings):
     assert reports_mail.mail_unmailed(report.pk) == 0  # its e-mails were queued with it
     assert message.attachments[0][0] == "weekly-2026-W10.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(message.attachments[0][1]))
-    assert {"summary", "per_priority", "per_post", "plans_by_status"} <= set(book.sheetnames)
-    sheet = book["per_post"]
+    sheets = {"Samenvatting", "Per prioriteit", "Per post", "Jaarplannen per status"}
+    assert sheets <= set(book.sheetnames)
+    sheet = book["Per post"]
     assert sheet.freeze_panes == "A2"
     assert sheet["B2"].number_format.startswith('"€"')
 

@@ -144,7 +144,7 @@ def test_beat_and_a_worker_make_the_weekly_report_once(tmp_path):
     [attachment] = [part for part in message.walk() if part.get_filename()]
     assert attachment.get_filename() == "weekly-2026-W20.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_payload(decode=True)))
-    sheet = book["per_post"]
+    sheet = book["Per post"]
     header = [cell.value for cell in sheet[1]]
     rows = {
         row[0]: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(2, values_only=True)
@@ -152,6 +152,6 @@ def test_beat_and_a_worker_make_the_weekly_report_once(tmp_path):
     for key, amounts in inputs.items():
         committed = sum(Decimal(amount) for amount in amounts)
         row = rows[posts[key].code]
-        assert Decimal(str(row["committed"])) == committed
-        assert Decimal(str(row["disbursed"])) == committed / 10
+        assert Decimal(str(row["Verplicht"])) == committed
+        assert Decimal(str(row["Betaald"])) == committed / 10
     assert "Geheim" not in messages[0]  # R11: no partner name in the e-mail

@@ -75,8 +75,8 @@ def demo_world(demo_world_once, db):
 
 
 def test_seed_builds_the_demo_world_and_prints_the_login(demo_world):
-    assert "Demo world created" in demo_world
-    assert "username 'admin'" in demo_world
+    assert "Demowereld gemaakt" in demo_world
+    assert "gebruikersnaam 'admin'" in demo_world
     assert demo.DEMO_ADMIN_PASSWORD in demo_world
     assert set(FundYear.objects.values_list("year", flat=True)) == {2025, 2026, 2027, 2028}
     assert all(post.is_demo for post in Post.objects.all())
@@ -122,7 +122,7 @@ def test_seed_respects_the_money_and_priority_rules_R2_R4_R5(demo_world):
 def test_running_seed_twice_changes_nothing(demo_world):
     before = snapshot()
     output = seed()
-    assert "nothing changed" in output
+    assert "niets veranderd" in output
     assert snapshot() == before
 
 
@@ -130,7 +130,7 @@ def test_scale_adds_synthetic_projects_within_the_rules_R5(demo_world):
     before = Project.objects.count()
     output = seed("--scale", "1")
     assert Project.objects.count() == before + demo.DEMO_BASE_PROJECTS
-    assert "synthetic projects" in output
+    assert "synthetische projecten" in output
     for row in selectors.money_overview():
         assert row.planned + row.committed <= row.amount
 

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from fund.access import system_actor
 from readlog import services as readlog
@@ -30,7 +31,9 @@ class Command(BaseCommand):
         except Disclosure as error:
             raise CommandError(str(error)) from error
         except InvalidExport as error:
-            raise CommandError(f"Not written: the file does not validate: {error}") from error
+            raise CommandError(
+                _("Not written: the file does not validate: %(error)s") % {"error": error}
+            ) from error
         where = export.file.name  # in the file storage (a folder or a bucket)
         if out is not None:
             with export.file.open("rb") as source, open(out, "wb") as copy:
@@ -40,7 +43,17 @@ class Command(BaseCommand):
             readlog.record_now(None, Kind.IATI_FILE, [export.pk], door=Door.COMMAND,
                                path=str(out))  # fmt: skip
         self.stdout.write(
-            f"{where}: valid IATI 2.03; {export.full} activities in full, {export.reduced} "
-            f"reduced, {export.withheld} held back, {export.excluded} left out (R11); the "
-            f"smallest anonymity set is {export.smallest_anonymity_set} posts."
+            _(
+                "%(where)s: valid IATI 2.03; %(full)s activities in full, %(reduced)s reduced, "
+                "%(withheld)s held back, %(excluded)s left out (R11); the smallest anonymity "
+                "set is %(smallest)s posts."
+            )
+            % {
+                "where": where,
+                "full": export.full,
+                "reduced": export.reduced,
+                "withheld": export.withheld,
+                "excluded": export.excluded,
+                "smallest": export.smallest_anonymity_set,
+            }
         )

@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from fund.access import system_actor
@@ -46,11 +47,12 @@ class Command(BaseCommand):
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo world created: {result.posts} demo posts, {result.projects} projects."
+                    _("Demo world created: %(posts)s demo posts, %(projects)s projects.")
+                    % {"posts": result.posts, "projects": result.projects}
                 )
             )
         else:
-            self.stdout.write("Demo world already present: nothing changed.")
+            self.stdout.write(_("Demo world already present: nothing changed."))
 
         if scale:
             base = demo.DEMO_BASE_PROJECTS
@@ -62,25 +64,43 @@ class Command(BaseCommand):
             rate = created / seconds if seconds else 0
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Added {created} synthetic projects ({scale} × {base}) in {seconds:.1f} s "
-                    f"({rate:,.0f} projects/s)."
+                    _(
+                        "Added %(created)s synthetic projects (%(scale)s × %(base)s) in "
+                        "%(seconds).1f s (%(rate).0f projects/s)."
+                    )
+                    % {
+                        "created": created,
+                        "scale": scale,
+                        "base": base,
+                        "seconds": seconds,
+                        "rate": rate,
+                    }
                 )
             )
 
         summary = demo.demo_summary()
         self.stdout.write(
-            "Totals: {posts} demo posts, {participants_2026} participants in 2026, "
-            "{plans} annual plans, {projects} projects.".format(**summary)
+            _(
+                "Totals: %(posts)s demo posts, %(participants_2026)s participants in 2026, "
+                "%(plans)s annual plans, %(projects)s projects."
+            )
+            % summary
         )
         if admin_created:
             self.stdout.write(
                 self.style.WARNING(
-                    f"Admin login (demo only): username '{demo.ADMIN_USERNAME}', "
-                    f"password '{demo.DEMO_ADMIN_PASSWORD}' — at /admin/"
+                    _(
+                        "Admin login (demo only): username '%(username)s', password "
+                        "'%(password)s' — at /admin/"
+                    )
+                    % {"username": demo.ADMIN_USERNAME, "password": demo.DEMO_ADMIN_PASSWORD}
                 )
             )
         else:
             self.stdout.write(
-                f"Admin login: username '{demo.ADMIN_USERNAME}' (already existed; its password "
-                f"was left as it was — the demo password is '{demo.DEMO_ADMIN_PASSWORD}')."
+                _(
+                    "Admin login: username '%(username)s' (already existed; its password was left "
+                    "as it was — the demo password is '%(password)s')."
+                )
+                % {"username": demo.ADMIN_USERNAME, "password": demo.DEMO_ADMIN_PASSWORD}
             )
