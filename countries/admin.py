@@ -153,7 +153,8 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
     list_select_related = ["post", "fund_year"]
     search_fields = ["post__code", "post__name"]
     autocomplete_fields = ["post"]
-    readonly_fields = ["decided_by", "decided_at"]
+    readonly_fields = ["decider", "decided_at"]
+    exclude = ["decided_by"]  # shown as `decider`, recorded by the service
     inlines = [AssessmentInline]
     actions = ["select_posts", "deselect_posts"]
     # Newest year first; click "average score" to put the best assessed (R12) on top.
@@ -265,6 +266,11 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
         """One word, the full kind on hover (a narrow column for a 1400 px screen)."""
         short = KIND_HEADS.get(obj.post.kind, obj.post.get_kind_display())
         return format_html('<abbr title="{}">{}</abbr>', obj.post.get_kind_display(), short)
+
+    @admin.display(description=_("decided by"))
+    def decider(self, obj):
+        """The name only: a link would lead to the user list, which only a superuser opens."""
+        return str(obj.decided_by) if obj.decided_by_id else "—"
 
     @admin.display(description=_("decided on"), ordering="decided_at")
     def decided_on(self, obj):

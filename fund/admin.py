@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers as admin_helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
@@ -57,6 +59,23 @@ class PolicyInline(PolicyPermissions):
 
     def has_add_permission(self, request, obj=None):
         return self.may_write(request, obj)
+
+
+def _people_named_not_linked():
+    """A read-only field naming a user (who decided, who took a step) shows the name, not a
+    link: Django links it to the user admin, which opens for superusers only, so every
+    ministry role would be led to a refusal (issue 20). Superusers reach users by the list."""
+    original = admin_helpers.AdminReadonlyField.get_admin_url
+
+    def get_admin_url(self, remote_field, remote_obj):
+        if remote_field.model is get_user_model():
+            return str(remote_obj)
+        return original(self, remote_field, remote_obj)
+
+    admin_helpers.AdminReadonlyField.get_admin_url = get_admin_url
+
+
+_people_named_not_linked()
 
 
 class SpreadsheetCSV(base_formats.CSV):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -140,7 +142,26 @@ class PartnerAdmin(ServiceHistoryAdmin):
     def get_list_display(self, request):
         if may_identify(request):
             return self.list_display
-        return [identity_column(request, description=_("name")), *self.list_display[1:]]
+        return [self._identity_linked_where_it_opens(request), *self.list_display[1:]]
+
+    def get_list_display_links(self, request, list_display):
+        if may_identify(request):
+            return super().get_list_display_links(request, list_display)
+        return None  # each row links itself, where its page opens for this user
+
+    def _identity_linked_where_it_opens(self, request):
+        """The name as partner_label shows it, a link only where the partner's page opens
+        for this user: a masked highly sensitive partner's would end in a refusal (R11)."""
+
+        def identity(obj):
+            label = partner_label(request, obj)
+            if not self.has_view_permission(request, obj):
+                return label
+            url = reverse("admin:grants_partner_change", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, label)
+
+        identity.short_description = _("name")
+        return identity
 
     def get_search_fields(self, request):
         # Searching by name would tell whether a sensitive partner exists (R11).

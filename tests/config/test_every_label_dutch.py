@@ -14,6 +14,7 @@ the URL conf (tests.crawl), so a page added later is read by itself."""
 from __future__ import annotations
 
 import gettext
+import html
 import io
 import re
 from functools import cache
@@ -362,7 +363,16 @@ def test_every_command_speaks_dutch(demo, tmp_path):
         outputs[name] = output.getvalue()
     faults = {name: judged(text) for name, text in outputs.items() if judged(text)}
     assert all(outputs.values())
+    assert set(outputs) == project_commands()  # a command added later must be read here too
     assert faults == {}
+
+
+def project_commands() -> set[str]:
+    return {
+        path.stem
+        for path in ROOT.glob("*/management/commands/*.py")
+        if not path.stem.startswith("_") and ".venv" not in path.parts
+    }
 
 
 def test_the_eye_sees_what_it_must():
@@ -373,3 +383,42 @@ def test_the_eye_sees_what_it_must():
     assert judged("Jaarplannen: 3 ingediend, 1 goedgekeurd.") == []
     assert judged("Jaarplannen", "en")
     assert visible("<p>a<script>the and</script><input type=submit value='Save'></p>") == "a\nSave"
+
+
+# --- No link to a refusal ---------------------------------------------------------------------
+
+
+def _links(html_text: str) -> set[str]:
+    return {
+        html.unescape(href).split("#")[0]
+        for href in re.findall(r'href="(/admin/[^"]*)"', html_text)
+        if "/logout/" not in href
+    }
+
+
+def _shape(url: str) -> str:
+    """Links that differ only in an object's number or a query's value lead to one page."""
+    return re.sub(r"=[^&]*", "=", re.sub(r"/\d+/", "/N/", url))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", MINISTRY_ROLES)
+def test_no_link_leads_a_role_to_a_page_it_may_not_open(demo, role):
+    """Issue 20: a reviewer was offered links that end in 403. Every link on every page a
+    role opens (one per kind of link) must open for that role."""
+    client = Client()
+    client.force_login(demo["users"][role])
+    shapes: dict[tuple[str, str], tuple[str, str]] = {}
+    for url in crawl.admin_urls(_objects):
+        response = client.get(url)
+        if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
+            for link in _links(response.content.decode()):
+                shapes.setdefault((_shape(link), _shape(url)), (link, url))
+    assert len(shapes) > 50
+    refused, status_of = {}, {}
+    for link, found_on in shapes.values():
+        if _shape(link) not in status_of:
+            status_of[_shape(link)] = client.get(link).status_code
+        if status_of[_shape(link)] == 403:
+            refused[found_on] = link
+    assert refused == {}
