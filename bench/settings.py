@@ -13,7 +13,7 @@ if os.environ.get("BENCH_WITHOUT_READLOG"):
     MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("readlog.")]  # noqa: F405
 if os.environ.get("BENCH_SWITCHABLE_READLOG"):
     # bench/switch.py: the read log on or off per request, in one process.
-    _at = MIDDLEWARE.index("readlog.middleware.InspectionGuard")
+    _at = MIDDLEWARE.index("readlog.middleware.ReadLogMiddleware")
     MIDDLEWARE = [
         *MIDDLEWARE[:_at],
         "bench.switch.SwitchableReadLog",

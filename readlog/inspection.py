@@ -1,6 +1,6 @@
 """*Vertrouwelijke inzage* (R11): a fund manager grants a named person read-only access to one
 fund year's list of participating posts for a window of hours, through a one-time login link;
-the account it makes opens nothing else (readlog.middleware.InspectionGuard), every view is a
+the account it makes opens nothing else (readlog.middleware.ReadLogMiddleware), every view is a
 read, and the access ends at the window's end or when it is revoked, whichever comes first."""
 
 from __future__ import annotations

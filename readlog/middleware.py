@@ -1,16 +1,29 @@
-"""Every response to a signed-in user is read for confidential data before it leaves (R11):
-what it shows is recorded in the read log in one insert; if that cannot be written, the
-response is not sent (503) — nothing confidential leaves without its record."""
+"""The read log's one middleware (R11), in two halves around the view:
+
+- before it, an inspection's account opens its list and nothing else: every other address
+  answers 404, as if it did not exist (a closed inspection is refused by its list page, which
+  signs the person out; a revoked one's account is switched off);
+- after it, every response to a signed-in user is read for confidential data before it
+  leaves: what it shows is recorded in the read log in one insert; if that cannot be written,
+  the response is not sent (503) — nothing confidential leaves without its record.
+
+One middleware, not two: each is a Python frame under every view, and on CPython before the
+fix of gh-142183 (3.13.x, 3.14) one frame more or less can move a page's template rendering
+onto a boundary of the interpreter's frame stack, where it maps and unmaps memory thousands
+of times a request (docs/performance.md, "The read log's cost")."""
 
 from __future__ import annotations
 
 import logging
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 
 from . import services
+from .inspection import is_inspection_account
 
 log = logging.getLogger(__name__)
+
+INSPECTION_ALLOWED = ("/inzage/", "/static/")
 
 
 class ReadLogMiddleware:
@@ -18,8 +31,12 @@ class ReadLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
         user = getattr(request, "user", None)
+        if is_inspection_account(user) and not request.path.startswith(INSPECTION_ALLOWED):
+            from django.views.defaults import page_not_found
+
+            return page_not_found(request, Http404())
+        response = self.get_response(request)
         if user is None or not user.is_authenticated:
             return response
         try:
@@ -29,26 +46,3 @@ class ReadLogMiddleware:
             log.exception("read log: not recorded; the response is withheld")
             return HttpResponse(status=503)
         return response
-
-
-class InspectionGuard:
-    """An inspection's account opens its list and nothing else (R11): every other address
-    answers 404, as if it did not exist. (A closed inspection is refused by its list page,
-    which signs the person out; a revoked one's account is switched off.)"""
-
-    ALLOWED = ("/inzage/", "/static/")
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        from .inspection import is_inspection_account
-
-        if is_inspection_account(getattr(request, "user", None)) and not request.path.startswith(
-            self.ALLOWED
-        ):
-            from django.http import Http404
-            from django.views.defaults import page_not_found
-
-            return page_not_found(request, Http404())
-        return self.get_response(request)
