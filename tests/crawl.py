@@ -20,7 +20,9 @@ def admin_urls(objects: Callable[[object], list], search_terms: Iterable[str] = 
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern) and prefix.startswith("admin/"):
+            elif isinstance(pattern, URLPattern) and f"{prefix}{pattern.pattern}".startswith(
+                "admin/"
+            ):  # the admin site's own pages and the project's beside it (the dashboard)
                 urls.extend(_fill(prefix, pattern, objects))
 
     walk(get_resolver().url_patterns)

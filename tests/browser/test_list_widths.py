@@ -1,7 +1,9 @@
 """Every list fits 1400 px (issue 20): each changelist of the admin (read from the admin's
 registry, so a list added later is measured by itself) is opened by a fund manager in a
 real browser 1400 px wide on the demo world, and its table must end inside the window, so
-that no deciding column (Geselecteerd, the score, the annual report) is off-screen."""
+that no deciding column (Geselecteerd, the score, the annual report) is off-screen; every
+other page of the admin without an object in its address (the dashboard, the overviews, the
+forms) must not be wider than the window either."""
 
 import pytest
 from django.contrib import admin
@@ -9,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
+from tests import crawl
 from tests.browser.test_review_round import CHROMEDRIVER, CHROMIUM, browser, see, shoot
 from tests.factories import UserFactory
 
@@ -43,6 +46,14 @@ def changelists() -> list[str]:
     )
 
 
+def other_pages() -> list[str]:
+    """The admin's other pages without an object in their address (the dashboard, the
+    overviews, the add forms), from the URL conf: each must fit the window too."""
+    lists = set(changelists())
+    return [url for url in crawl.admin_urls(lambda model_admin: [])
+            if url not in lists and "/export/" not in url and "logout" not in url]  # fmt: skip
+
+
 def test_every_list_fits_1400_pixels(live_server, browser):
     from selenium.webdriver.common.by import By
 
@@ -66,4 +77,12 @@ def test_every_list_fits_1400_pixels(live_server, browser):
             too_wide[url] = figures
             shoot(browser, "too-wide-" + url.strip("/").replace("/", "-"))  # to look at
     assert measured > 10  # the registry was walked and the lists have rows
+    others = other_pages()
+    assert len(others) > 10 and "/admin/dashboard/" in others
+    for url in others:
+        browser.get(live_server.url + url)
+        figures = browser.execute_script(MEASURE)
+        if figures["page"] > figures["window"]:
+            too_wide[url] = figures
+            shoot(browser, "too-wide-" + url.strip("/").replace("/", "-"))
     assert too_wide == {}
