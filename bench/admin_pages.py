@@ -5,7 +5,7 @@ Times, in one run, the project list without a search (the baseline), the project
 the selection page, the partners and the read log, as a superuser through Django's test client
 (in-process: no network, a persistent connection, DEBUG off). Prints the median and p95 of
 each, each page's ratio to the baseline, and — every page also served without the read log's
-middlewares, round by round in turn — the read log's cost per page (with/without).
+middleware, round by round in turn — the read log's cost per page (with/without).
 
     .venv/bin/python bench/api.py --setup          # once: the mrf_bench_api database
     .venv/bin/python bench/admin_pages.py [--rounds 20] [--database-url postgres://…]
@@ -91,7 +91,7 @@ def main() -> int:
     if args.servers:
         return readlog_cost_on_servers(args, client.cookies[settings.SESSION_COOKIE_NAME].value)
     # The same pages without the read log: a client whose middleware chain is built (at its
-    # first request) without the read log's two middlewares.
+    # first request) without the read log's middleware.
     without = [m for m in settings.MIDDLEWARE if not m.startswith("readlog.")]
     bare = Client(HTTP_HOST="localhost")
     bare.force_login(user)

@@ -507,7 +507,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--readlog-cost",
         action="store_true",
-        help="Instead: the project list with and without the read log's middlewares, "
+        help="Instead: the project list with and without the read log's middleware, "
         "side by side (two servers, loaded in turn).",
     )
     parser.add_argument(

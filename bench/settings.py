@@ -1,6 +1,6 @@
 """Settings for bench/api.py: the project's settings with the benchmark's root URLconf.
 
-BENCH_WITHOUT_READLOG=1 runs the server without the read log's middlewares: the side-by-side
+BENCH_WITHOUT_READLOG=1 runs the server without the read log's middleware: the side-by-side
 baseline of `bench/api.py --readlog-cost` (never a production setting: the read log is not
 switchable in config.settings)."""
 

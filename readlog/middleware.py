@@ -37,6 +37,8 @@ class ReadLogMiddleware:
 
             return page_not_found(request, Http404())
         response = self.get_response(request)
+        # Read again: a token's user is set by the API view, after the guard looked.
+        user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return response
         try:

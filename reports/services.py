@@ -255,8 +255,8 @@ SHEETS = {
     "reminders": ("post", "fund_year", "deadline", "status", "overdue"),
 }  # fmt: skip
 MONEY_COLUMNS = {"allocated", "in_plan", "planned", "committed", "disbursed", "remaining"}
-# What a reader of the file sees: sheets, columns and figures by name, in the ministry's
-# language (the report's data keep their keys; the CSV and the API are for machines).
+# What a reader of the files sees: sheets, columns and figures by name, in the ministry's
+# language (the report's data, kept as JSON, keep their keys).
 TITLES = {
     "summary": gettext_lazy("Summary"),
     "per_priority": gettext_lazy("Per priority"),
@@ -277,6 +277,7 @@ TITLES = {
     "allocated": gettext_lazy("Allocated"),
     "remaining": gettext_lazy("Remaining"),
     "executed_pct": gettext_lazy("Share disbursed"),
+    "executed_pct_csv": gettext_lazy("Share disbursed (%)"),
     "status": gettext_lazy("Status"),
     "count": gettext_lazy("Number"),
     "intended_result": gettext_lazy("Intended result"),
@@ -378,12 +379,18 @@ def to_csv(data: dict) -> str:
     output = io.StringIO()
     writer = csv.DictWriter(output, fieldnames=SHEETS[name], extrasaction="ignore")
     with translation.override(settings.LANGUAGE_CODE):
-        writer.writerow({column: title(column) for column in SHEETS[name]})
-    writer.writerows(
-        {key: printable(value) if isinstance(value, str) else value for key, value in row.items()}
-        for row in data.get(name, [])
-    )
+        writer.writerow({c: title(f"{c}_csv" if c == "executed_pct" else c) for c in SHEETS[name]})
+        for row in data.get(name, []):
+            writer.writerow({column: _csv_cell(column, row) for column in SHEETS[name]})
     return output.getvalue()
+
+
+def _csv_cell(column: str, row: dict):
+    """As in the XLSX, but the share disbursed as the percentage it is (9.5, not 0.095)."""
+    if column == "executed_pct":
+        return row.get(column)
+    value = _cell(column, row)
+    return printable(value) if isinstance(value, str) else value
 
 
 # --- Exactly once -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ publishing them.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
@@ -157,7 +158,10 @@ class PartnerAdmin(ServiceHistoryAdmin):
             label = partner_label(request, obj)
             if not self.has_view_permission(request, obj):
                 return label
-            url = reverse("admin:grants_partner_change", args=[obj.pk])
+            url = add_preserved_filters(
+                {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+                reverse("admin:grants_partner_change", args=[obj.pk]),
+            )
             return format_html('<a href="{}">{}</a>', url, label)
 
         identity.short_description = _("name")

@@ -95,6 +95,36 @@ def test_a_response_whose_read_cannot_be_recorded_is_not_sent_R11(client, monkey
     assert client.get(reverse("admin:index")).status_code == 503
 
 
+def test_an_api_response_to_a_token_is_read_and_fails_closed_too_R11(client, monkeypatch):
+    """A token's user is known only once the API view has run (DRF authenticates there):
+    the read log looks at the response after it, so a token's request is read as a session's
+    is, and is not sent when its reads cannot be kept."""
+    from knox.models import AuthToken
+
+    from countries.models import PostRole
+    from countries.services import membership_set
+    from fund.access import system_actor
+    from tests.factories import PostFactory, UserFactory
+
+    editor = UserFactory(username="token-lezer")
+    membership_set(actor=system_actor("seed"), user=editor, post=PostFactory(),
+                   role=PostRole.EDITOR)  # fmt: skip
+    _row, token = AuthToken.objects.create(editor)
+    seen = []
+    real_detected = services.detected
+    monkeypatch.setattr(services, "detected",
+                        lambda request, response: seen.append(request.user) or real_detected(
+                            request, response))  # fmt: skip
+    answer = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert answer.status_code == 200 and seen == [editor]
+
+    def broken(request):
+        raise DatabaseError("the disk is full")
+
+    monkeypatch.setattr(services, "flush", broken)
+    assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 503
+
+
 def test_downloading_a_file_is_a_read_of_it_R11(client, settings, tmp_path):
     """Streamed files (the IATI download) are noted by their view; report files too, with
     what they name found in them."""
