@@ -398,10 +398,12 @@ class Result:
         return ordered[max(math.ceil(share * len(ordered)) - 1, 0)] * 1000
 
 
-def run_load(port: int, path: str, token: str, clients: int, seconds: float) -> Result:
+def run_load(
+    port: int, path: str, token: str, clients: int, seconds: float, extra: dict | None = None
+) -> Result:
     """`clients` threads, each with its own http.client connection (kept alive when the server
     allows it; gunicorn's sync workers close it after every response, so it reconnects)."""
-    headers = {"Authorization": f"Token {token}", "Connection": "keep-alive"}
+    headers = {"Authorization": f"Token {token}", "Connection": "keep-alive", **(extra or {})}
     results = [Result() for _ in range(clients)]
     start = threading.Barrier(clients + 1)
     stop_at = [0.0]
@@ -454,31 +456,33 @@ def measure(server: Server, path: str, token: str, args: argparse.Namespace) -> 
 
 
 def readlog_cost(server_env: dict[str, str], token: str, args, tmp: Path) -> int:
-    """The project list served with the read log (as in production) and without it, by two
-    servers up side by side and loaded in turn, slice after slice (`--duration` split in 10),
-    so that the machine's drift falls on both alike: the slowdown is the read log's cost."""
-    servers = {
-        "with read log": Server(server_env, args.workers, tmp / "gunicorn-with.log"),
-        "without": Server({**server_env, "BENCH_WITHOUT_READLOG": "1"}, args.workers,
-                          tmp / "gunicorn-without.log"),
-    }  # fmt: skip
-    totals = {label: Result() for label in servers}
+    """The project list served with the read log (as in production) and without it by one
+    server, loaded in turn, slice after slice (`--duration` split in 10): the "without"
+    requests carry a header only the benchmark's settings honour (bench/switch.py), so the same
+    processes serve both and the slowdown is the read log's cost. (Two servers, one without
+    the read log, differed by several per cent between runs: the machine places each process
+    differently.)"""
+    server = Server({**server_env, "BENCH_SWITCHABLE_READLOG": "1"}, args.workers,
+                    tmp / "gunicorn-readlog.log")  # fmt: skip
+    asked = {"with read log": {}, "without": {"X-Bench-Without-Readlog": "1"}}
+    totals = {label: Result() for label in asked}
     try:
-        for server in servers.values():
-            server.wait_healthy()
-            status, body = get(server.port, REAL_PATH, token)
-            if status != 200:
-                raise RuntimeError(f"{REAL_PATH} answered {status}: {body[:300]!r}")
-            run_load(server.port, REAL_PATH, token, args.clients, args.warmup)
-        for _slice in range(10):
-            for label, server in servers.items():
-                part = run_load(server.port, REAL_PATH, token, args.clients, args.duration / 10)
+        server.wait_healthy()
+        status, body = get(server.port, REAL_PATH, token)
+        if status != 200:
+            raise RuntimeError(f"{REAL_PATH} answered {status}: {body[:300]!r}")
+        for extra in asked.values():
+            run_load(server.port, REAL_PATH, token, args.clients, args.warmup, extra)
+        for number in range(10):
+            order = list(asked.items()) if number % 2 else list(asked.items())[::-1]
+            for label, extra in order:
+                part = run_load(server.port, REAL_PATH, token, args.clients,
+                                args.duration / 10, extra)  # fmt: skip
                 totals[label].latencies.extend(part.latencies)
                 totals[label].statuses.update(part.statuses)
                 totals[label].seconds += part.seconds
     finally:
-        for server in servers.values():
-            server.stop()
+        server.stop()
     print()
     print(f"Read log cost: GET {REAL_PATH}, {args.clients} clients, {args.duration:g} s each, "
           "in 10 alternating slices")  # fmt: skip
@@ -508,7 +512,7 @@ def parse_args() -> argparse.Namespace:
         "--readlog-cost",
         action="store_true",
         help="Instead: the project list with and without the read log's middleware, "
-        "side by side (two servers, loaded in turn).",
+        "in turn on one server (bench/switch.py).",
     )
     parser.add_argument(
         "--conn-max-age",
