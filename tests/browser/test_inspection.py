@@ -6,7 +6,6 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -14,17 +13,11 @@ from fund.access import ensure_roles, system_actor
 from grants.models import FundYear
 from readlog import inspection as inspections
 from readlog.models import Door, Inspection, Read
-from tests.browser.test_review_round import CHROMEDRIVER, CHROMIUM, browser, see
+from tests.browser.test_review_round import BROWSER_TEST, browser, see
 from tests.factories import UserFactory
 from tests.helpers import make_participant
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER),
-        reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
-    ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = BROWSER_TEST
 __all__ = ["browser"]  # the fixture
 PASSWORD = "Fondsbeheer-2026!"
 

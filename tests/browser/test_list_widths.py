@@ -5,23 +5,16 @@ that no deciding column (Geselecteerd, the score, the annual report) is off-scre
 other page of the admin without an object in its address (the dashboard, the overviews, the
 forms) must not be wider than the window either."""
 
-import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
 from tests import crawl
-from tests.browser.test_review_round import CHROMEDRIVER, CHROMIUM, browser, see, shoot
+from tests.browser.test_review_round import BROWSER_TEST, browser, see, shoot
 from tests.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER),
-        reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
-    ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = BROWSER_TEST
 __all__ = ["browser"]  # the fixture
 PASSWORD = "Breedte-2026-lijst!"
 WIDTH = 1400

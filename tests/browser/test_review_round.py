@@ -26,13 +26,15 @@ SCREENSHOTS = Path(
     os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "mrf-screenshots"
 )
 
-pytestmark = [
+# Every browser test: skipped without Chromium, on a live server's real transactions.
+BROWSER_TEST = [
     pytest.mark.skipif(
         not (CHROMIUM and CHROMEDRIVER),
         reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
     ),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

@@ -7,16 +7,16 @@ import pytest
 from django.contrib.auth.models import Group
 
 from fund.access import ensure_roles
-from tests.browser.test_review_round import CHROMEDRIVER, CHROMIUM, round_of_plans, see
+from tests.browser.test_review_round import (
+    BROWSER_TEST,
+    CHROMEDRIVER,
+    CHROMIUM,
+    round_of_plans,
+    see,
+)
 from tests.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER),
-        reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
-    ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = BROWSER_TEST
 __all__ = ["round_of_plans"]  # the fixture, used below
 PASSWORD = "Fondsbeheer-2026!"
 
