@@ -325,6 +325,8 @@ CACHES = {
         env.str("CACHE_URL", default="") or "locmemcache://mensenrechtenfonds"
     )
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # one redis-py client, held
 # The API docs' login page, for ministry and embassy users alike.
 LOGIN_URL = "login"
 REST_KNOX = {
