@@ -1,34 +1,40 @@
-"""Benchmark: throughput and latency of the embassy API's project list against a bare baseline.
+"""Benchmark: throughput and latency of the embassy API's lists against a bare baseline.
 
-Measures `GET /api/v1/projects/?page_size=50` (knox token of an editor of the post that owns
-the most projects) served by gunicorn on PostgreSQL, and, in the same gunicorn process, a
-baseline `GET /bench/constant/`: a bare DRF view with the same token authentication that
-returns the very same JSON document without touching the project data (bench/baseline_urls.py,
-served through bench/settings.py). The ratio real/baseline of the request rates says how much
-of the throughput of a bare authenticated DRF response survives the endpoint's own work
-(queries, ORM, serialization); the target is at least 0.5. This is a measurement that prints
-figures, not a test.
+Measures four lists an embassy pages through — `GET /api/v1/projects/`, `plans/`,
+`partners/` and `annual-reports/`, each `?page_size=50`, with the knox token of an editor of
+the post that owns the most projects — served by gunicorn on PostgreSQL in the production
+configuration: DEBUG off, persistent database connections (`--conn-max-age 60`, or `--pool`
+for psycopg's pool), the throttle counting in Redis. Each is measured against a baseline in
+the same gunicorn processes: `GET /bench/constant/<list>/`, a bare DRF view with the same
+token authentication that returns the very same JSON document without touching the fund's
+data (bench/baseline_urls.py, served through bench/settings.py). A list and its baseline are
+loaded in turn, in six slices each. The ratio real/baseline of the request rates says how
+much of the throughput of a bare authenticated DRF response survives the endpoint's own work
+(queries, ORM, serialization); the target is at least 0.5, and a p95 of the list at most
+twice its p50. A second line gives the project list's ratio with a new database connection
+per request (CONN_MAX_AGE=0), the figure recorded before 2026-12-04. This is a measurement
+that prints figures, not a test.
 
-Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, user postgres):
+Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, user postgres; Redis on
+127.0.0.1:6379):
 
     .venv/bin/python bench/api.py [--setup] [--projects 100000] [--duration 15] [--clients 4]
-        [--workers 2]
+        [--workers 2] [--pool] [--lists projects plans] [--no-per-request-line]
+    .venv/bin/python bench/api.py --readlog-cost [--duration 20]
 
 The database is `mrf_bench_api` unless `--database-url` or DATABASE_URL names another one.
 With `--setup`, or when that database is missing or holds fewer than `--projects` projects,
 it is dropped and created again (only a database whose name contains "bench"), migrated,
-seeded with `seed_demo --scale K` and analyzed; 100 000 projects took about a minute on
+seeded with `seed_demo --scale K` and analyzed; 100 000 projects took about five minutes on
 2 cores. The load comes from `--clients` threads of the standard library's http.client on
 the same machine: first a warm-up (`--warmup` seconds), then `--duration` seconds per
-endpoint, one endpoint after the other. `--conn-max-age N` runs the server with persistent
-database connections (the project's default is a new connection per request).
+endpoint.
 
 Besides requests/s, p50/p95 latency and non-200 responses it prints the CPU time per request
-spent by the gunicorn workers, by PostgreSQL, by the load threads and by everything else,
-and how busy the machine was (Linux /proc): when other work shares the machine, request
+spent by the gunicorn workers (Linux /proc): when other work shares the machine, request
 rates drop but the CPU time per request of the workers stays comparable.
 
-Why one file of ~580 lines: a benchmark script, run end to end as one command.
+Why one file of ~700 lines: a benchmark script, run end to end as one command.
 """
 
 from __future__ import annotations
@@ -57,7 +63,19 @@ PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.exe
 GUNICORN = str(VENV_BIN / "gunicorn")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mrf_bench_api"
 REAL_PATH = "/api/v1/projects/?page_size=50"
-BASELINE_PATH = "/bench/constant/"
+# The lists an embassy pages through, each against the bare endpoint answering its very JSON.
+LISTS = {
+    "projects": REAL_PATH,
+    "plans": "/api/v1/plans/?page_size=50",
+    "partners": "/api/v1/partners/?page_size=50",
+    "annual-reports": "/api/v1/annual-reports/?page_size=50",
+}
+
+
+def baseline_path(name: str) -> str:
+    return f"/bench/constant/{name}/"
+
+
 BENCH_USER = "bench-editor"
 
 # Run inside `manage.py shell -c`: the project count, the post owning the most projects and
@@ -352,6 +370,11 @@ class Cpu:
             **{name: getattr(self, name) - getattr(other, name) for name in self.__annotations__}
         )
 
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            **{name: getattr(self, name) + getattr(other, name) for name in self.__annotations__}
+        )
+
     @property
     def other(self) -> float:
         return self.busy - self.workers - self.postgres - self.client
@@ -443,13 +466,29 @@ def run_load(
     return total
 
 
-def measure(server: Server, path: str, token: str, args: argparse.Namespace) -> Result:
-    if args.warmup > 0:
-        run_load(server.port, path, token, args.clients, args.warmup)
-    before = Cpu.snapshot(server.process.pid)
-    result = run_load(server.port, path, token, args.clients, args.duration)
-    result.cpu = Cpu.snapshot(server.process.pid) - before
-    return result
+SLICES = 6
+
+
+def measure_in_turn(server: Server, paths, token: str, args) -> tuple[Result, ...]:
+    """The endpoints loaded in turn, slice after slice (`--duration` split in SLICES, each
+    first in every other round): whatever else the machine does falls on both alike."""
+    for path in paths:
+        if args.warmup > 0:
+            run_load(server.port, path, token, args.clients, args.warmup)
+    totals = [Result() for _path in paths]
+    for number in range(SLICES):
+        order = list(enumerate(paths))
+        for index, path in order if number % 2 else order[::-1]:
+            before = Cpu.snapshot(server.process.pid)
+            part = run_load(server.port, path, token, args.clients, args.duration / SLICES)
+            part.cpu = Cpu.snapshot(server.process.pid) - before
+            total = totals[index]
+            total.latencies.extend(part.latencies)
+            total.statuses.update(part.statuses)
+            total.connections += part.connections
+            total.seconds += part.seconds
+            total.cpu = total.cpu + part.cpu
+    return tuple(totals)
 
 
 # --- Main --------------------------------------------------------------------------------------
@@ -515,11 +554,20 @@ def parse_args() -> argparse.Namespace:
         "in turn on one server (bench/switch.py).",
     )
     parser.add_argument(
-        "--conn-max-age",
-        type=int,
-        default=None,
-        help="DJANGO_CONN_MAX_AGE for the server (default: the project's default, 0).",
+        "--conn-max-age", type=int, default=60,
+        help="DJANGO_CONN_MAX_AGE for the server (default 60: persistent, as production runs; "
+        "0 is a new connection per request).",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pool", action="store_true", help="psycopg's connection pool instead (?pool=true)."
     )
+    parser.add_argument(
+        "--lists", nargs="*", choices=list(LISTS), help="Only these lists (default: all four)."
+    )
+    parser.add_argument(
+        "--no-per-request-line", dest="per_request_line", action="store_false",
+        help="Skip the second figure: the project list with a new connection per request.",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -537,18 +585,18 @@ def main() -> int:
     token = create_token(env, post)
 
     with tempfile.TemporaryDirectory(prefix="mrf-bench-api-") as tmp:
-        constant_file = Path(tmp) / "constant.json"
-        # The server runs as in production (DEBUG off: no query log, no debug pages), over
-        # plain HTTP on the loopback interface.
+        # The server runs as in production (DEBUG off: no query log, no debug pages; database
+        # connections kept, as docs/deploy.md recommends), over plain HTTP on the loopback.
         server_env = django_env(
             database,
             DJANGO_SETTINGS_MODULE="bench.settings",
-            BENCH_CONSTANT_FILE=str(constant_file),
+            BENCH_CONSTANT_DIR=tmp,
             DJANGO_DEBUG="false",
             DJANGO_SECRET_KEY="bench-" + "x" * 50,
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
             DJANGO_SECURE_SSL_REDIRECT="false",
             DJANGO_LOG_LEVEL="WARNING",
+            DJANGO_CONN_MAX_AGE=str(args.conn_max_age),
             # Production services (config.checks refuses to start without them): the throttle
             # counts in Redis, as it does on several web servers; no e-mail is sent.
             CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
@@ -556,84 +604,84 @@ def main() -> int:
             EMAIL_URL="smtp://127.0.0.1:25",
             FUND_REPORT_RECIPIENTS="bench@example.org",
         )
-        if args.conn_max_age is not None:
-            server_env["DJANGO_CONN_MAX_AGE"] = str(args.conn_max_age)
+        if args.pool:
+            joiner = "&" if "?" in database.url else "?"
+            server_env["DATABASE_URL"] = database.url + joiner + "pool=true"
         if args.readlog_cost:
             return readlog_cost(server_env, token, args, Path(tmp))
-        server = Server(server_env, args.workers, Path(tmp) / "gunicorn.log")
-        try:
-            server.wait_healthy()
-            status, body = get(server.port, REAL_PATH, token)
+        lists = {name: LISTS[name] for name in (args.lists or LISTS)}
+        results = serve_and_measure(server_env, lists, token, args, Path(tmp), state, post)
+        if args.conn_max_age and not args.pool and args.per_request_line:
+            # The older figure: a new database connection per request (CONN_MAX_AGE=0).
+            per_request = serve_and_measure(
+                {**server_env, "DJANGO_CONN_MAX_AGE": "0"}, {"projects": REAL_PATH}, token,
+                args, Path(tmp), state, post, quiet=True,
+            )  # fmt: skip
+        else:
+            per_request = {}
+
+    print()
+    print("Throughput and latency (each list, then the bare endpoint answering its JSON):")
+    print(f"{'list':<16}{'endpoint':<10}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'non-200':>9}{'gunicorn CPU ms/req':>21}")  # fmt: skip
+    for name, (real, baseline) in results.items():
+        for label, result in (("real", real), ("baseline", baseline)):
+            print(f"{name:<16}{label:<10}{result.requests:>10,}{result.rate:>9.1f}"
+                  f"{result.percentile_ms(0.50):>9.1f}{result.percentile_ms(0.95):>9.1f}"
+                  f"{result.non_200:>9}{result.cpu_ms(result.cpu.workers):>21.1f}")  # fmt: skip
+    print()
+    connections = "psycopg pool" if args.pool else f"CONN_MAX_AGE={args.conn_max_age}"
+    print(f"ratio real/baseline (req/s), {connections}, DEBUG off, throttle in Redis "
+          "(target: at least 0.5):")  # fmt: skip
+    failed = False
+    for name, (real, baseline) in results.items():
+        ratio = real.rate / baseline.rate if baseline.rate else float("nan")
+        verdict = "meets" if ratio >= 0.5 else "below"
+        print(f"  {name:<16}{ratio:6.2f}  ({verdict}; p95/p50 of the list "
+              f"{real.percentile_ms(0.95) / real.percentile_ms(0.5):.2f})")  # fmt: skip
+        failed |= bool(real.non_200 or baseline.non_200)
+    for name, (real, baseline) in per_request.items():
+        ratio = real.rate / baseline.rate if baseline.rate else float("nan")
+        print(f"  {name:<16}{ratio:6.2f}  (a new database connection per request, "
+              "CONN_MAX_AGE=0)")  # fmt: skip
+        failed |= bool(real.non_200 or baseline.non_200)
+    return 1 if failed else 0
+
+
+def serve_and_measure(server_env, lists, token, args, tmp: Path, state, post, quiet=False):
+    """One gunicorn server; for each list, its JSON captured as the baseline's document, then
+    the list and the baseline loaded one after the other."""
+    server = Server(server_env, args.workers, tmp / f"gunicorn-{len(lists)}.log")
+    results = {}
+    try:
+        server.wait_healthy()
+        for name, path in lists.items():
+            status, body = get(server.port, path, token)
             if status != 200:
-                raise RuntimeError(f"{REAL_PATH} answered {status}: {body[:300]!r}")
-            constant_file.write_bytes(body)
-            status, constant = get(server.port, BASELINE_PATH, token)
+                raise RuntimeError(f"{path} answered {status}: {body[:300]!r}")
+            (tmp / f"{name}.json").write_bytes(body)
+            status, constant = get(server.port, baseline_path(name), token)
             if status != 200 or json.loads(constant) != json.loads(body):
-                raise RuntimeError(f"{BASELINE_PATH} answered {status}: {constant[:300]!r}")
+                raise RuntimeError(f"{baseline_path(name)} answered {status}: {constant[:300]!r}")
             document = json.loads(body)
-
-            print()
-            print(f"Embassy API: GET {REAL_PATH} vs baseline GET {BASELINE_PATH}")
-            print(
-                f"data: {state['projects']:,} projects in {database.name}; token of "
-                f"{BENCH_USER} (editor of {post}, {document.get('count', '?'):,} projects)"
-            )
-            print(
-                f"response: {len(document.get('results', []))} projects, {len(body):,} bytes "
-                f"(baseline {len(constant):,} bytes)"
-            )
-            print(
-                f"machine: {os.cpu_count()} CPUs, load average {load_average()}; "
-                f"gunicorn: {args.workers} sync workers × 1 thread, "
-                f"DJANGO_CONN_MAX_AGE={server_env.get('DJANGO_CONN_MAX_AGE', '0')}, DEBUG off"
-            )
-            print(
-                f"load: {args.clients} clients (http.client threads, same machine), "
-                f"{args.warmup:g} s warm-up + {args.duration:g} s per endpoint",
-                flush=True,
-            )
-
-            real = measure(server, REAL_PATH, token, args)
-            baseline = measure(server, BASELINE_PATH, token, args)
-        except BaseException:
-            server.stop()
-            print("gunicorn log (tail):\n" + server.log_tail(), file=sys.stderr)
-            raise
+            if not quiet:
+                print(f"{name}: GET {path}: {len(document.get('results', []))} of "
+                      f"{document.get('count', '?')} items, {len(body):,} bytes")  # fmt: skip
+        if not quiet:
+            print(f"data: {state['projects']:,} projects in {server_env['DATABASE_URL']}; token "
+                  f"of {BENCH_USER} (editor of {post})")  # fmt: skip
+            print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}; gunicorn: "
+                  f"{args.workers} sync workers × 1 thread, DEBUG off; load: {args.clients} "
+                  f"clients, {args.warmup:g} s warm-up + {args.duration:g} s per endpoint",
+                  flush=True)  # fmt: skip
+        for name, path in lists.items():
+            results[name] = measure_in_turn(server, (path, baseline_path(name)), token, args)
+    except BaseException:
         server.stop()
-
-    print()
-    print("Throughput and latency:")
-    print(f"{'endpoint':<10}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}", end="")
-    print(f"{'non-200':>9}{'connections':>13}")
-    for name, result in (("real", real), ("baseline", baseline)):
-        print(
-            f"{name:<10}{result.requests:>10,}{result.rate:>9.1f}"
-            f"{result.percentile_ms(0.50):>9.1f}{result.percentile_ms(0.95):>9.1f}"
-            f"{result.non_200:>9}{result.connections:>13,}"
-        )
-    print()
-    print("CPU ms per request (Linux /proc):")
-    print(f"{'endpoint':<10}{'gunicorn':>10}{'postgres':>10}{'client':>10}{'other':>10}", end="")
-    print(f"{'machine busy':>14}")
-    for name, result in (("real", real), ("baseline", baseline)):
-        cpu = result.cpu
-        busy = cpu.busy / cpu.total if cpu.total else float("nan")
-        print(
-            f"{name:<10}{result.cpu_ms(cpu.workers):>10.1f}{result.cpu_ms(cpu.postgres):>10.1f}"
-            f"{result.cpu_ms(cpu.client):>10.1f}{result.cpu_ms(cpu.other):>10.1f}{busy:>14.0%}"
-        )
-    print(
-        "(gunicorn: its workers; postgres: all PostgreSQL processes, any database; client: this "
-        "script; other: the rest of the machine, e.g. other programs running meanwhile)"
-    )
-    print()
-    ratio = real.rate / baseline.rate if baseline.rate else float("nan")
-    verdict = "meets" if ratio >= 0.5 else "below"
-    print(f"ratio real/baseline (req/s): {ratio:.2f} ({verdict} the target of 0.5)")
-    for name, result in (("real", real), ("baseline", baseline)):
-        if result.non_200:
-            print(f"{name}: non-200 responses: {dict(result.statuses)}", file=sys.stderr)
-    return 1 if real.non_200 or baseline.non_200 else 0
+        print("gunicorn log (tail):\n" + server.log_tail(), file=sys.stderr)
+        raise
+    server.stop()
+    return results
 
 
 if __name__ == "__main__":

