@@ -611,7 +611,7 @@ def main() -> int:
             return readlog_cost(server_env, token, args, Path(tmp))
         lists = {name: LISTS[name] for name in (args.lists or LISTS)}
         results = serve_and_measure(server_env, lists, token, args, Path(tmp), state, post)
-        if args.conn_max_age and not args.pool and args.per_request_line:
+        if args.conn_max_age and not args.pool and args.per_request_line and "projects" in lists:
             # The older figure: a new database connection per request (CONN_MAX_AGE=0).
             per_request = serve_and_measure(
                 {**server_env, "DJANGO_CONN_MAX_AGE": "0"}, {"projects": REAL_PATH}, token,
@@ -651,7 +651,8 @@ def main() -> int:
 def serve_and_measure(server_env, lists, token, args, tmp: Path, state, post, quiet=False):
     """One gunicorn server; for each list, its JSON captured as the baseline's document, then
     the list and the baseline loaded one after the other."""
-    server = Server(server_env, args.workers, tmp / f"gunicorn-{len(lists)}.log")
+    log_name = f"gunicorn-{server_env['DJANGO_CONN_MAX_AGE']}-{'-'.join(lists)}.log"
+    server = Server(server_env, args.workers, tmp / log_name)
     results = {}
     try:
         server.wait_healthy()

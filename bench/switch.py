@@ -8,9 +8,11 @@ difference is the read log's alone. (Two servers, one with and one without, diff
 Every response with the read log also says, in `X-Bench-Readlog-Ms`, how long its own work
 took: reading the response and writing its insert (`readlog.services.detected` and `flush`,
 timed here from outside). On a busy 2-core machine the ratio of two medians moves by several
-per cent from run to run; this figure does not depend on the other requests. Nothing here
-adds a frame above the view: on CPython 3.11 one frame more can move a page onto a slow edge
-of the interpreter's frame stack (docs/performance.md, "The read log's cost")."""
+per cent from run to run; this figure does not depend on the other requests. The timing
+adds no frame above the view. The switch itself is one frame above both ways, so both run one
+frame deeper than production, and they differ by the read log's frame, as production with and
+without it would (on CPython 3.11 one frame more can move a page onto a slow edge of the
+interpreter's frame stack: docs/performance.md, "The read log's cost")."""
 
 import time
 

@@ -121,3 +121,23 @@ def test_the_project_lists_count_is_of_the_filtered_projects_without_the_pages_j
     by_partner = api.get(f"{V1}/projects/?partner={partner}&status=active").json()
     own = Project.objects.filter(post=api_world.own.post, partner=api_world.own.partner)
     assert by_partner["count"] == own.filter(status="active").count()
+
+
+def test_a_first_page_that_holds_everything_is_not_counted_again(api_world, api):
+    """The first page is read with one row more than it shows: when the list fits, its
+    length is the count (no count query); when it does not, the count and the next page's
+    link are as ever."""
+    add_projects(api_world, 2)  # 3 projects in all
+    for size, count_queries, has_next in ((3, 0, False), (5, 0, False), (2, 1, True)):
+        with CaptureQueriesContext(connection) as captured:
+            page = api.get(f"{V1}/projects/?page_size={size}").json()
+        counted = [q for q in captured if "COUNT(" in q["sql"].upper()]
+        assert len(counted) == count_queries, (size, counted)
+        assert page["count"] == 3 and len(page["results"]) == min(size, 3)
+        assert (page["next"] is not None) == has_next
+    second = api.get(f"{V1}/projects/?page_size=2&page=2").json()
+    assert second["count"] == 3 and len(second["results"]) == 1 and second["next"] is None
+    with CaptureQueriesContext(connection) as captured:
+        plans = api.get(f"{V1}/plans/").json()
+    assert not [q for q in captured if "COUNT(" in q["sql"].upper()]
+    assert plans["count"] == len(plans["results"])

@@ -6,8 +6,10 @@ for an unknown path.
 from __future__ import annotations
 
 from django import forms
+from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import transaction
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import NotFound, ValidationError
@@ -21,6 +23,20 @@ from grants.api.base import IsPostUser, PostUserThrottle, caller_post
 from grants.models import (
     FundYear,
 )
+
+
+class CountedPaginator(DjangoPaginator):
+    """Django's paginator, counting `count_of` (when given) instead of the page's rows."""
+
+    def __init__(self, object_list, per_page, *, count_of=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._count_of = count_of
+
+    @cached_property
+    def count(self):
+        if self._count_of is not None:
+            return self._count_of.count()
+        return DjangoPaginator.count.func(self)
 
 
 class ApiPagination(PageNumberPagination):
@@ -38,14 +54,27 @@ class ApiPagination(PageNumberPagination):
         if page is not None and not (page.isascii() and page.isdigit() and int(page) > 0):
             raise ValidationError({"page": [_("Give a page number from 1.")]})
         self._count_of = count_of
+        page_size = self.get_page_size(request)
+        if page_size and (page is None or int(page) == 1):
+            return self._first_page(queryset, request, page_size)
         return super().paginate_queryset(queryset, request, view)
 
+    def _first_page(self, queryset, request, page_size):
+        """The first page, read with one row more than it shows: without that row the page is
+        all there is, and its length is the count — no count query. (Most of an embassy's
+        lists fit on one page: its plans, reports, partners.)"""
+        self.request = request
+        rows = list(queryset[: page_size + 1])
+        paginator = self.django_paginator_class(queryset, page_size)
+        if len(rows) <= page_size:
+            paginator.count = len(rows)  # in place of the cached property's count query
+        self.page = Page(rows[:page_size], 1, paginator)
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(self.page)
+
     def django_paginator_class(self, object_list, per_page):
-        paginator = DjangoPaginator(object_list, per_page)
-        count_of = getattr(self, "_count_of", None)
-        if count_of is not None:
-            paginator.count = count_of.count()  # in place of the cached property's own count
-        return paginator
+        return CountedPaginator(object_list, per_page, count_of=getattr(self, "_count_of", None))
 
     def get_page_size(self, request):
         asked = request.query_params.get(self.page_size_query_param)
