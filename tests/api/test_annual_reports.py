@@ -336,3 +336,20 @@ def test_the_report_list_costs_the_same_queries_for_more_years(api_world, report
         listed = client.get(f"{V1}/annual-reports/").json()["results"]
     assert [row["year"] for row in listed] == [2027, 2026]
     assert len(two) == len(one)
+
+
+def test_the_report_list_reads_no_history_it_does_not_show(report_world, api):
+    """The list shows each report's standing, not its steps: neither the steps nor the
+    post's members (who the steps name) are read for it; the detail reads both and names
+    the post's own user who took a step."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        listed = api.get(f"{V1}/annual-reports/").json()["results"]
+    assert [row["id"] for row in listed] == [str(report_world.own.report.public_id)]
+    sql = " ".join(query["sql"] for query in captured)
+    assert "reporttransition" not in sql
+    assert sql.count('FROM "countries_postmembership"') == 1  # the access check's only
+    detail = api.get(_report(report_world.own)).json()
+    assert "transitions" in detail and "transitions" not in listed[0]

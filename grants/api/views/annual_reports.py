@@ -64,16 +64,18 @@ class AnnualReportViewSet(
         return s.AnnualReportSerializer
 
     def scoped_queryset(self):
-        return (
+        reports = (
             AnnualReport.objects.filter(post=self.own_post)
             .select_related("fund_year")
-            .prefetch_related(
-                Prefetch(
-                    "transitions",
-                    queryset=ReportTransition.objects.select_related("actor").order_by("at", "pk"),
-                )
-            )
             .order_by("-fund_year__year")
+        )
+        if self.action == "list":  # the summary shows no history
+            return reports
+        return reports.prefetch_related(
+            Prefetch(
+                "transitions",
+                queryset=ReportTransition.objects.select_related("actor").order_by("at", "pk"),
+            )
         )
 
     @staticmethod

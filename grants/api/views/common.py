@@ -9,7 +9,7 @@ from django import forms
 from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import transaction
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework.exceptions import NotFound, ValidationError
@@ -121,8 +121,12 @@ class CycleDocumentMixin:
     def get_serializer_context(self):
         context = super().get_serializer_context()
         if getattr(self.request, "user", None) and profile_of(self.request.user).is_post_user:
-            context["post_user_ids"] = set(
-                PostMembership.objects.filter(post=self.own_post).values_list("user_id", flat=True)
+            post = self.own_post
+            # Read when a step is shown, not for a list or answer that shows none.
+            context["post_user_ids"] = SimpleLazyObject(
+                lambda: set(
+                    PostMembership.objects.filter(post=post).values_list("user_id", flat=True)
+                )
             )
         return context
 
