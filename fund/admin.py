@@ -6,9 +6,11 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers as admin_helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
@@ -23,6 +25,31 @@ def is_ministry(user) -> bool:
     """Ministry staff (a ministry group), superusers: the people the admin is for. Embassy
     staff use the API, even if someone gave their account staff status."""
     return bool(user.is_active and user.is_staff and profile_of(user).is_ministry)
+
+
+class CappedCountPaginator(Paginator):
+    """The admin's paginator for a large table: a search or filter counts at most CAP + 1
+    rows. A search for a word in nearly every one of 100 000 projects spent 100 ms counting
+    them; past the cap the list says "more than 1000" and offers the pages of its first
+    rows (refine the search or filter for the rest). The whole table is counted exactly.
+    Its templates: admin/<app>/<model>/pagination.html and search_form.html."""
+
+    CAP = 1000
+
+    @cached_property
+    def count(self):
+        rows = self.object_list.order_by()
+        if not rows.query.where:
+            return rows.count()  # the whole table: its size, exactly
+        # Any CAP + 1 rows do: no order to sort by, no column but the key.
+        counted = rows.values("pk")[: self.CAP + 1].count()
+        self._capped = counted > self.CAP
+        return counted
+
+    @property
+    def capped(self) -> bool:
+        """Whether the count stopped at the cap (there are more rows than it says)."""
+        return self.count is not None and getattr(self, "_capped", False)
 
 
 class PolicyPermissions:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from countries.models import Post
 from fund.access import Action
 from fund.admin import (
+    CappedCountPaginator,
     PolicyInline,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -44,6 +47,31 @@ class DisbursementInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class StartYearFilter(admin.SimpleListFilter):
+    """The year a project starts, newest first: the years between the first and the last
+    start date (two ends of an index), where a date hierarchy read every project's date to
+    find its years (82 ms at 100 000 projects, docs/performance.md)."""
+
+    title = _("start year")
+    parameter_name = "start_year"
+
+    def lookups(self, request, model_admin):
+        ends = Project.objects.aggregate(first=Min("start_date"), last=Max("start_date"))
+        if ends["first"] is None:
+            return []
+        years = range(ends["last"].year, ends["first"].year - 1, -1)
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isascii() and value.isdigit():
+            year = int(value)
+            return queryset.filter(
+                start_date__gte=date(year, 1, 1), start_date__lt=date(year + 1, 1, 1)
+            )
+        return queryset
+
+
 PROJECT_FORM_FIELDS = [
     "partner",
     "priority",
@@ -68,14 +96,17 @@ class ProjectAdmin(ServiceHistoryAdmin):
         "budget_eur",
         "disbursed_eur",
     ]
-    list_filter = ["status", "priority", "post__kind", "start_date"]
+    list_filter = ["status", "priority", "post__kind", StartYearFilter, "start_date"]
     list_select_related = ["post", "partner", "priority"]
     search_fields = ["title", "post__code", "partner__name"]
     autocomplete_fields = ["post", "partner"]
     filter_horizontal = ["intended_results"]
     readonly_fields = ["public_id"]
     inlines = [BudgetLineInline, DisbursementInline]
-    date_hierarchy = "start_date"
+    # At 100 000 projects a count of all of them is 12 ms; the filtered list's count is shown.
+    show_full_result_count = False
+    list_per_page = 50
+    paginator = CappedCountPaginator  # "more than 1000": a common word is not counted
 
     def get_queryset(self, request):
         return selectors.projects_with_totals(super().get_queryset(request))

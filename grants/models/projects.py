@@ -116,6 +116,8 @@ class Project(models.Model):
             models.Index(
                 fields=["post", "start_date", "title", "id"], name="project_post_listing_idx"
             ),
+            # The admin's start-year filter: the first and last start dates.
+            models.Index(fields=["start_date"], name="project_start_date_idx"),
         ]
 
     def __str__(self) -> str:
