@@ -164,8 +164,11 @@ class CycleTransitionSerializer(serializers.ModelSerializer):
         actor = transition.actor
         if actor is None:
             return None
-        post_ids = self.context.get("post_user_ids", set())
-        return actor.get_username() if actor.pk in post_ids else "ministry"
+        # Read with the step where the view asked (`by_post_user`), else from the context.
+        in_post = getattr(transition, "by_post_user", None)
+        if in_post is None:
+            in_post = actor.pk in self.context.get("post_user_ids", set())
+        return actor.get_username() if in_post else "ministry"
 
 
 class PlanTransitionSerializer(CycleTransitionSerializer):
@@ -175,6 +178,15 @@ class PlanTransitionSerializer(CycleTransitionSerializer):
     class Meta:
         model = PlanTransition
         fields = ["from_status", "to_status", "version", "at", "comment", "by"]
+
+
+def _aim_codes(chosen) -> list[str]:
+    """A chosen priority's aims in their order: read with it as an array where the view asked
+    (`aim_codes`, PostgreSQL), else from its aims."""
+    codes = getattr(chosen, "aim_codes", None)
+    if codes is None:
+        codes = [aim.intended_result.code for aim in chosen.aims.all()]
+    return list(codes)
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -208,7 +220,7 @@ class PlanSerializer(serializers.ModelSerializer):
             {
                 "priority": chosen.priority.code,
                 "amount": f"{chosen.amount:.2f}",
-                "intended_results": [aim.intended_result.code for aim in chosen.aims.all()],
+                "intended_results": _aim_codes(chosen),
             }
             for chosen in plan.plan_priorities.all()
         ]

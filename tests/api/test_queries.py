@@ -141,3 +141,19 @@ def test_a_first_page_that_holds_everything_is_not_counted_again(api_world, api)
         plans = api.get(f"{V1}/plans/").json()
     assert not [q for q in captured if "COUNT(" in q["sql"].upper()]
     assert plans["count"] == len(plans["results"])
+
+
+def test_a_plans_steps_and_aims_are_read_with_it(api_world, api):
+    """Whether a step was taken by a user of the post is read with the steps, not by a query
+    of the post's members; on PostgreSQL each chosen priority brings its aims' codes as an
+    array, not through a query of the aims (R11, R13)."""
+    services.plan_submit(actor=api_world.admin, plan=api_world.own.plan)
+    with CaptureQueriesContext(connection) as captured:
+        listed = api.get(f"{V1}/plans/").json()["results"]
+    assert listed and listed[0]["transitions"] and listed[0]["priorities"][0]["intended_results"]
+    members = [q for q in captured if q["sql"].startswith('SELECT "countries_postmembership"')]
+    assert len(members) == 1  # the access check's
+    aims_alone = [q for q in captured if q["sql"].startswith('SELECT "grants_planaim"')]
+    assert len(aims_alone) == (0 if connection.vendor == "postgresql" else 1)
+    for plan in listed:
+        assert plan == api.get(f"{V1}/plans/{plan['id']}/").json()

@@ -20,7 +20,13 @@ from grants.models import (
     ReportTransition,
 )
 
-from .common import ByPublicId, CycleDocumentMixin, PostApiMixin, YearFilter
+from .common import (
+    ByPublicId,
+    CycleDocumentMixin,
+    PostApiMixin,
+    YearFilter,
+    with_post_user_flag,
+)
 
 
 class AnnualReportFilter(filters.FilterSet):
@@ -71,11 +77,9 @@ class AnnualReportViewSet(
         )
         if self.action == "list":  # the summary shows no history
             return reports
+        steps = ReportTransition.objects.select_related("actor").order_by("at", "pk")
         return reports.prefetch_related(
-            Prefetch(
-                "transitions",
-                queryset=ReportTransition.objects.select_related("actor").order_by("at", "pk"),
-            )
+            Prefetch("transitions", queryset=with_post_user_flag(steps, "report__post"))
         )
 
     @staticmethod

@@ -9,6 +9,7 @@ from django import forms
 from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -112,6 +113,14 @@ class ByPublicId:
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     lookup_value_converter = "uuid"
+
+
+def with_post_user_flag(steps, post_path: str):
+    """Steps of a cycle, each with `by_post_user`: whether its actor is a user of the
+    document's post (`post_path`, e.g. "plan__post"), read with them rather than by a query
+    of the post's members (CycleTransitionSerializer names such a user, R11)."""
+    members = PostMembership.objects.filter(post=OuterRef(post_path), user=OuterRef("actor"))
+    return steps.annotate(by_post_user=Exists(members))
 
 
 class CycleDocumentMixin:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Prefetch
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
+from django.db.models import OuterRef, Prefetch
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -23,7 +24,13 @@ from grants.models import (
     PlanTransition,
 )
 
-from .common import ByPublicId, CycleDocumentMixin, PostApiMixin, YearFilter
+from .common import (
+    ByPublicId,
+    CycleDocumentMixin,
+    PostApiMixin,
+    YearFilter,
+    with_post_user_flag,
+)
 
 
 class PlanFilter(filters.FilterSet):
@@ -63,27 +70,27 @@ class PlanViewSet(
     filterset_class = PlanFilter
 
     def scoped_queryset(self):
+        chosen = PlanPriority.objects.select_related("priority").order_by("slot")
+        if connection.vendor == "postgresql":
+            # The aims' codes as an array with each priority: one query less than a prefetch.
+            aims = PlanAim.objects.filter(plan_priority=OuterRef("pk"))
+            chosen = chosen.annotate(
+                aim_codes=ArraySubquery(
+                    aims.order_by("intended_result__position").values("intended_result__code")
+                )
+            )
+        else:
+            aims = PlanAim.objects.select_related("intended_result")
+            chosen = chosen.prefetch_related(
+                Prefetch("aims", queryset=aims.order_by("intended_result__position"))
+            )
+        steps = PlanTransition.objects.select_related("actor").order_by("at", "pk")
         return (
             AnnualPlan.objects.filter(post=self.own_post)
             .select_related("fund_year")
             .prefetch_related(
-                Prefetch(
-                    "plan_priorities",
-                    queryset=PlanPriority.objects.select_related("priority")
-                    .order_by("slot")
-                    .prefetch_related(
-                        Prefetch(
-                            "aims",
-                            queryset=PlanAim.objects.select_related("intended_result").order_by(
-                                "intended_result__position"
-                            ),
-                        )
-                    ),
-                ),
-                Prefetch(
-                    "transitions",
-                    queryset=PlanTransition.objects.select_related("actor").order_by("at", "pk"),
-                ),
+                Prefetch("plan_priorities", queryset=chosen),
+                Prefetch("transitions", queryset=with_post_user_flag(steps, "plan__post")),
             )
             .order_by("-fund_year__year")
         )
