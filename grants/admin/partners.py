@@ -78,6 +78,7 @@ class PartnerAdmin(ServiceHistoryAdmin):
     list_filter = ["clearance", "partner_type", "sensitivity", "post__kind"]
     list_select_related = ["post", "country"]
     search_fields = ["name", "post__code"]
+    list_per_page = 50  # the rows' rendering is most of the page (docs/performance.md)
     autocomplete_fields = ["post", "country"]
     readonly_fields = ["public_id", "clearance"]
     inlines = [PartnerDecisionInline]
