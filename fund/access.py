@@ -198,12 +198,7 @@ def profile_of(actor) -> Profile:
     elif actor.is_superuser:
         profile = Profile(roles=frozenset({Role.SUPERUSER}))
     else:
-        membership = (
-            apps.get_model("countries", "PostMembership")
-            .objects.select_related("post")
-            .filter(user=actor)
-            .first()
-        )
+        membership = _membership_of(actor)
         if membership is not None:
             # Embassy staff are never ministry staff at the same time: the post role decides.
             role = Role.POST_EDITOR if membership.role == PostRole.EDITOR else Role.POST_VIEWER
@@ -220,11 +215,32 @@ def profile_of(actor) -> Profile:
     return profile
 
 
+def _membership_of(actor):
+    """The actor's post membership with its post: as read with the actor where it was (the
+    API's token authentication reads them in the token's query), else one query."""
+    reverse = actor.__class__.post_membership.related  # the class, also of a lazy user
+    if reverse.is_cached(actor):
+        membership = reverse.get_cached_value(actor)
+        if membership is None or membership._meta.get_field("post").is_cached(membership):
+            return membership
+    return (
+        apps.get_model("countries", "PostMembership")
+        .objects.select_related("post")
+        .filter(user=actor)
+        .first()
+    )
+
+
 def forget(actor) -> None:
     """Drop the cached profile, e.g. after changing the actor's groups or membership."""
+    if actor is None:
+        return
     for name in (_CACHE, _POST_CACHE):
-        if actor is not None and hasattr(actor, name):
+        if hasattr(actor, name):
             delattr(actor, name)
+    reverse = getattr(actor.__class__, "post_membership", None)
+    if reverse is not None and reverse.related.is_cached(actor):
+        reverse.related.delete_cached_value(actor)
 
 
 def _post_model():

@@ -260,6 +260,27 @@ def test_too_many_requests_get_429_with_retry_after(api_world, api, settings):
         cache.clear()
 
 
+def test_the_throttle_counts_each_window_of_its_period_and_names_its_end(
+    api_world, api, settings, monkeypatch
+):
+    from grants.api.base import PostUserThrottle
+
+    settings.API_USER_THROTTLE_RATE = "2/minute"
+    cache.clear()
+    clock = [60 * 16_667 + 20.0]  # 20 seconds into a clock minute
+    monkeypatch.setattr(PostUserThrottle, "timer", lambda self: clock[0])
+    try:
+        statuses = [api.get(f"{V1}/me/").status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert int(api.get(f"{V1}/me/")["Retry-After"]) == 40  # the minute's end
+        clock[0] += 39.5
+        assert api.get(f"{V1}/me/").status_code == 429  # still the same minute
+        clock[0] += 0.5
+        assert [api.get(f"{V1}/me/").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        cache.clear()
+
+
 # --- Lists ------------------------------------------------------------------------------------
 
 

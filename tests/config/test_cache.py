@@ -44,3 +44,22 @@ def test_the_held_client_is_one_object_and_the_cache_works_as_djangos():
     assert cache.add("value", "other") is False
     cache.delete_many(["counter", "value"])
     assert cache.get("counter") is None and cache.get("value", "gone") == "gone"
+
+
+@needs_redis
+def test_hit_counts_every_concurrent_request_and_the_counter_expires():
+    """The API throttle's counter: atomic across clients (here threads with their own
+    connections), living `timeout` seconds from its first hit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from config.cache import RedisCache
+
+    cache = RedisCache("redis://127.0.0.1:6379/12", {"KEY_PREFIX": "test-hit"})
+    cache.delete("window")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(lambda _: cache.hit("window", 30), range(400)))
+    assert sorted(counts) == list(range(1, 401))  # no count lost, none given twice
+    client = cache._cache.get_client("window")
+    assert 0 < client.ttl(cache.make_and_validate_key("window")) <= 30
+    assert cache.get("window") == 400  # an integer to Django's cache as well
+    cache.delete("window")

@@ -6,19 +6,23 @@ for an unknown path.
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Page
+from django.core.paginator import InvalidPage, Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.constants import EMPTY_VALUES
+from django_filters.utils import translate_validation
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
 from countries.models import PostMembership
 from fund.access import Action, profile_of
+from fund.renderers import PreRendered
 from grants.api import serializers as s
 from grants.api.base import IsPostUser, PostUserThrottle, caller_post
 from grants.models import (
@@ -74,6 +78,27 @@ class ApiPagination(PageNumberPagination):
             self.display_page_controls = True
         return list(self.page)
 
+    def json_page(self, request, build):
+        """A page whose items the database writes as JSON (grants.api.pages):
+        `build(limit, offset)` gives the count of all rows and the page's JSON text, in one
+        statement. The page number and size are checked as for any other page."""
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and not (page.isascii() and page.isdigit() and int(page) > 0):
+            raise ValidationError({"page": [_("Give a page number from 1.")]})
+        number = int(page or 1)
+        page_size = self.get_page_size(request)
+        count, items = build(page_size, (number - 1) * page_size)
+        paginator = DjangoPaginator([], page_size)
+        paginator.count = count  # in place of the cached property's count query
+        try:
+            paginator.validate_number(number)
+        except InvalidPage as exc:
+            message = self.invalid_page_message.format(page_number=number, message=str(exc))
+            raise NotFound(message) from exc
+        self.request = request
+        self.page = Page([], number, paginator)
+        return self.get_paginated_response(PreRendered(items))
+
     def django_paginator_class(self, object_list, per_page):
         return CountedPaginator(object_list, per_page, count_of=getattr(self, "_count_of", None))
 
@@ -82,6 +107,16 @@ class ApiPagination(PageNumberPagination):
         if asked is not None and not (asked.isascii() and asked.isdigit() and int(asked) > 0):
             raise ValidationError({"page_size": [_("Give a whole number from 1 to 100.")]})
         return super().get_page_size(request)
+
+
+class NamedSearchFilter(SearchFilter):
+    """DRF's search, whose refusal of a term (a NUL character) names the `search` field."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as error:
+            raise ValidationError({self.search_param: error.detail}) from error
 
 
 class PostApiMixin:
@@ -105,6 +140,33 @@ class PostApiMixin:
 
     def scoped_queryset(self):
         return self.queryset
+
+    def filter_values(self, request) -> dict:
+        """The list's filters as its FilterSet validates them (a 400 as DjangoFilterBackend
+        gives it), without building a query set; empty values left out, as django-filter
+        leaves them out. Without any of its parameters the FilterSet is not even built."""
+        filterset_class = self.filterset_class
+        if filterset_class is None or not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return {}
+        backend = filters.DjangoFilterBackend()
+        filterset = backend.get_filterset(request, self.queryset.none(), self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        return {
+            name: value
+            for name, value in filterset.form.cleaned_data.items()
+            if value not in EMPTY_VALUES
+        }
+
+    def search_terms(self, request) -> list[str]:
+        return NamedSearchFilter().get_search_terms(request)
+
+    def ordering_terms(self, request) -> list[str]:
+        """DRF's OrderingFilter's choice: the asked fields among `ordering_fields`, else the
+        view's `ordering`."""
+        return list(OrderingFilter().get_ordering(request, self.queryset.none(), self))
 
 
 class ByPublicId:

@@ -6,7 +6,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.filters import OrderingFilter
 
 from countries.models import Country
 from fund.access import Action
@@ -18,7 +18,7 @@ from grants.models import (
     Partner,
 )
 
-from .common import ByPublicId, PostApiMixin
+from .common import ByPublicId, NamedSearchFilter, PostApiMixin
 
 
 @extend_schema_view(
@@ -41,7 +41,7 @@ class PartnerViewSet(
     queryset = Partner.objects.none()
     serializer_class = s.PartnerSerializer
     write_action = Action.EDIT_PARTNER
-    filter_backends = [SearchFilter, OrderingFilter]
+    filter_backends = [NamedSearchFilter, OrderingFilter]
     search_fields = ["name"]
     ordering_fields = ["name", "partner_type", "country"]
     ordering = ["name"]

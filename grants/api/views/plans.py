@@ -13,9 +13,10 @@ from rest_framework.response import Response
 
 from fund.access import Action
 from grants import services
-from grants.api import docs
+from grants.api import docs, pages
 from grants.api import serializers as s
 from grants.api.base import ETagMixin, idempotent
+from grants.cycles import PLAN_CYCLE
 from grants.models import (
     AnnualPlan,
     PlanAim,
@@ -93,6 +94,25 @@ class PlanViewSet(
                 Prefetch("transitions", queryset=with_post_user_flag(steps, "plan__post")),
             )
             .order_by("-fund_year__year")
+        )
+
+    def list(self, request, *args, **kwargs):
+        """On PostgreSQL the page is one statement that writes the plans' JSON, with their
+        priorities, aims and steps (grants.api.pages); elsewhere the serializer's."""
+        if connection.vendor != "postgresql":
+            return super().list(request, *args, **kwargs)
+        conditions = pages.plan_conditions(self.own_post.pk, self.filter_values(request))
+        order = "(SELECT y.year FROM grants_fundyear y WHERE y.id = t.fund_year_id) DESC, t.id"
+        statement = pages.page_statement(
+            "grants_annualplan", pages.PLAN_ITEM, "", conditions, order
+        )
+        editable = sorted(PLAN_CYCLE.editable)
+        return self.paginator.json_page(
+            request,
+            lambda limit, offset: pages.run(
+                statement,
+                {**conditions.params, "editable": editable, "limit": limit, "offset": offset},
+            ),
         )
 
     @staticmethod

@@ -8,7 +8,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from countries.models import Participation, PostMembership
+from countries.models import Participation
 from fund.checks import ZERO
 from grants.api import serializers as s
 from grants.models import (
@@ -31,7 +31,7 @@ class MeView(PostApiMixin, APIView):
     )
     def get(self, request):
         post = self.own_post
-        membership = PostMembership.objects.get(user=request.user)
+        membership = request.user.post_membership  # read with the token (IsPostUser: one)
         years = Participation.objects.filter(post=post, selected=True).values_list(
             "fund_year__year", flat=True
         )
