@@ -97,7 +97,9 @@ PROJECT_ORDER_COLUMNS = {
     "pk": "t.id",
 }
 
-# One project as ProjectSerializer shows it, and what it reads besides the project (`t`).
+# One project as ProjectSerializer shows it, from the page's row (`t`) and its children,
+# each read once for the whole page (a grouped query per kind of child: a subquery per row
+# cost PostgreSQL a scan per row).
 PROJECT_ITEM = f"""json_build_object(
     'id', t.public_id,
     'partner', partner.public_id,
@@ -107,45 +109,55 @@ PROJECT_ITEM = f"""json_build_object(
     'start_date', t.start_date,
     'end_date', t.end_date,
     'status', t.status,
-    'intended_results', COALESCE((
-        SELECT json_agg(ir.code ORDER BY ir.code)
-        FROM grants_project_intended_results served
-        JOIN priorities_intendedresult ir ON ir.id = served.intendedresult_id
-        WHERE served.project_id = t.id), '[]'::json),
+    'intended_results', COALESCE(results.codes, '[]'::json),
     'budget', COALESCE(budget.lines, '[]'::json),
     'total_budget', {money("COALESCE(budget.total, 0)")},
-    'disbursed', {
-    money(
-        "COALESCE((SELECT SUM(d.amount) FROM grants_disbursement d WHERE d.project_id = t.id), 0)"
-    )
-},
+    'disbursed', {money("COALESCE(paid.total, 0)")},
     'created_at', {iso_datetime("t.created_at")},
     'updated_at', {iso_datetime("t.updated_at")}
 )"""
-PROJECT_JOINS = f"""
+PROJECT_CHILDREN = f"""
+    results AS (
+        SELECT served.project_id, json_agg(ir.code ORDER BY ir.code) AS codes
+        FROM grants_project_intended_results served
+        JOIN priorities_intendedresult ir ON ir.id = served.intendedresult_id
+        WHERE served.project_id IN (SELECT id FROM page) GROUP BY served.project_id
+    ),
+    budget AS (
+        SELECT b.project_id, SUM(b.amount) AS total,
+               json_agg(json_build_object('year', b.year, 'amount', {money("b.amount")})
+                        ORDER BY b.year) AS lines
+        FROM grants_budgetline b
+        WHERE b.project_id IN (SELECT id FROM page) GROUP BY b.project_id
+    ),
+    paid AS (
+        SELECT d.project_id, SUM(d.amount) AS total FROM grants_disbursement d
+        WHERE d.project_id IN (SELECT id FROM page) GROUP BY d.project_id
+    )"""
+PROJECT_JOINS = """
     JOIN grants_partner partner ON partner.id = t.partner_id
     JOIN priorities_priority priority ON priority.id = t.priority_id
-    LEFT JOIN LATERAL (
-        SELECT json_agg(json_build_object('year', b.year, 'amount', {money("b.amount")})
-                        ORDER BY b.year) AS lines,
-               SUM(b.amount) AS total
-        FROM grants_budgetline b WHERE b.project_id = t.id
-    ) budget ON TRUE"""
+    LEFT JOIN results ON results.project_id = t.id
+    LEFT JOIN budget ON budget.project_id = t.id
+    LEFT JOIN paid ON paid.project_id = t.id"""
 
 
-def page_statement(table: str, item: str, joins: str, conditions: Conditions, order: str) -> str:
+def page_statement(
+    table: str, item: str, conditions: Conditions, order: str, *, children="", joins=""
+) -> str:
     """The count of the rows the conditions select and the JSON array of one page of them
-    (`%(limit)s`, `%(offset)s`) in the given order, in one statement; `joins` bring what
-    the item shows besides the row (`t`)."""
+    (`%(limit)s`, `%(offset)s`) in the given order, in one statement. `children`: more
+    named subqueries, which may read the page's rows (`page`); `joins` bring them and
+    anything else the item shows to the row (`t`)."""
+    children = f",{children}" if children else ""
     return f"""
         WITH page AS (
-            SELECT t.*, row_number() OVER (ORDER BY {order}) AS position
-            FROM {table} t WHERE {conditions.where}
+            SELECT t.* FROM {table} t WHERE {conditions.where}
             ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
-        )
+        ){children}
         SELECT
             (SELECT COUNT(*) FROM {table} t WHERE {conditions.where}),
-            (SELECT COALESCE(json_agg({item} ORDER BY t.position), '[]'::json)::text
+            (SELECT COALESCE(json_agg({item} ORDER BY {order}), '[]'::json)::text
              FROM page t {joins})
     """
 

@@ -103,9 +103,7 @@ class PlanViewSet(
             return super().list(request, *args, **kwargs)
         conditions = pages.plan_conditions(self.own_post.pk, self.filter_values(request))
         order = "(SELECT y.year FROM grants_fundyear y WHERE y.id = t.fund_year_id) DESC, t.id"
-        statement = pages.page_statement(
-            "grants_annualplan", pages.PLAN_ITEM, "", conditions, order
-        )
+        statement = pages.page_statement("grants_annualplan", pages.PLAN_ITEM, conditions, order)
         editable = sorted(PLAN_CYCLE.editable)
         return self.paginator.json_page(
             request,

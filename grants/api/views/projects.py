@@ -102,7 +102,12 @@ class ProjectViewSet(
         )
         order = pages.order_by(self.ordering_terms(request), pages.PROJECT_ORDER_COLUMNS, "t.id")
         statement = pages.page_statement(
-            "grants_project", pages.PROJECT_ITEM, pages.PROJECT_JOINS, conditions, order
+            "grants_project",
+            pages.PROJECT_ITEM,
+            conditions,
+            order,
+            children=pages.PROJECT_CHILDREN,
+            joins=pages.PROJECT_JOINS,
         )
         return self.paginator.json_page(
             request,
