@@ -37,9 +37,11 @@ from .cycles import (
 )
 from .models import (
     COMMITTED_PROJECT_STATUSES,
+    COUNTING_PROJECT_STATUSES,
     RUNNING_PROJECT_STATUSES,
     Allocation,
     BudgetLine,
+    BudgetTotal,
     Disbursement,
     FundYear,
     MoneyOverview,
@@ -81,12 +83,22 @@ def money_overview(
         "plan__post",
         "plan__fund_year__year",
     )
-    lines = grouped(
-        BudgetLine.objects.counting().filter(project__post__in=posts, year__in=years),
-        "project__post",
-        "year",
-        "project__status",
-    )
+    if connection.vendor == "postgresql":  # the sums PostgreSQL keeps (BudgetTotal)
+        lines = grouped(
+            BudgetTotal.objects.filter(
+                post__in=posts, year__in=years, status__in=COUNTING_PROJECT_STATUSES, lines__gt=0
+            ),
+            "post",
+            "year",
+            "status",
+        )
+    else:
+        lines = grouped(
+            BudgetLine.objects.counting().filter(project__post__in=posts, year__in=years),
+            "project__post",
+            "year",
+            "project__status",
+        )
     disbursed = grouped(
         Disbursement.objects.filter(project__post__in=posts, date__year__in=years).annotate(
             year=ExtractYear("date")
@@ -213,18 +225,26 @@ def year_money(fund_year: FundYear, *, post_id: int | None = None) -> YearMoney:
         payments = payments.filter(project__post=post_id)
     for row in splits.order_by().values("plan__post", "priority").annotate(total=Sum("amount")):
         money.in_plan[row["plan__post"], row["priority"]] = row["total"]
-    for row in (
-        lines.order_by()
-        .values("project__post", "project__priority", "project__status")
-        # One line per project and year: counting lines counts projects.
-        .annotate(total=Sum("amount"), projects=Count("pk"))
-    ):
-        key = (row["project__post"], row["project__priority"])
-        status = row["project__status"]
+    if connection.vendor == "postgresql":  # the sums PostgreSQL keeps (BudgetTotal)
+        kept = BudgetTotal.objects.filter(
+            year=fund_year.year, status__in=COUNTING_PROJECT_STATUSES, lines__gt=0
+        )  # a cell whose lines are all gone stays, empty
+        if post_id is not None:
+            kept = kept.filter(post=post_id)
+        cells = kept.values_list("post", "priority", "status", "amount", "lines")
+    else:
+        cells = (
+            lines.order_by()
+            .values_list("project__post", "project__priority", "project__status")
+            # One line per project and year: counting lines counts projects.
+            .annotate(total=Sum("amount"), projects=Count("pk"))
+        )
+    for post, priority, status, total, projects in cells:
+        key = (post, priority)
         sums = money.planned if status == ProjectStatus.PLANNED else money.committed
-        sums[key] = sums.get(key, ZERO) + row["total"]
+        sums[key] = sums.get(key, ZERO) + total
         if status in RUNNING_PROJECT_STATUSES:
-            money.projects_in_use[key] = money.projects_in_use.get(key, 0) + row["projects"]
+            money.projects_in_use[key] = money.projects_in_use.get(key, 0) + projects
     for row in (
         payments.order_by()
         .values("project__post", "project__priority")

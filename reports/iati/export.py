@@ -475,7 +475,9 @@ class _Context:
         # A post selected at some moment took part (its call was announced): it stays in the
         # year's posts after it leaves, as its projects and the files published do.
         for row in (
-            Participation.history.filter(selected=True).values("post_id", "fund_year__year")
+            Participation.history.filter(selected=True)
+            .order_by()  # not DISTINCT over every history row (its order's columns)
+            .values("post_id", "fund_year__year")
         ).distinct():
             members.setdefault(row["fund_year__year"], set()).add(row["post_id"])
         confidential_posts = {

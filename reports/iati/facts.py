@@ -66,15 +66,16 @@ def public_facts() -> dict:
     fund_years = dict(FundYear.objects.values_list("pk", "year"))
     plans = {
         row["id"]: (row["post_id"], fund_years.get(row["fund_year_id"]))
-        for row in AnnualPlan.history.values("id", "post_id", "fund_year_id").distinct()
+        for row in AnnualPlan.history.order_by().values("id", "post_id", "fund_year_id").distinct()
     }
     announced = [
         (*plans.get(row["plan_id"], (None, None)), codes.get(row["priority_id"]))
-        for row in PlanPriority.history.values("plan_id", "priority_id").distinct()
+        for row in PlanPriority.history.order_by().values("plan_id", "priority_id").distinct()
     ]
     announced += [
         (row["post_id"], row["start_year"], codes.get(row["priority_id"]))
-        for row in Project.history.annotate(start_year=ExtractYear("start_date"))
+        for row in Project.history.order_by()  # DISTINCT with the history's order would
+        .annotate(start_year=ExtractYear("start_date"))  # fetch every row: 520 MB at 1 000 000
         .values("post_id", "start_year", "priority_id")
         .distinct()
     ]

@@ -4,12 +4,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from grants import selectors, services
 from grants.models import (
     Allocation,
     BudgetLine,
+    BudgetTotal,
     Disbursement,
     MoneyOverview,
     Project,
@@ -17,7 +18,7 @@ from grants.models import (
 )
 from grants.services import ChosenPriority
 from tests.factories import FundYearFactory, PostFactory
-from tests.helpers import make_participant, make_project, refuses
+from tests.helpers import make_participant, make_plan, make_project, priority, refuses
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +229,73 @@ def test_review_deadline_cannot_precede_submission_deadline_R10(actor):
     with pytest.raises(ValidationError) as info:
         services.fund_year_save(actor=actor, fund_year=fund_year)
     assert "R10" in str(info.value)
+
+
+def _live_totals() -> dict:
+    """The budget lines' sums and numbers per post, year, priority and project status,
+    added up now."""
+    from django.db.models import Count, Sum
+
+    rows = BudgetLine.objects.values(
+        "project__post", "year", "project__priority", "project__status"
+    ).annotate(total=Sum("amount"), lines=Count("pk"))
+    return {
+        (row["project__post"], row["year"], row["project__priority"], row["project__status"]): (
+            row["total"],
+            row["lines"],
+        )
+        for row in rows
+    }
+
+
+def _kept_totals() -> dict:
+    return {
+        (row.post_id, row.year, row.priority_id, row.status): (row.amount, row.lines)
+        for row in BudgetTotal.objects.all()
+        if row.lines  # a cell whose lines are all gone stays, empty
+    }
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the totals are kept by PostgreSQL's triggers",
+)
+def test_the_kept_budget_totals_follow_every_kind_of_write_R5(actor, year2026):
+    """BudgetTotal (migration 0013) against the lines added up, after writes through the
+    services, a status change, a bulk insert, an update and a delete by hand, and a project's
+    deletion; and the money overview reads them."""
+    post = make_participant(actor, year2026, allocation=Decimal("900000.00"))
+    other = make_participant(actor, year2026, allocation=Decimal("900000.00"))
+    for each in (post, other):
+        make_plan(actor, each, year2026)  # women_girls (R4)
+    first = make_project(actor, post, end_date=date(2027, 12, 31), budget={2026: "100.00"})
+    second = make_project(actor, other, budget={2026: "250.50"})
+    assert _kept_totals() == _live_totals()
+    services.project_update(actor=actor, project=first, budget={2026: Decimal("120.00")})
+    assert _kept_totals() == _live_totals()
+    services.project_update(actor=actor, project=first, status=ProjectStatus.ACTIVE)
+    services.project_update(actor=actor, project=second, status=ProjectStatus.CANCELLED)
+    assert _kept_totals() == _live_totals()
+    BudgetLine.objects.create(project=first, year=2027, amount=Decimal("30.00"))  # by hand
+    rows = {row.post_id: row for row in selectors.money_overview() if row.fund_year.year == 2026}
+    assert (rows[post.pk].committed, rows[post.pk].planned) == (Decimal("120.00"), 0)
+    assert (rows[other.pk].committed, rows[other.pk].planned) == (0, 0)  # cancelled: nowhere
+    third = make_project(actor, post, budget={})
+    BudgetLine.objects.bulk_create([BudgetLine(project=third, year=2026, amount=Decimal("7.25"))])
+    assert selectors.money_overview(
+        [row for row in selectors.money_overview() if row.post_id == post.pk]
+    )[0].planned == Decimal("7.25")
+    BudgetLine.objects.filter(project=first, year=2027).update(amount=Decimal("31.00"))
+    BudgetLine.objects.filter(project=first, year=2026).delete()
+    assert _kept_totals() == _live_totals()
+    Project.objects.filter(pk=third.pk).delete()  # its lines go first (Django's cascade)
+    assert _kept_totals() == _live_totals()
+    assert (post.pk, 2027, first.priority_id, ProjectStatus.ACTIVE) in _kept_totals()
+    Project.objects.filter(pk=first.pk).update(priority=priority("expression"))  # by hand
+    assert _kept_totals() == _live_totals()  # the lines moved to the other priority
+    money = selectors.year_money(year2026)
+    assert money.total("committed", post=post.pk) == 0  # its 2026 line was deleted above
+    with connection.cursor() as cursor:  # no row triggers fire: a statement trigger empties
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's pending key checks first
+        cursor.execute("TRUNCATE grants_budgetline")
+    assert not BudgetTotal.objects.exists()

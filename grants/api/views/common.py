@@ -87,7 +87,8 @@ class ApiPagination(PageNumberPagination):
             raise ValidationError({"page": [_("Give a page number from 1.")]})
         number = int(page or 1)
         page_size = self.get_page_size(request)
-        count, items = build(page_size, (number - 1) * page_size)
+        # Past any count, an offset beyond PostgreSQL's bigint would be an error, not a 404.
+        count, items = build(page_size, min((number - 1) * page_size, 2**62))
         paginator = DjangoPaginator([], page_size)
         paginator.count = count  # in place of the cached property's count query
         try:
