@@ -23,19 +23,29 @@ CREATE FUNCTION grants_budgettotal_add(
 $$;
 
 -- The project is read FOR SHARE: a concurrent change of its status (or priority, or post)
--- then waits for this line's transaction, or this line for it, and reads it as it is after
--- (without it, a line written while the status changes could land in the old cell).
+-- then waits for this line's transaction, or this line for it, and is read as it is after
+-- (without it, a line written while the status changes could land in the old cell). Read
+-- into variables first: a function called in the locking query's own select list would run
+-- once on the row as it was and again on the row as it is after the wait.
 CREATE FUNCTION grants_budgetline_to_total() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    project record;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM grants_budgettotal_add(p.post_id, OLD.year, p.priority_id, p.status,
-                                       -OLD.amount, -1)
+        SELECT p.post_id, p.priority_id, p.status INTO project
         FROM grants_project p WHERE p.id = OLD.project_id FOR SHARE;
+        IF FOUND THEN
+            PERFORM grants_budgettotal_add(project.post_id, OLD.year, project.priority_id,
+                                           project.status, -OLD.amount, -1);
+        END IF;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM grants_budgettotal_add(p.post_id, NEW.year, p.priority_id, p.status,
-                                       NEW.amount, 1)
+        SELECT p.post_id, p.priority_id, p.status INTO project
         FROM grants_project p WHERE p.id = NEW.project_id FOR SHARE;
+        IF FOUND THEN
+            PERFORM grants_budgettotal_add(project.post_id, NEW.year, project.priority_id,
+                                           project.status, NEW.amount, 1);
+        END IF;
     END IF;
     RETURN NULL;
 END

@@ -375,3 +375,72 @@ def test_an_amendment_racing_a_report_submission_leaves_them_consistent_R13(atte
     else:
         assert isinstance(outcomes[0][1], FundRuleError) and outcomes[0][1].rule == "R10"
         assert report_status == AnnualReportStatus.DRAFT
+
+
+@pytest.mark.parametrize("first", ["status change", "new line"])
+def test_a_line_written_while_its_project_changes_status_is_summed_under_the_new_one_R5(first):
+    """BudgetTotal's triggers (migration 0013), written by hand past the services' post lock:
+    a line's trigger reads its project FOR SHARE, so a budget line inserted while another
+    transaction changes the project's status waits for it (or it for the line) and lands in
+    the cell of the status the project ends with."""
+    import time
+
+    from django.db.models import Count, Sum
+
+    from grants.models import BudgetTotal, Project, ProjectStatus
+    from tests.helpers import make_project
+
+    admin = StaffFactory(username="race-admin")
+    year = FundYearFactory(year=2026)
+    post = make_participant(admin, year, allocation=Decimal("900000.00"))
+    make_plan(admin, post, year)
+    project = make_project(admin, post, end_date=date(2027, 12, 31), budget={})
+    started = threading.Event()
+    errors = []
+
+    def change_status():
+        try:
+            with transaction.atomic():
+                if first == "new line":
+                    started.wait(timeout=10)
+                Project.objects.filter(pk=project.pk).update(status=ProjectStatus.ACTIVE)
+                if first == "status change":
+                    started.set()
+                    time.sleep(0.5)  # the line's insert waits for this commit meanwhile
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def write_line():
+        try:
+            with transaction.atomic():
+                if first == "status change":
+                    started.wait(timeout=10)
+                BudgetLine.objects.create(project_id=project.pk, year=2026, amount=Decimal("5"))
+                if first == "new line":
+                    started.set()
+                    time.sleep(0.5)  # the status change waits for this commit meanwhile
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=change_status), threading.Thread(target=write_line)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    live = {
+        (row["project__status"], row["total"], row["lines"])
+        for row in BudgetLine.objects.filter(project=project)
+        .values("project__status")
+        .annotate(total=Sum("amount"), lines=Count("pk"))
+    }
+    kept = {
+        (row.status, row.amount, row.lines)
+        for row in BudgetTotal.objects.filter(post=post, lines__gt=0)
+    }
+    assert live == {(ProjectStatus.ACTIVE, Decimal("5.00"), 1)}
+    assert kept == live
