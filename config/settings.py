@@ -140,6 +140,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg's connection pool: DATABASE_URL=postgres://…?pool=true (the URL gives a text).
     # The pool keeps the connections, so Django's own persistent connections are off.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Prepared statements: only the API's busiest list pages ask for them (grants.api.pages);
+    # Django's own cursors bind parameters on the client and never prepare. Django turns them
+    # off for transaction poolers (PgBouncer before 1.21, or without max_prepared_statements):
+    # there, DJANGO_DB_PREPARED_STATEMENTS=false (docs/deploy.md).
+    if env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True):
+        _options.setdefault("prepare_threshold", 5)
     _pool = str(_options.pop("pool", "")).lower()
     if _pool in ("true", "1", "yes", "on"):
         _options["pool"] = {

@@ -8,14 +8,16 @@ still use those, and a test checks that every listed item equals its detail, for
 filter and ordering. Filters and ordering are validated by the views' own FilterSet and
 DRF's OrderingFilter and SearchFilter; only their translation into conditions is here.
 
-Everything interpolated into the SQL text comes from this module; whatever comes from the
-request is a parameter.
+Everything interpolated into the SQL text comes from this module, but for the page's limit and
+offset, integers the paginator checked; whatever else comes from the request is a parameter.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -79,9 +81,38 @@ def order_by(ordering: list[str], columns: dict[str, str], tie_break: str) -> st
     return ", ".join(terms)
 
 
+class _PreparedCursor(psycopg.Cursor):
+    """A psycopg cursor binding its parameters on the server and preparing its statement."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        super().execute(query, params, prepare=True, binary=binary)
+        if connection.queries_logged:
+            # Django's query log (DEBUG, tests) reads the statement from `_query`, which psycopg
+            # sets only for a statement it does not prepare (and never reads itself).
+            self._query = SimpleNamespace(query=connection.ops.compose_sql(query, params).encode())
+        return self
+
+
+def prepared_cursor():
+    """A cursor of Django's connection (its health check, error translation, query logging
+    and execute wrappers) whose statements are prepared on the connection.
+
+    Why: planning a page's statement costs PostgreSQL twice what running it does (its
+    subqueries and joins); a statement prepared once per connection is planned once, then
+    with a generic plan where PostgreSQL judges that as good (docs/performance.md). Django
+    prepares nothing itself (`prepare_threshold` None: safe behind a transaction pooler,
+    which this deployment does not use; docs/deploy.md). Only these few statement texts —
+    one per filter, search and ordering combination — are prepared, so the connection's
+    prepared statements stay few (psycopg keeps at most `prepared_max`)."""
+    cursor = connection.cursor()
+    cursor.cursor.close()
+    cursor.cursor = _PreparedCursor(connection.connection)
+    return cursor
+
+
 def run(statement: str, params: dict[str, object]) -> tuple[int, str]:
-    """(count, JSON text of the page's items) of a statement built below."""
-    with connection.cursor() as cursor:
+    """(count, JSON text of the page's items) of a statement built by `page_statement`."""
+    with prepared_cursor() as cursor:
         cursor.execute(statement, {"tz": timezone.get_current_timezone_name(), **params})
         count, items = cursor.fetchone()
     return count, items
@@ -143,17 +174,32 @@ PROJECT_JOINS = """
 
 
 def page_statement(
-    table: str, item: str, conditions: Conditions, order: str, *, children="", joins=""
+    table: str,
+    item: str,
+    conditions: Conditions,
+    order: str,
+    *,
+    limit: int,
+    offset: int,
+    children="",
+    joins="",
 ) -> str:
     """The count of the rows the conditions select and the JSON array of one page of them
-    (`%(limit)s`, `%(offset)s`) in the given order, in one statement. `children`: more
+    (`limit` rows from `offset`) in the given order, in one statement. `children`: more
     named subqueries, which may read the page's rows (`page`); `joins` bring them and
-    anything else the item shows to the row (`t`)."""
+    anything else the item shows to the row (`t`).
+
+    The limit and the offset are written into the text, not passed as parameters: the
+    statement is prepared (`run`), and PostgreSQL's plan for it, made once, is only as good
+    as what it knows when making it — with an unknown offset it plans for a large share of
+    the table, and the page costs twice what it does planned for its fifty rows. They are
+    integers the paginator checked (ApiPagination), so a new page number is at worst one
+    more statement prepared."""
     children = f",{children}" if children else ""
     return f"""
         WITH page AS (
             SELECT t.* FROM {table} t WHERE {conditions.where}
-            ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+            ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}
         ){children}
         SELECT
             (SELECT COUNT(*) FROM {table} t WHERE {conditions.where}),

@@ -201,6 +201,47 @@ def test_on_postgresql_a_project_page_is_one_statement_with_its_count(listed_wor
     assert "JOIN" not in count.upper()
 
 
+def prepared_pages() -> list[tuple[str, int, int]]:
+    """The page statements prepared on the test's connection: (text, generic, custom plans)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ["%WITH page AS%"],
+        )
+        return cursor.fetchall()
+
+
+@on_postgresql
+def test_on_postgresql_a_page_statement_is_prepared_once_and_then_planned_once(listed_world, api):
+    """Planning the statement cost twice what running it does; prepared with the page's limit
+    and offset in its text, PostgreSQL keeps one generic plan for it (docs/performance.md)."""
+    answers = [api.get(f"{V1}/projects/?page_size=2").json() for _ in range(8)]
+    assert all(answer == answers[0] for answer in answers)
+    [(text, generic, custom)] = prepared_pages()
+    assert "LIMIT 2 OFFSET 0" in text and "%(" not in text and "$1" in text
+    assert generic + custom == 8
+    assert generic >= 1  # after its five custom plans, the generic one is kept
+    # Another page is another statement; the plan list has its own.
+    second = api.get(f"{V1}/projects/?page_size=2&page=2").json()
+    api.get(f"{V1}/plans/")
+    assert len(prepared_pages()) == 3
+    assert second["results"] and second["results"][0] not in answers[0]["results"]
+
+
+@on_postgresql
+def test_on_postgresql_with_prepared_statements_off_the_page_is_the_same(
+    listed_world, api, monkeypatch
+):
+    """DJANGO_DB_PREPARED_STATEMENTS=false (behind a transaction pooler): nothing prepared,
+    the same page."""
+    prepared = api.get(f"{V1}/projects/?page_size=3&ordering=-title").json()
+    connection.connection.execute("DEALLOCATE ALL")
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    assert api.get(f"{V1}/projects/?page_size=3&ordering=-title").json() == prepared
+    assert prepared_pages() == []
+
+
 @on_postgresql
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None)

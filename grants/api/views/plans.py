@@ -103,15 +103,15 @@ class PlanViewSet(
             return super().list(request, *args, **kwargs)
         conditions = pages.plan_conditions(self.own_post.pk, self.filter_values(request))
         order = "(SELECT y.year FROM grants_fundyear y WHERE y.id = t.fund_year_id) DESC, t.id"
-        statement = pages.page_statement("grants_annualplan", pages.PLAN_ITEM, conditions, order)
         editable = sorted(PLAN_CYCLE.editable)
-        return self.paginator.json_page(
-            request,
-            lambda limit, offset: pages.run(
-                statement,
-                {**conditions.params, "editable": editable, "limit": limit, "offset": offset},
-            ),
-        )
+
+        def page(limit: int, offset: int) -> tuple[int, str]:
+            statement = pages.page_statement(
+                "grants_annualplan", pages.PLAN_ITEM, conditions, order, limit=limit, offset=offset
+            )
+            return pages.run(statement, {**conditions.params, "editable": editable})
+
+        return self.paginator.json_page(request, page)
 
     @staticmethod
     def _items(priorities):

@@ -101,20 +101,21 @@ class ProjectViewSet(
             self.own_post.pk, self.filter_values(request), self.search_terms(request)
         )
         order = pages.order_by(self.ordering_terms(request), pages.PROJECT_ORDER_COLUMNS, "t.id")
-        statement = pages.page_statement(
-            "grants_project",
-            pages.PROJECT_ITEM,
-            conditions,
-            order,
-            children=pages.PROJECT_CHILDREN,
-            joins=pages.PROJECT_JOINS,
-        )
-        return self.paginator.json_page(
-            request,
-            lambda limit, offset: pages.run(
-                statement, {**conditions.params, "limit": limit, "offset": offset}
-            ),
-        )
+
+        def page(limit: int, offset: int) -> tuple[int, str]:
+            statement = pages.page_statement(
+                "grants_project",
+                pages.PROJECT_ITEM,
+                conditions,
+                order,
+                limit=limit,
+                offset=offset,
+                children=pages.PROJECT_CHILDREN,
+                joins=pages.PROJECT_JOINS,
+            )
+            return pages.run(statement, conditions.params)
+
+        return self.paginator.json_page(request, page)
 
     @staticmethod
     def _arguments(data, post) -> dict:
