@@ -35,7 +35,8 @@ PAGES = [
     ("project search, no match", "/admin/grants/project/?q=zzzyx"),
     ("money overview by remaining", "/admin/grants/moneyoverview/?o=-7"),
     ("dashboard 2026", "/admin/dashboard/?year=2026"),
-    ("selection page", "/admin/countries/participation/"),
+    ("selection page", "/admin/countries/participation/"),  # the newest year's
+    ("selection page, all years", "/admin/countries/participation/?fund_year=all"),
     ("partners", "/admin/grants/partner/"),
     ("read log", "/admin/readlog/read/"),
 ]

@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.functional import lazy
+from django.utils.functional import cached_property, lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -132,6 +133,54 @@ def _note_years(request, participations) -> None:
         readlog.note(request, Kind.PARTICIPATION, ids, year=year)
 
 
+class SelectionYearFilter(admin.SimpleListFilter):
+    """The fund year whose selection is shown: by default the one the running count (R1) is
+    of, the newest reformed year — a year's candidates and decisions on one page, not the
+    rows of every year mixed (which also cost a second page to render); "All years" shows
+    them all."""
+
+    title = _("fund year")
+    parameter_name = "fund_year"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [(str(year.pk), str(year.year)) for year in FundYear.objects.order_by("-year")]
+
+    def value(self):
+        return super().value() or self.default
+
+    @cached_property
+    def default(self) -> str:
+        newest = newest_selection_year()
+        return str(newest.pk) if newest else self.ALL
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.ALL:
+            return queryset
+        if not value.isdigit():
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(fund_year_id=int(value))
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() == self.ALL,
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": _("All years"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+def newest_selection_year():
+    """The newest reformed fund year (the selection page's default), or None."""
+    return FundYear.objects.filter(year__gte=REFORM_START_YEAR).order_by("-year").first()
+
+
 @admin.register(Participation)
 class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
     """The selection of posts per fund year (R1), with the R12 assessment per criterion next
@@ -149,7 +198,7 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
         "selected",
         "decided_on",
     ]
-    list_filter = ["fund_year", "selected", "published", "post__kind"]
+    list_filter = [SelectionYearFilter, "selected", "published", "post__kind"]
     list_select_related = ["post", "fund_year"]
     search_fields = ["post__code", "post__name"]
     autocomplete_fields = ["post"]
@@ -211,7 +260,7 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
         """The running count (R1) of the fund year being looked at (the filter, or the
         newest reformed year)."""
         years = fund_years_with_totals(FundYear.objects.filter(year__gte=REFORM_START_YEAR))
-        chosen = request.GET.get("fund_year__id__exact")
+        chosen = request.GET.get(SelectionYearFilter.parameter_name)
         year = (
             (years.filter(pk=chosen) if chosen and chosen.isdigit() else years)
             .order_by("-year")
