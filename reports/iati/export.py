@@ -14,10 +14,13 @@ itself (attacker.py) are apart.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import os
+import pickle
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +56,36 @@ from .policy import Outcome
 log = logging.getLogger(__name__)
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CHUNK = 2000
+
+
+class Spool:
+    """Rows put aside on disk while the file is written, read back in chunks once it is
+    approved: a first export of 1 000 000 projects puts aside a row per activity (about
+    100 MB in a list), and the export's memory is to stay flat in the number of projects."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._count = 0
+
+    def append(self, row: tuple) -> None:
+        pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def chunks(self, size: int = CHUNK) -> Iterator[list[tuple]]:
+        self._file.seek(0)
+        left = self._count
+        while left:
+            # Unpickled from the file this export wrote itself, nothing from outside.
+            chunk = [pickle.load(self._file) for _ in range(min(size, left))]
+            left -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+
 
 # DAC 5-digit purpose codes per priority; explained in docs/iati.md.
 SECTOR_BY_PRIORITY = {
@@ -151,6 +184,7 @@ def _write_export(destination: Path, *, year: int | None, place) -> Counts:
 
     destination = Path(destination)
     partial = destination.with_name(destination.name + ".partial")
+    context = None
     try:
         with _one_snapshot(), open(partial, "wb") as output:
             counts, context = _write(output, year=year)
@@ -188,6 +222,9 @@ def _write_export(destination: Path, *, year: int | None, place) -> Counts:
                 place(partial)
     finally:
         partial.unlink(missing_ok=True)
+        if context is not None:
+            context.new_activities.close()
+            context.regions_filled.close()
     return counts
 
 
@@ -218,16 +255,13 @@ def one_export_at_a_time():
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [_EXPORT_LOCK])
 
 
-def _keep_activities(
-    kept: list[tuple[int, date, str, bool]], filled: list[tuple[int, str]]
-) -> None:
+def _keep_activities(kept: Spool, filled: Spool) -> None:
     """Store the start and region each newly published activity was published with (and
     whether it was named in full), R11; a region for an activity named before and reduced
     now. If a concurrent writer stored others first, this file is not published."""
     from ..models import IatiKeptActivity
 
-    for offset in range(0, len(kept), CHUNK):
-        chunk = kept[offset : offset + CHUNK]
+    for chunk in kept.chunks():
         IatiKeptActivity.objects.bulk_create(
             [
                 IatiKeptActivity(project_id=pk, start=start, region=region, named=named)
@@ -242,8 +276,9 @@ def _keep_activities(
         )
         if stored != set(chunk):
             raise InvalidExport("a concurrent export kept other starts; make the export again")
-    for pk, region in filled:
-        IatiKeptActivity.objects.filter(project_id=pk, region="").update(region=region)
+    for chunk in filled.chunks():
+        for pk, region in chunk:
+            IatiKeptActivity.objects.filter(project_id=pk, region="").update(region=region)
 
 
 def _keep_cells(cells: list[tuple[int, int, str]]) -> None:
@@ -288,16 +323,55 @@ def _one_snapshot():
         yield
 
 
+VALIDATION_BATCH = 500
+
+
 def validate(path: Path) -> None:
-    """Validate a file against the official IATI 2.03 activity schema, as a stream."""
+    """Validate a file against the official IATI 2.03 activity schema, as a stream.
+
+    The activities are validated in batches, each a document of its own under a root with
+    the file's root attributes: the schema relates no activity to another (no key, unique or
+    ID), so the batches together say what the whole file would. Why: libxml2 validating the
+    whole stream kept growing, 67 MB over a 2 GB file of 1 000 000 projects; a batch's
+    memory is freed with it. The root may hold nothing but activities."""
     schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    root = None
+    batch: list = []
+    checked = 0
+
+    def check(activities: list) -> None:
+        nonlocal checked
+        checked += 1
+        document = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
+        document.extend(activities)
+        if not schema.validate(document):
+            error = schema.error_log.last_error
+            found = activities[0].findtext("iati-identifier") if activities else None
+            raise InvalidExport(f"{error.message} (in the batch from activity {found})")
+
     try:
-        for _event, element in etree.iterparse(
-            str(path), events=("end",), tag="iati-activity", schema=schema, huge_tree=True
-        ):
-            element.clear(keep_tail=True)
-            while element.getprevious() is not None:
-                del element.getparent()[0]
+        for event, element in etree.iterparse(
+            str(path), events=("start", "end"), tag=("iati-activities", "iati-activity"),
+            huge_tree=True,
+        ):  # fmt: skip
+            if element.tag == "iati-activities":
+                if event == "start":
+                    root = element
+                    continue
+                if len(root):
+                    raise InvalidExport(f"the file's root holds a {root[0].tag!r}")
+                if batch or not checked:  # the last batch; a root without any, alone
+                    check(batch)
+                continue
+            if event != "end":
+                continue
+            if element.getprevious() is not None:  # anything but activities under the root
+                raise InvalidExport(f"the file's root holds a {element.getprevious().tag!r}")
+            batch.append(copy.deepcopy(element))
+            del element.getparent()[0]
+            if len(batch) == VALIDATION_BATCH:
+                check(batch)
+                batch = []
     except etree.XMLSyntaxError as error:
         raise InvalidExport(str(error)) from error
 
@@ -450,8 +524,8 @@ class _Context:
         self.file_day = datetime.combine(self.today, time(0), tzinfo=UTC).isoformat()
         # Kept once the file is published: each new reduced activity's start and region, and
         # the years whose cells it was placed under.
-        self.new_activities: list[tuple[int, date, str, bool]] = []
-        self.regions_filled: list[tuple[int, str]] = []  # named before, reduced now
+        self.new_activities = Spool()  # (project pk, start, region, named)
+        self.regions_filled = Spool()  # (project pk, region): named before, reduced now
         self.years_placed: set[int] = set()
         self.k = settings.IATI_REGION_MIN_POSTS
 

@@ -417,6 +417,61 @@ def test_an_invalid_file_is_never_written(tmp_path, year, actor, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # neither the file nor a partial one
 
 
+def test_the_schema_check_in_batches_finds_a_fault_in_any_batch_and_at_the_root(
+    tmp_path, year, actor, monkeypatch
+):
+    """validate() checks the activities a batch at a time (memory flat in the file): a
+    fault in the last batch, a root attribute the schema refuses, and anything but
+    activities under the root are each found."""
+    from reports.iati import export as export_module
+
+    post = participant(actor, year, "KE")
+    partner = PartnerFactory(post=post)
+    for number in range(5):
+        project(actor, post, partner, title=f"Project {number}")
+    path = tmp_path / "iati.xml"
+    write_export(path)
+    monkeypatch.setattr(export_module, "VALIDATION_BATCH", 2)
+    export_module.validate(path)  # three batches, all valid
+    tree = etree.parse(str(path))
+    activities = tree.getroot().findall("iati-activity")
+    assert len(activities) == 5
+
+    def refused(change, match):
+        copy_of = etree.parse(str(path))
+        change(copy_of.getroot())
+        broken = tmp_path / "broken.xml"
+        copy_of.write(str(broken), xml_declaration=True, encoding="utf-8")
+        with pytest.raises(InvalidExport, match=match):
+            export_module.validate(broken)
+
+    last = activities[-1].findtext("iati-identifier")
+    refused(lambda root: root[-1].remove(root[-1].find("title")), "title")
+    refused(lambda root: root[-1].remove(root[-1].find("title")), last)  # named by its batch
+    refused(lambda root: root.set("unknown", "1"), "unknown")
+    refused(lambda root: root.append(etree.Element("note")), "root holds a 'note'")
+    refused(lambda root: root.insert(2, etree.Element("note")), "root holds a 'note'")
+    (tmp_path / "cut.xml").write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(InvalidExport):
+        export_module.validate(tmp_path / "cut.xml")
+
+
+def test_the_activities_put_aside_for_keeping_come_back_as_they_went():
+    from reports.iati.export import Spool
+
+    spool = Spool()
+    rows = [
+        (pk, date(2026, 1 + pk % 12, 1), "" if pk % 3 else "298", pk % 2 == 0) for pk in range(7)
+    ]
+    for row in rows:
+        spool.append(row)
+    assert len(spool) == 7
+    assert [len(chunk) for chunk in spool.chunks(3)] == [3, 3, 1]
+    assert [row for chunk in spool.chunks(3) for row in chunk] == rows  # read again, the same
+    spool.close()
+    assert list(Spool().chunks()) == []
+
+
 def test_the_export_costs_the_same_queries_at_two_sizes(tmp_path, year, actor):
     post = participant(actor, year, "KE")
     partner = PartnerFactory(post=post)
