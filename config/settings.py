@@ -142,7 +142,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     # Prepared statements: only the API's busiest list pages ask for them (grants.api.pages);
     # Django's own cursors bind parameters on the client and never prepare. Django turns them
-    # off for transaction poolers (PgBouncer before 1.21, or without max_prepared_statements):
+    # off for transaction poolers (PgBouncer before 1.22, or without max_prepared_statements):
     # there, DJANGO_DB_PREPARED_STATEMENTS=false (docs/deploy.md).
     if env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True):
         _options.setdefault("prepare_threshold", 5)

@@ -3,6 +3,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property, lazy
@@ -137,7 +138,7 @@ class SelectionYearFilter(admin.SimpleListFilter):
     """The fund year whose selection is shown: by default the one the running count (R1) is
     of, the newest reformed year — a year's candidates and decisions on one page, not the
     rows of every year mixed (which also cost a second page to render); "All years" shows
-    them all."""
+    them all. A search, "clear all filters" and the export stay within the year shown."""
 
     title = _("fund year")
     parameter_name = "fund_year"
@@ -158,7 +159,7 @@ class SelectionYearFilter(admin.SimpleListFilter):
         value = self.value()
         if value == self.ALL:
             return queryset
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise IncorrectLookupParameters(value)
         return queryset.filter(fund_year_id=int(value))
 
@@ -174,6 +175,9 @@ class SelectionYearFilter(admin.SimpleListFilter):
                 "query_string": changelist.get_query_string({self.parameter_name: lookup}),
                 "display": title,
             }
+
+
+OLD_YEAR_PARAMETER = "fund_year__id__exact"  # Django's own fund-year filter, before this one
 
 
 def newest_selection_year():
@@ -259,10 +263,15 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
     def changelist_view(self, request, extra_context=None):
         """The running count (R1) of the fund year being looked at (the filter, or the
         newest reformed year)."""
+        if OLD_YEAR_PARAMETER in request.GET:
+            # A link or bookmark from before SelectionYearFilter: the same year, by its name now.
+            query = request.GET.copy()
+            query.setlist(SelectionYearFilter.parameter_name, query.pop(OLD_YEAR_PARAMETER))
+            return redirect(f"{request.path}?{query.urlencode()}")
         years = fund_years_with_totals(FundYear.objects.filter(year__gte=REFORM_START_YEAR))
         chosen = request.GET.get(SelectionYearFilter.parameter_name)
         year = (
-            (years.filter(pk=chosen) if chosen and chosen.isdigit() else years)
+            (years.filter(pk=chosen) if chosen and chosen.isascii() and chosen.isdigit() else years)
             .order_by("-year")
             .first()
         )

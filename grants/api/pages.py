@@ -100,10 +100,11 @@ def prepared_cursor():
     Why: planning a page's statement costs PostgreSQL twice what running it does (its
     subqueries and joins); a statement prepared once per connection is planned once, then
     with a generic plan where PostgreSQL judges that as good (docs/performance.md). Django
-    prepares nothing itself (`prepare_threshold` None: safe behind a transaction pooler,
-    which this deployment does not use; docs/deploy.md). Only these few statement texts —
-    one per filter, search and ordering combination — are prepared, so the connection's
-    prepared statements stay few (psycopg keeps at most `prepared_max`)."""
+    turns preparing off by default (`prepare_threshold` None, for transaction poolers); the
+    settings turn it on unless DJANGO_DB_PREPARED_STATEMENTS=false (docs/deploy.md), and only
+    this cursor asks for it — Django's own bind on the client and never prepare. One statement
+    per filter, search, ordering and page combination in use; psycopg keeps the last
+    `prepared_max` (100) per connection and forgets them all at a rollback."""
     cursor = connection.cursor()
     cursor.cursor.close()
     cursor.cursor = _PreparedCursor(connection.connection)

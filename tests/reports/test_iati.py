@@ -449,11 +449,35 @@ def test_the_schema_check_in_batches_finds_a_fault_in_any_batch_and_at_the_root(
     refused(lambda root: root[-1].remove(root[-1].find("title")), "title")
     refused(lambda root: root[-1].remove(root[-1].find("title")), last)  # named by its batch
     refused(lambda root: root.set("unknown", "1"), "unknown")
-    refused(lambda root: root.append(etree.Element("note")), "root holds a 'note'")
-    refused(lambda root: root.insert(2, etree.Element("note")), "root holds a 'note'")
-    (tmp_path / "cut.xml").write_bytes(path.read_bytes()[:-40])
-    with pytest.raises(InvalidExport):
-        export_module.validate(tmp_path / "cut.xml")
+    refused(lambda root: root.append(etree.Element("note")), "a 'note' under the root")
+    refused(lambda root: root.insert(2, etree.Element("note")), "a 'note' under the root")
+
+    def text_first(root):
+        root.text = "loose text"
+
+    refused(text_first, "text under the root")
+    refused(lambda root: root[1].append(etree.Element("iati-activity")), "not a child")
+
+    def written(text: bytes) -> Path:
+        other = tmp_path / "other.xml"
+        other.write_bytes(text)
+        return other
+
+    activity = etree.tostring(activities[0])
+    for text in (
+        b"<foo/>",  # no IATI root at all
+        b'<foo version="2.03">' + activity * 3 + b"</foo>",  # another root
+        b"<foo><iati-activities version='2.03'>" + activity + b"</iati-activities></foo>",
+        b'<iati-activities xmlns="urn:x" version="2.03"><iati-activity/></iati-activities>',
+        path.read_bytes()[:-40],  # cut off
+    ):
+        with pytest.raises(InvalidExport):
+            export_module.validate(written(text))
+    # A comment under the root is no fault (nor one for the schema).
+    with_comment = etree.parse(str(path))
+    with_comment.getroot().insert(1, etree.Comment("a note"))
+    with_comment.write(str(tmp_path / "comment.xml"), xml_declaration=True, encoding="utf-8")
+    export_module.validate(tmp_path / "comment.xml")
 
 
 def test_the_activities_put_aside_for_keeping_come_back_as_they_went():
