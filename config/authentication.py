@@ -4,14 +4,12 @@ from the OpenAPI schema sends for an HTTP bearer scheme without being told a pre
 
 from hmac import compare_digest
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.models import get_token_model
 from knox.settings import CONSTANTS, knox_settings
-from knox.signals import token_expired
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
@@ -28,10 +26,8 @@ class FundTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, token):
         """knox's own check, with the user's post membership and post read in the same query
         as the token: every API request asks for them next (fund.access.profile_of), and this
-        saves that query. Otherwise as knox — an expired token is refused and removed, the key
-        compared in constant time, the expiry renewed when configured — but for the user's
-        other expired tokens, which knox looks for on every request (a query each time): the
-        daily housekeeping removes every expired token (countries.services)."""
+        saves that query. Otherwise as knox: expired tokens of the user are removed, the key
+        compared in constant time, the expiry renewed when configured."""
         message = _("Invalid token.")
         token = token.decode("utf-8")
         candidates = (
@@ -40,10 +36,7 @@ class FundTokenAuthentication(TokenAuthentication):
             .select_related("user__post_membership__post")
         )
         for auth_token in candidates:
-            if auth_token.expiry is not None and auth_token.expiry < timezone.now():
-                username = auth_token.user.get_username()
-                auth_token.delete()
-                token_expired.send(sender=self.__class__, username=username, source="auth_token")
+            if self._cleanup_token(auth_token):
                 continue
             try:
                 digest = hash_token(token)

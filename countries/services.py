@@ -296,12 +296,3 @@ def membership_delete(*, actor, membership: PostMembership) -> None:
     user = membership.user
     membership.delete()
     forget(user)
-
-
-def prune_expired_tokens() -> int:
-    """The API tokens past their expiry (they are refused anyway): removed daily, in place of
-    knox's search for a user's expired tokens on every request (config.authentication)."""
-    from knox.models import get_token_model
-
-    deleted, _by_model = get_token_model().objects.filter(expiry__lt=timezone.now()).delete()
-    return deleted

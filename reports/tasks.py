@@ -82,12 +82,11 @@ def publish_monthly_iati() -> int:
 
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=60, max_retries=3)
 def housekeeping() -> dict:
-    """Daily: expired sessions and API tokens, idempotency keys past their window, old sent
-    e-mails, import files never confirmed, and the audit history past FUND_HISTORY_KEEP_DAYS
-    if that is set (by default it is the ministry's record and kept, as are the transitions)."""
+    """Daily: expired sessions, idempotency keys past their window, old sent e-mails, import
+    files never confirmed, and the audit history past FUND_HISTORY_KEEP_DAYS if that is set
+    (by default it is the ministry's record and kept, as are the transitions)."""
     from importlib import import_module
 
-    from countries.services import prune_expired_tokens
     from grants.services.housekeeping import (
         prune_abandoned_imports,
         prune_idempotency_keys,
@@ -104,5 +103,4 @@ def housekeeping() -> dict:
         "abandoned_imports": prune_abandoned_imports(),
         "history_kept_days": prune_old_history(),
         "reads": prune_reads(),
-        "expired_tokens": prune_expired_tokens(),
     }

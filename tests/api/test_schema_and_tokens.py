@@ -204,42 +204,6 @@ def test_create_post_user_refuses_ministry_accounts_and_unknown_posts():
         run("someone", "--post", "XX-NONE", "--role", "viewer")
 
 
-def test_an_expired_token_is_refused_and_removed_and_housekeeping_removes_the_others(
-    api_world, editor
-):
-    """R11: a token past its expiry opens nothing and is gone at its first use; the user's
-    other expired tokens are not searched for on every request (a query each, knox's way)
-    but removed by the daily housekeeping."""
-    from datetime import timedelta
-
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
-
-    from countries.services import prune_expired_tokens
-
-    past = timezone.now() - timedelta(minutes=1)
-    expired_row, expired = AuthToken.objects.create(user=editor, expiry=timedelta(days=1))
-    AuthToken.objects.filter(pk=expired_row.pk).update(expiry=past)
-    other_row, _other = AuthToken.objects.create(user=editor, expiry=timedelta(days=1))
-    AuthToken.objects.filter(pk=other_row.pk).update(expiry=past)
-    current = client_for(editor)  # a token with the settings' lifetime
-    with CaptureQueriesContext(connection) as captured:
-        assert current.get("/api/v1/me/").status_code == 200
-    token_queries = [q["sql"] for q in captured if "knox_authtoken" in q["sql"]]
-    assert len(token_queries) == 1, token_queries  # the token with its user, nothing else
-    refused = APIClient()
-    refused.credentials(HTTP_AUTHORIZATION=f"Token {expired}")
-    response = refused.get("/api/v1/me/")
-    assert response.status_code == 401
-    assert not AuthToken.objects.filter(pk=expired_row.pk).exists()
-    assert AuthToken.objects.filter(pk=other_row.pk).exists()  # until the housekeeping
-    assert prune_expired_tokens() == 1
-    [left] = AuthToken.objects.filter(user=editor).values_list("expiry", flat=True)
-    assert left > timezone.now()
-    assert current.get("/api/v1/me/").status_code == 200
-
-
 def test_a_revoked_or_expired_token_is_refused(api_world, editor):
     client = client_for(editor)
     assert client.get("/api/v1/me/").status_code == 200
