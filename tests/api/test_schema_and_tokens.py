@@ -204,6 +204,21 @@ def test_create_post_user_refuses_ministry_accounts_and_unknown_posts():
         run("someone", "--post", "XX-NONE", "--role", "viewer")
 
 
+def test_an_expired_token_is_refused_and_removed(api_world, editor):
+    """R11: a token past its expiry opens nothing, and is gone at its first use."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    row, expired = AuthToken.objects.create(user=editor, expiry=timedelta(days=1))
+    AuthToken.objects.filter(pk=row.pk).update(expiry=timezone.now() - timedelta(minutes=1))
+    refused = APIClient()
+    refused.credentials(HTTP_AUTHORIZATION=f"Token {expired}")
+    assert refused.get("/api/v1/me/").status_code == 401
+    assert not AuthToken.objects.filter(pk=row.pk).exists()
+    assert client_for(editor).get("/api/v1/me/").status_code == 200  # a valid one still opens
+
+
 def test_a_revoked_or_expired_token_is_refused(api_world, editor):
     client = client_for(editor)
     assert client.get("/api/v1/me/").status_code == 200
