@@ -159,9 +159,10 @@ class SelectionYearFilter(admin.SimpleListFilter):
         value = self.value()
         if value == self.ALL:
             return queryset
-        if not (value.isascii() and value.isdigit()):
+        year_id = fund_year_id(value)
+        if year_id is None:
             raise IncorrectLookupParameters(value)
-        return queryset.filter(fund_year_id=int(value))
+        return queryset.filter(fund_year_id=year_id)
 
     def choices(self, changelist):
         yield {
@@ -178,6 +179,11 @@ class SelectionYearFilter(admin.SimpleListFilter):
 
 
 OLD_YEAR_PARAMETER = "fund_year__id__exact"  # Django's own fund-year filter, before this one
+
+
+def fund_year_id(value: str | None) -> int | None:
+    """The fund year's id the filter's value names: plain ASCII digits, else None."""
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def newest_selection_year():
@@ -269,12 +275,8 @@ class ParticipationAdmin(PolicyImportExport, ServiceAdmin):
             query.setlist(SelectionYearFilter.parameter_name, query.pop(OLD_YEAR_PARAMETER))
             return redirect(f"{request.path}?{query.urlencode()}")
         years = fund_years_with_totals(FundYear.objects.filter(year__gte=REFORM_START_YEAR))
-        chosen = request.GET.get(SelectionYearFilter.parameter_name)
-        year = (
-            (years.filter(pk=chosen) if chosen and chosen.isascii() and chosen.isdigit() else years)
-            .order_by("-year")
-            .first()
-        )
+        chosen = fund_year_id(request.GET.get(SelectionYearFilter.parameter_name))
+        year = (years.filter(pk=chosen) if chosen is not None else years).order_by("-year").first()
         extra_context = {
             **(extra_context or {}),
             "selection_year": year,

@@ -275,8 +275,11 @@ def _keep_activities(kept: Spool, filled: Spool) -> None:
         if stored != set(chunk):
             raise InvalidExport("a concurrent export kept other starts; make the export again")
     for chunk in filled.chunks():
+        by_region: dict[str, list[int]] = {}
         for pk, region in chunk:
-            IatiKeptActivity.objects.filter(project_id=pk, region="").update(region=region)
+            by_region.setdefault(region, []).append(pk)
+        for region, pks in by_region.items():  # a query per region, not per activity
+            IatiKeptActivity.objects.filter(project_id__in=pks, region="").update(region=region)
 
 
 def _keep_cells(cells: list[tuple[int, int, str]]) -> None:

@@ -480,6 +480,30 @@ def test_the_schema_check_in_batches_finds_a_fault_in_any_batch_and_at_the_root(
     export_module.validate(tmp_path / "comment.xml")
 
 
+def test_regions_filled_for_activities_named_before_take_a_query_per_region(year, actor):
+    """An activity named in full before and reduced now gets its region kept (R11); the
+    regions are written a query per region and chunk, not per activity, and a region kept
+    already is never overwritten."""
+    from reports.iati.export import Spool, _keep_activities
+    from reports.models import IatiKeptActivity
+
+    post = participant(actor, year, "KE")
+    partner = PartnerFactory(post=post)
+    made = [project(actor, post, partner, title=f"P{number}") for number in range(5)]
+    for item in made:
+        IatiKeptActivity.objects.create(project=item, start=date(2026, 1, 1), region="", named=True)
+    IatiKeptActivity.objects.filter(project=made[4]).update(region="298")
+    filled = Spool()
+    for item, region in zip(made, ["298", "289", "298", "289", "89"], strict=True):
+        filled.append((item.pk, region))
+    with CaptureQueriesContext(connection) as queries:
+        _keep_activities(Spool(), filled)
+    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 3  # 298, 289, 89
+    regions = dict(IatiKeptActivity.objects.values_list("project_id", "region"))
+    assert [regions[item.pk] for item in made] == ["298", "289", "298", "289", "298"]
+
+
 def test_the_activities_put_aside_for_keeping_come_back_as_they_went():
     from reports.iati.export import Spool
 
